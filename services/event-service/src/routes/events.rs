@@ -1,0 +1,370 @@
+//! `GET /api/events?page&limit&search`, `GET /api/events/:id`, `POST /api/events` (admin),
+//! `PUT /api/events/:id` (admin).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use kit::kafka::{topic, Envelope};
+use kit::messages::EventCreated;
+use kit::{ApiError, ApiJson, Identity};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{AppState, Limits};
+use crate::domain::{bounded_text, Cents, Page, Pricing, SeatLayout};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/events", get(list_events).post(create_event))
+        .route("/api/events/{id}", get(get_event).put(update_event))
+}
+
+/// Prices per section in currency units; any omitted one follows the seed's ratio to `ticket_price`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+struct PricingDto {
+    vip: Option<f64>,
+    floor: Option<f64>,
+    balcony: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct CreateEvent {
+    name: String,
+    #[serde(default)]
+    description: String,
+    venue_id: String,
+    event_date: String,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    total_seats: Option<i64>,
+    ticket_price: f64,
+    #[serde(default)]
+    pricing: Option<PricingDto>,
+}
+
+#[derive(Deserialize)]
+struct UpdateEvent {
+    name: Option<String>,
+    description: Option<String>,
+    event_date: Option<String>,
+    category: Option<String>,
+    status: Option<String>,
+    total_seats: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    page: Option<String>,
+    limit: Option<String>,
+    search: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: Uuid,
+    name: String,
+    description: String,
+    venue_id: Uuid,
+    venue_name: String,
+    event_date: DateTime<Utc>,
+    category: String,
+    total_seats: i32,
+    pricing: Json<Pricing>,
+    status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// An event as the API shows it (snake_case as in the seed; prices in currency units).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EventDto {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub venue_id: Uuid,
+    pub venue_name: String,
+    pub event_date: DateTime<Utc>,
+    pub category: String,
+    pub total_seats: i32,
+    /// The lowest (BALCONY) price.
+    pub ticket_price: f64,
+    pub pricing: serde_json::Value,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for EventDto {
+    fn from(row: EventRow) -> Self {
+        let p = row.pricing.0;
+        Self {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            venue_id: row.venue_id,
+            venue_name: row.venue_name,
+            event_date: row.event_date,
+            category: row.category,
+            total_seats: row.total_seats,
+            ticket_price: Cents(p.balcony).as_units(),
+            pricing: serde_json::json!({
+                "VIP": Cents(p.vip).as_units(),
+                "FLOOR": Cents(p.floor).as_units(),
+                "BALCONY": Cents(p.balcony).as_units(),
+            }),
+            status: row.status,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct EventResponse {
+    event: EventDto,
+}
+
+#[derive(Serialize)]
+struct EventList {
+    events: Vec<EventDto>,
+    total: i64,
+    page: u32,
+    limit: u32,
+}
+
+const SELECT_EVENT: &str = "SELECT e.id, e.name, e.description, e.venue_id, v.name AS venue_name, e.event_date,
+        e.category, e.total_seats, e.pricing, e.status, e.created_at, e.updated_at
+   FROM events e JOIN venues v ON v.id = e.venue_id";
+
+const STATUSES: [&str; 4] = ["ON_SALE", "SOLD_OUT", "CANCELLED", "DRAFT"];
+
+/// A validated new event.
+struct NewEvent {
+    name: String,
+    description: String,
+    venue_id: Uuid,
+    event_date: DateTime<Utc>,
+    category: String,
+    total_seats: u32,
+    pricing: Pricing,
+}
+
+impl NewEvent {
+    fn parse(dto: CreateEvent, limits: Limits) -> Result<Self, ApiError> {
+        let v = ApiError::validation;
+        let base = Cents::parse("ticket_price", dto.ticket_price).map_err(v)?;
+        let defaults = Pricing::from_base(base);
+        let dto_pricing = dto.pricing.unwrap_or_default();
+        let price = |field: &str, value: Option<f64>, default: i64| match value {
+            None => Ok(default),
+            Some(x) => Cents::parse(field, x).map(|c| c.0).map_err(v),
+        };
+        let total_seats = dto.total_seats.unwrap_or(116);
+        if total_seats < 1 || total_seats > i64::from(limits.max_event_seats) {
+            return Err(v(format!("total_seats must be between 1 and {}", limits.max_event_seats)));
+        }
+        Ok(Self {
+            name: bounded_text("name", &dto.name, 200, true).map_err(v)?,
+            description: bounded_text("description", &dto.description, 5000, false).map_err(v)?,
+            venue_id: Uuid::parse_str(dto.venue_id.trim())
+                .map_err(|_| ApiError::validation("venue_id must be a UUID"))?,
+            event_date: parse_date(&dto.event_date)?,
+            category: bounded_text("category", dto.category.as_deref().unwrap_or("general"), 100, true)
+                .map_err(v)?,
+            total_seats: total_seats as u32,
+            pricing: Pricing {
+                vip: price("pricing.VIP", dto_pricing.vip, defaults.vip)?,
+                floor: price("pricing.FLOOR", dto_pricing.floor, defaults.floor)?,
+                balcony: price("pricing.BALCONY", dto_pricing.balcony, defaults.balcony)?,
+            },
+        })
+    }
+}
+
+fn parse_date(raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| ApiError::validation("event_date must be an RFC 3339 timestamp, e.g. 2027-06-01T20:00:00Z"))
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no such event"))
+}
+
+fn parse_number(field: &str, raw: Option<&str>) -> Result<Option<u32>, ApiError> {
+    raw.map(|s| {
+        s.trim()
+            .parse::<u32>()
+            .map_err(|_| ApiError::validation(format!("{field} must be a positive integer")))
+    })
+    .transpose()
+}
+
+#[tracing::instrument(skip_all)]
+async fn list_events(
+    State(pool): State<PgPool>,
+    Query(query): Query<ListQuery>,
+) -> Result<ApiJson<EventList>, ApiError> {
+    let page = Page::parse(
+        parse_number("page", query.page.as_deref())?,
+        parse_number("limit", query.limit.as_deref())?,
+    )
+    .map_err(ApiError::validation)?;
+    let pattern = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let filter = " WHERE ($1::text IS NULL OR e.name ILIKE $1 OR e.description ILIKE $1 OR e.category ILIKE $1)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM events e{filter}"))
+        .bind(&pattern)
+        .fetch_one(&pool)
+        .await?;
+    let rows: Vec<EventRow> = sqlx::query_as(&format!(
+        "{SELECT_EVENT}{filter} ORDER BY e.event_date, e.id LIMIT $2 OFFSET $3"
+    ))
+    .bind(&pattern)
+    .bind(i64::from(page.limit))
+    .bind(page.offset())
+    .fetch_all(&pool)
+    .await?;
+    Ok(ApiJson(EventList {
+        events: rows.into_iter().map(EventDto::from).collect(),
+        total,
+        page: page.page,
+        limit: page.limit,
+    }))
+}
+
+async fn fetch_event(pool: &PgPool, id: Uuid) -> Result<EventDto, ApiError> {
+    let row: Option<EventRow> = sqlx::query_as(&format!("{SELECT_EVENT} WHERE e.id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(EventDto::from)
+        .ok_or_else(|| ApiError::not_found("no such event"))
+}
+
+#[tracing::instrument(skip_all)]
+async fn get_event(
+    State(pool): State<PgPool>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<EventResponse>, ApiError> {
+    let event = fetch_event(&pool, parse_id(&id)?).await?;
+    Ok(ApiJson(EventResponse { event }))
+}
+
+#[tracing::instrument(skip_all)]
+async fn create_event(
+    State(state): State<AppState>,
+    identity: Identity,
+    ApiJson(body): ApiJson<CreateEvent>,
+) -> Result<(StatusCode, ApiJson<EventResponse>), ApiError> {
+    identity.require_admin()?;
+    let event = NewEvent::parse(body, state.limits)?;
+    let id = insert_event(&state, &event).await?;
+    let event = fetch_event(&state.pool, id).await?;
+    Ok((StatusCode::CREATED, ApiJson(EventResponse { event })))
+}
+
+/// Inserts the event and its `event.created` message (with the seat layout) in one transaction.
+async fn insert_event(state: &AppState, event: &NewEvent) -> Result<Uuid, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let venue_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM venues WHERE id = $1)")
+        .bind(event.venue_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !venue_exists {
+        return Err(ApiError::validation("venue_id names no venue"));
+    }
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO events (id, name, description, venue_id, event_date, category, total_seats, pricing)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(&event.name)
+    .bind(&event.description)
+    .bind(event.venue_id)
+    .bind(event.event_date)
+    .bind(&event.category)
+    .bind(event.total_seats as i32)
+    .bind(Json(event.pricing))
+    .execute(&mut *tx)
+    .await?;
+    let layout = SeatLayout::build(event.total_seats, &event.pricing);
+    let message = Envelope::new(
+        topic::EVENT_CREATED,
+        EventCreated {
+            event_id: id,
+            name: event.name.clone(),
+            venue_id: event.venue_id,
+            event_date: event.event_date,
+            total_seats: event.total_seats,
+            sections: layout.sections,
+        },
+    );
+    kit::outbox::enqueue(&mut tx, &state.topics, topic::EVENT_CREATED, &id.to_string(), &message).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[tracing::instrument(skip_all)]
+async fn update_event(
+    State(pool): State<PgPool>,
+    identity: Identity,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateEvent>,
+) -> Result<ApiJson<EventResponse>, ApiError> {
+    identity.require_admin()?;
+    let id = parse_id(&id)?;
+    let current = fetch_event(&pool, id).await?;
+    if body.total_seats.is_some_and(|n| n != i64::from(current.total_seats)) {
+        return Err(ApiError::validation(
+            "total_seats cannot change after creation: the seat map is already built",
+        ));
+    }
+    let v = ApiError::validation;
+    let name = match body.name {
+        Some(n) => bounded_text("name", &n, 200, true).map_err(v)?,
+        None => current.name,
+    };
+    let description = match body.description {
+        Some(d) => bounded_text("description", &d, 5000, false).map_err(v)?,
+        None => current.description,
+    };
+    let category = match body.category {
+        Some(c) => bounded_text("category", &c, 100, true).map_err(v)?,
+        None => current.category,
+    };
+    let event_date = match body.event_date {
+        Some(d) => parse_date(&d)?,
+        None => current.event_date,
+    };
+    let status = match body.status {
+        Some(s) if STATUSES.contains(&s.as_str()) => s,
+        Some(_) => return Err(v(format!("status must be one of {}", STATUSES.join(", ")))),
+        None => current.status,
+    };
+    sqlx::query(
+        "UPDATE events SET name = $2, description = $3, category = $4, event_date = $5, status = $6,
+                updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(description)
+    .bind(category)
+    .bind(event_date)
+    .bind(status)
+    .execute(&pool)
+    .await?;
+    let event = fetch_event(&pool, id).await?;
+    Ok(ApiJson(EventResponse { event }))
+}

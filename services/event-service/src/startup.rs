@@ -1,0 +1,55 @@
+//! Building and running event-service.
+
+use kit::app::{App, Infra};
+
+use crate::configuration::Settings;
+use crate::routes::{router, AppState, Limits};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A bound, ready-to-run event-service.
+pub struct Application {
+    app: App,
+}
+
+impl Application {
+    /// Connects to Postgres and Kafka, migrates, binds.
+    ///
+    /// # Errors
+    /// When a dependency is unreachable or the port cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let infra = Infra::connect("event-service", &settings.common, &MIGRATOR).await?;
+        let state = AppState {
+            pool: infra.pool.clone(),
+            topics: infra.topics.clone(),
+            identity: infra.identity.clone(),
+            limits: Limits {
+                max_event_seats: settings.max_event_seats,
+            },
+        };
+        let relay = infra.relay();
+        let app = App::bind(
+            infra.name,
+            &settings.common.bind_address(),
+            router().with_state(state),
+            infra.metrics.clone(),
+            infra.health(),
+        )
+        .await?
+        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()));
+        Ok(Self { app })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.app.port()
+    }
+
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.app.run_until_stopped(shutdown).await
+    }
+}

@@ -1,0 +1,179 @@
+//! `spawn_stack()`: user-service + event-service + gateway on port 0 with their own databases and
+//! topics, and typed helpers to call them.
+
+use std::time::Duration;
+
+use kit::config::Secret;
+use kit::kafka::topic;
+use kit::testing::{self, TEST_INTERNAL_SECRET, TEST_JWT_SECRET};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+pub const ADMIN_EMAIL: &str = "admin@stampede.test";
+pub const ADMIN_PASSWORD: &str = "Admin1234!";
+
+/// A running stack; everything stops when it is dropped.
+pub struct TestStack {
+    pub gateway: String,
+    pub user_service: String,
+    pub event_service: String,
+    pub topic_prefix: String,
+    pub client: reqwest::Client,
+    stop: CancellationToken,
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Starts the gateway with the given upstream overrides (e.g. pointing a service at a dead port).
+pub async fn spawn_gateway(upstreams: &[(&str, String)], timeout_ms: u64, stop: &CancellationToken) -> String {
+    let mut pairs: Vec<(&str, String)> = vec![
+        ("PORT", "0".into()),
+        ("JWT_SECRET", TEST_JWT_SECRET.into()),
+        ("INTERNAL_SECRET", TEST_INTERNAL_SECRET.into()),
+        ("UPSTREAM_TIMEOUT_MS", timeout_ms.to_string()),
+        ("BOOKING_SERVICE_URL", "off".into()),
+        ("INVENTORY_SERVICE_URL", "off".into()),
+        ("PAYMENT_SERVICE_URL", "off".into()),
+        ("NOTIFICATION_SERVICE_URL", "off".into()),
+    ];
+    pairs.extend(upstreams.iter().cloned());
+    let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let settings = gateway::Settings::from_env(&kit::config::Env::from_pairs(&borrowed)).expect("gateway settings");
+    let app = gateway::Application::build(settings).await.expect("gateway builds");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    let token = stop.clone();
+    tokio::spawn(app.run_until_stopped(async move { token.cancelled().await }));
+    url
+}
+
+pub async fn spawn_stack() -> TestStack {
+    kit::telemetry::init_for_tests();
+    let prefix = format!("t{}.", testing::unique_suffix());
+    testing::create_topics(&prefix, &[topic::USER_REGISTERED, topic::EVENT_CREATED]).await;
+    let stop = CancellationToken::new();
+
+    let user_settings = user_service::Settings {
+        common: testing::common_settings("ticketflow_users", &prefix),
+        jwt_secret: Secret::new(TEST_JWT_SECRET),
+        jwt_ttl: Duration::from_secs(3600),
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password: Secret::new(ADMIN_PASSWORD),
+    };
+    let users = user_service::Application::build(user_settings).await.expect("user-service builds");
+    let user_url = format!("http://127.0.0.1:{}", users.port());
+    let token = stop.clone();
+    tokio::spawn(users.run_until_stopped(async move { token.cancelled().await }));
+
+    let event_settings = event_service::Settings {
+        common: testing::common_settings("ticketflow_events", &prefix),
+        max_event_seats: 100_000,
+    };
+    let events = event_service::Application::build(event_settings).await.expect("event-service builds");
+    let event_url = format!("http://127.0.0.1:{}", events.port());
+    let token = stop.clone();
+    tokio::spawn(events.run_until_stopped(async move { token.cancelled().await }));
+
+    let gateway = spawn_gateway(
+        &[("USER_SERVICE_URL", user_url.clone()), ("EVENT_SERVICE_URL", event_url.clone())],
+        5_000,
+        &stop,
+    )
+    .await;
+    TestStack {
+        gateway,
+        user_service: user_url,
+        event_service: event_url,
+        topic_prefix: prefix,
+        client: reqwest::Client::new(),
+        stop,
+    }
+}
+
+/// A registered user and its token.
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+}
+
+impl TestStack {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.gateway)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("gateway answers")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("gateway answers")
+    }
+
+    pub async fn register(&self, name: &str) -> TestUser {
+        let email = format!("{name}-{}@stampede.test", testing::unique_suffix());
+        let password = "Secret123!".to_string();
+        let response = self
+            .post_json(
+                "/api/users/register",
+                &json!({"name": name, "email": email, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "register {email}");
+        let body: Value = response.json().await.unwrap();
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().to_string(),
+            email,
+            password,
+            token: body["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn admin_token(&self) -> String {
+        let response = self
+            .post_json(
+                "/api/users/login",
+                &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "admin login");
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a venue as admin and returns its id.
+    pub async fn create_venue(&self, admin: &str) -> String {
+        let response = self
+            .post_json("/api/venues", &json!({"name": "Arena", "city": "Lisbon", "capacity": 20000}), Some(admin))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["venue"]["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// Asserts the response is the error envelope with `status` and `code`; returns the message.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> String {
+    assert_eq!(response.status(), status, "status");
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"]["code"], code, "envelope: {body}");
+    let message = body["error"]["message"].as_str().expect("message is a string");
+    assert!(!message.is_empty());
+    assert_eq!(body.as_object().unwrap().len(), 1, "only `error` at top level: {body}");
+    message.to_string()
+}

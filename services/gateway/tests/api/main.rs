@@ -1,0 +1,8 @@
+//! Tests of the synchronous API through the gateway, against real user-service and event-service
+//! instances (real Postgres and Kafka, a fresh database and topic prefix per test).
+
+mod auth;
+mod events;
+mod helpers;
+mod upstreams;
+mod users;

@@ -1,0 +1,128 @@
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, spawn_stack};
+
+#[tokio::test]
+async fn register_login_me_round_trip_through_the_gateway() {
+    let stack = spawn_stack().await;
+    let user = stack.register("ann").await;
+
+    let login = stack
+        .post_json("/api/users/login", &json!({"email": user.email, "password": user.password}), None)
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let login: Value = login.json().await.unwrap();
+    assert_eq!(login["user"]["id"], user.id.as_str());
+    assert_eq!(login["user"]["role"], "user");
+
+    let me = stack.get("/api/users/me", login["token"].as_str()).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["user"]["email"], user.email.as_str());
+    assert_eq!(me["user"]["name"], "ann");
+    assert!(me["user"].get("password_hash").is_none());
+}
+
+#[tokio::test]
+async fn duplicate_email_is_a_409_envelope_even_with_other_case() {
+    let stack = spawn_stack().await;
+    let user = stack.register("bob").await;
+    let again = stack
+        .post_json(
+            "/api/users/register",
+            &json!({"name": "Bob", "email": user.email.to_uppercase(), "password": "Another123"}),
+            None,
+        )
+        .await;
+    assert_error(again, StatusCode::CONFLICT, "EMAIL_TAKEN").await;
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_email_create_one_user() {
+    let stack = spawn_stack().await;
+    let body = json!({"name": "Cy", "email": "cy-race@stampede.test", "password": "Secret123!"});
+    let attempts = (0..8).map(|_| stack.post_json("/api/users/register", &body, None));
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 7, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn bad_json_is_a_400_envelope() {
+    let stack = spawn_stack().await;
+    let response = stack
+        .client
+        .post(stack.url("/api/users/register"))
+        .header("content-type", "application/json")
+        .body("{\"name\": \"x\", ")
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::BAD_REQUEST, "INVALID_JSON").await;
+}
+
+#[tokio::test]
+async fn invalid_fields_are_400_validation_errors() {
+    let stack = spawn_stack().await;
+    let cases = [
+        (json!({"name": "x", "email": "not-an-email", "password": "Secret123!"}), "email"),
+        (json!({"name": "x", "email": "ok@stampede.test", "password": "short"}), "8 characters"),
+        (json!({"name": "  ", "email": "ok@stampede.test", "password": "Secret123!"}), "name"),
+        (json!({"email": "ok@stampede.test", "password": "Secret123!"}), "name"),
+    ];
+    for (body, expected) in cases {
+        let response = stack.post_json("/api/users/register", &body, None).await;
+        let message = assert_error(response, StatusCode::BAD_REQUEST, "VALIDATION_ERROR").await;
+        assert!(message.contains(expected), "{body}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn two_megabyte_body_is_a_413_envelope() {
+    let stack = spawn_stack().await;
+    let big = format!("{{\"name\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let response = stack
+        .client
+        .post(stack.url("/api/users/register"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE").await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_look_the_same() {
+    let stack = spawn_stack().await;
+    let user = stack.register("dee").await;
+    let wrong = stack
+        .post_json("/api/users/login", &json!({"email": user.email, "password": "Wrong1234!"}), None)
+        .await;
+    let m1 = assert_error(wrong, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS").await;
+    let unknown = stack
+        .post_json("/api/users/login", &json!({"email": "nobody@stampede.test", "password": "Wrong1234!"}), None)
+        .await;
+    let m2 = assert_error(unknown, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS").await;
+    assert_eq!(m1, m2);
+}
+
+#[tokio::test]
+async fn registration_emits_user_registered_on_the_broker() {
+    let stack = spawn_stack().await;
+    let reader = kit::testing::TopicReader::new(&format!("{}ticketflow.user.registered", stack.topic_prefix));
+    let user = stack.register("eve").await;
+    let (key, message) = reader
+        .wait_for(std::time::Duration::from_secs(30), |m| m["email"] == user.email.as_str())
+        .await
+        .expect("user.registered arrives within 30 s");
+    assert_eq!(key.as_deref(), Some(user.id.as_str()));
+    assert_eq!(message["eventType"], "user.registered");
+    assert_eq!(message["userId"], user.id.as_str());
+    assert!(message["eventId"].is_string());
+}

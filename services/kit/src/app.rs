@@ -1,0 +1,178 @@
+//! What every service does at start and stop, written once.
+//!
+//! ```text
+//!   Infra::connect   Postgres (create db, migrate, kit tables) + Kafka producer + metrics + identity keys
+//!   App::new         bound listener + router (+ /health, /metrics, layers)
+//!      .worker(..)   background loops (outbox relay, consumers, sweepers) that stop on a token
+//!      .run_until_stopped(shutdown)   serve; on shutdown stop accepting, finish requests, stop workers
+//! ```
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use futures::future::BoxFuture;
+use rdkafka::producer::FutureProducer;
+use sqlx::migrate::Migrator;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{CommonSettings, DEV_INTERNAL_SECRET};
+use crate::db::{connect_and_migrate, PoolSettings};
+use crate::health::HealthChecks;
+use crate::identity::IdentityKeys;
+use crate::kafka::{self, Topics};
+use crate::metrics::Metrics;
+use crate::outbox::{self, Relay};
+use crate::server::with_common_routes;
+
+/// Connections every service holds.
+#[derive(Clone)]
+pub struct Infra {
+    pub name: &'static str,
+    pub pool: PgPool,
+    pub producer: FutureProducer,
+    pub topics: Topics,
+    pub metrics: Metrics,
+    pub identity: IdentityKeys,
+    pub brokers: String,
+}
+
+impl Infra {
+    /// Connects to the service's database (creating and migrating it) and to Kafka.
+    ///
+    /// # Errors
+    /// When Postgres is unreachable or a migration fails; the error names the database.
+    pub async fn connect(
+        name: &'static str,
+        common: &CommonSettings,
+        migrator: &Migrator,
+    ) -> anyhow::Result<Self> {
+        if common.internal_secret.expose() == DEV_INTERNAL_SECRET {
+            tracing::warn!(service = name, "INTERNAL_SECRET is the development default; set it outside local runs");
+        }
+        let pool = connect_and_migrate(&common.database_url, migrator, &PoolSettings::default())
+            .await
+            .with_context(|| format!("{name}: database setup failed"))?;
+        sqlx::raw_sql(outbox::SCHEMA)
+            .execute(&pool)
+            .await
+            .context("cannot create outbox/inbox tables")?;
+        let producer = kafka::producer(&common.kafka_brokers)?;
+        Ok(Self {
+            name,
+            pool,
+            producer,
+            topics: Topics::new(common.topic_prefix.clone()),
+            metrics: Metrics::new(name),
+            identity: IdentityKeys::new(&common.internal_secret),
+            brokers: common.kafka_brokers.clone(),
+        })
+    }
+
+    /// Health checks for Postgres and Kafka; services add Redis etc.
+    pub fn health(&self) -> HealthChecks {
+        HealthChecks::new(self.name)
+            .with_postgres(self.pool.clone())
+            .with_kafka(self.producer.clone())
+    }
+
+    /// The outbox relay for this service's database.
+    pub fn relay(&self) -> Relay {
+        Relay::new(self.pool.clone(), self.producer.clone(), self.metrics.clone())
+    }
+}
+
+type Worker = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
+
+/// A bound service: its HTTP routes and its background workers.
+pub struct App {
+    name: &'static str,
+    listener: TcpListener,
+    router: Router,
+    workers: Vec<(&'static str, Worker)>,
+}
+
+impl App {
+    /// Binds `address` (port 0 picks one) and wraps `routes` with the shared routes and layers.
+    ///
+    /// # Errors
+    /// When the address cannot be bound (the error names it).
+    pub async fn bind(
+        name: &'static str,
+        address: &str,
+        routes: Router,
+        metrics: Metrics,
+        health: HealthChecks,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("{name}: cannot bind {address}"))?;
+        Ok(Self {
+            name,
+            listener,
+            router: with_common_routes(routes, metrics, health),
+            workers: Vec::new(),
+        })
+    }
+
+    /// Adds a background loop; it must return soon after its token is cancelled.
+    pub fn worker<F, Fut>(mut self, name: &'static str, run: F) -> Self
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.workers
+            .push((name, Box::new(move |token| Box::pin(run(token)))));
+        self
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` resolves (or a worker panics), then drains requests and stops the
+    /// workers (each gets 5 s).
+    ///
+    /// # Errors
+    /// When the HTTP server fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let token = CancellationToken::new();
+        let mut handles = Vec::new();
+        for (worker_name, worker) in self.workers {
+            let child = token.child_token();
+            let stop_all = token.clone();
+            let service = self.name;
+            handles.push(tokio::spawn(async move {
+                let result = tokio::spawn(worker(child)).await;
+                if let Err(e) = result {
+                    tracing::error!(service, worker = worker_name, error = %e, "worker crashed; stopping the service");
+                    stop_all.cancel();
+                }
+            }));
+        }
+        let stop = token.clone();
+        let serve_shutdown = async move {
+            tokio::select! {
+                _ = shutdown => {},
+                _ = stop.cancelled() => {},
+            }
+        };
+        tracing::info!(service = self.name, port = self.listener.local_addr()?.port(), "listening");
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(serve_shutdown)
+            .await;
+        token.cancel();
+        for handle in handles {
+            let _ = tokio::time::timeout(Duration::from_secs(5), handle).await;
+        }
+        tracing::info!(service = self.name, "stopped");
+        served.context("HTTP server failed")
+    }
+}

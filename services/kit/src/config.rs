@@ -1,0 +1,248 @@
+//! Typed settings from environment variables.
+//!
+//! Every service parses its `Settings` once at start through [`Env`], so a missing or malformed
+//! variable is reported by name before anything binds a port. Defaults are chosen to work against
+//! the local stack started by `infra/local/up`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a setting could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {name} is required but not set")]
+    Missing { name: String },
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Invalid {
+        name: String,
+        value: String,
+        reason: String,
+    },
+}
+
+/// A string that must never appear in logs or `Debug` output (JWT keys, passwords).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used, never to print.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+/// Reads variables from a source (the process environment, or a map in tests).
+pub struct Env {
+    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::from_process()
+    }
+}
+
+impl Env {
+    /// Reads the process environment; empty values count as unset.
+    pub fn from_process() -> Self {
+        Self {
+            lookup: Box::new(|name| std::env::var(name).ok().filter(|v| !v.is_empty())),
+        }
+    }
+
+    /// Reads from the given pairs only (tests).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self {
+            lookup: Box::new(move |name| map.get(name).cloned()),
+        }
+    }
+
+    /// The raw value if set.
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+    }
+
+    /// A parsed value, or `default` when unset.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the variable when the value does not parse.
+    pub fn parse_or<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => value.parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name: name.to_string(),
+                reason: e.to_string(),
+                value,
+            }),
+        }
+    }
+
+    /// A required parsed value.
+    ///
+    /// # Errors
+    /// [`ConfigError::Missing`] or [`ConfigError::Invalid`], naming the variable.
+    pub fn parse_required<T>(&self, name: &str) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        let value = self.get(name).ok_or_else(|| ConfigError::Missing {
+            name: name.to_string(),
+        })?;
+        value.parse().map_err(|e: T::Err| ConfigError::Invalid {
+            name: name.to_string(),
+            reason: e.to_string(),
+            value,
+        })
+    }
+
+    /// A string, or `default` when unset.
+    pub fn string_or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_string())
+    }
+
+    /// A secret, or `default` when unset. A secret shorter than 16 bytes is refused: a short HMAC
+    /// key makes forged tokens practical.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when the value is too short (the value itself is not echoed).
+    pub fn secret_or(&self, name: &str, default: &str) -> Result<Secret, ConfigError> {
+        let value = self.string_or(name, default);
+        if value.len() < 16 {
+            return Err(ConfigError::Invalid {
+                name: name.to_string(),
+                value: "[REDACTED]".into(),
+                reason: "must be at least 16 bytes long".into(),
+            });
+        }
+        Ok(Secret(value))
+    }
+
+    /// A boolean: 1/0, true/false, yes/no, on/off.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for any other value.
+    pub fn bool_or(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref().map(str::to_ascii_lowercase) {
+            None => Ok(default),
+            Some(v) if ["1", "true", "yes", "on"].contains(&v.as_str()) => Ok(true),
+            Some(v) if ["0", "false", "no", "off"].contains(&v.as_str()) => Ok(false),
+            Some(v) => Err(ConfigError::Invalid {
+                name: name.to_string(),
+                value: v,
+                reason: "expected true/false".into(),
+            }),
+        }
+    }
+}
+
+/// Settings every service shares: where its infrastructure is and how it proves identity.
+#[derive(Debug, Clone)]
+pub struct CommonSettings {
+    /// Interface to bind (`HOST`, default 127.0.0.1).
+    pub host: String,
+    /// Port to bind (`PORT`); 0 picks a free port (tests).
+    pub port: u16,
+    /// Postgres URL of this service's own database (`DATABASE_URL`).
+    pub database_url: String,
+    /// Kafka bootstrap servers (`KAFKA_BROKERS`).
+    pub kafka_brokers: String,
+    /// Prefix for every topic name (`KAFKA_TOPIC_PREFIX`), so tests and parallel stacks do not
+    /// share topics. Empty in production.
+    pub topic_prefix: String,
+    /// Key of the gateway's identity proof (`INTERNAL_SECRET`); see [`crate::identity`].
+    pub internal_secret: Secret,
+}
+
+/// The development default for `INTERNAL_SECRET`; every service warns when it is in use.
+pub const DEV_INTERNAL_SECRET: &str = "stampede-dev-internal-secret-change-me";
+/// The development default for `JWT_SECRET`.
+pub const DEV_JWT_SECRET: &str = "stampede-dev-jwt-secret-change-me";
+
+impl CommonSettings {
+    /// Reads the shared settings; `default_port` and `default_db` are the service's own.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first bad variable.
+    pub fn from_env(env: &Env, default_port: u16, default_db: &str) -> Result<Self, ConfigError> {
+        Ok(Self {
+            host: env.string_or("HOST", "127.0.0.1"),
+            port: env.parse_or("PORT", default_port)?,
+            database_url: env.string_or(
+                "DATABASE_URL",
+                &format!("postgres://postgres@127.0.0.1:5432/{default_db}"),
+            ),
+            kafka_brokers: env.string_or("KAFKA_BROKERS", "127.0.0.1:9092"),
+            topic_prefix: env.string_or("KAFKA_TOPIC_PREFIX", ""),
+            internal_secret: env.secret_or("INTERNAL_SECRET", DEV_INTERNAL_SECRET)?,
+        })
+    }
+
+    /// `host:port` to bind.
+    pub fn bind_address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_port_names_the_variable() {
+        let env = Env::from_pairs(&[("PORT", "eighty")]);
+        let err = CommonSettings::from_env(&env, 3001, "db").unwrap_err();
+        assert!(err.to_string().contains("PORT"), "{err}");
+        assert!(err.to_string().contains("eighty"), "{err}");
+    }
+
+    #[test]
+    fn missing_required_variable_names_it() {
+        let env = Env::from_pairs(&[]);
+        let err = env.parse_required::<u16>("BOOKING_TIMEOUT_MS").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable BOOKING_TIMEOUT_MS is required but not set"
+        );
+    }
+
+    #[test]
+    fn short_secret_is_refused_without_echoing_it() {
+        let env = Env::from_pairs(&[("JWT_SECRET", "hunter2")]);
+        let err = env.secret_or("JWT_SECRET", DEV_JWT_SECRET).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        assert_eq!(format!("{:?}", Secret::new("abc")), "Secret([REDACTED])");
+    }
+
+    #[test]
+    fn defaults_point_at_local_stack() {
+        let s = CommonSettings::from_env(&Env::from_pairs(&[]), 3001, "ticketflow_users").unwrap();
+        assert_eq!(s.bind_address(), "127.0.0.1:3001");
+        assert_eq!(
+            s.database_url,
+            "postgres://postgres@127.0.0.1:5432/ticketflow_users"
+        );
+    }
+}

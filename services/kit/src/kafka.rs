@@ -1,0 +1,253 @@
+//! Kafka: topic names, the message envelope, and rdkafka clients configured the same way everywhere.
+//!
+//! ```text
+//!   envelope = { "eventId": uuid, "eventType": "booking.initiated", ...domain fields, "timestamp": rfc3339 }
+//!   key      = aggregate id (bookingId, eventId, userId): ordering per aggregate
+//!   topic    = <prefix>ticketflow.<domain>.<event>   dead letters: <topic>.DLT
+//! ```
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::producer::FutureProducer;
+use rdkafka::types::RDKafkaErrorCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Every topic of the saga, unprefixed (ARCHITECTURE.md section 3).
+pub mod topic {
+    pub const USER_REGISTERED: &str = "ticketflow.user.registered";
+    pub const EVENT_CREATED: &str = "ticketflow.event.created";
+    pub const BOOKING_INITIATED: &str = "ticketflow.booking.initiated";
+    pub const SEATS_LOCKED: &str = "ticketflow.seats.locked";
+    pub const SEATS_LOCK_FAILED: &str = "ticketflow.seats.lock-failed";
+    pub const SEATS_CONFIRM: &str = "ticketflow.seats.confirm";
+    pub const SEATS_RELEASE: &str = "ticketflow.seats.release";
+    pub const PAYMENT_REQUESTED: &str = "ticketflow.payment.requested";
+    pub const PAYMENT_PROCESSED: &str = "ticketflow.payment.processed";
+    pub const BOOKING_CONFIRMED: &str = "ticketflow.booking.confirmed";
+    pub const BOOKING_FAILED: &str = "ticketflow.booking.failed";
+    pub const BOOKING_CANCELLED: &str = "ticketflow.booking.cancelled";
+
+    /// All of them, in the order of the saga.
+    pub const ALL: [&str; 12] = [
+        USER_REGISTERED,
+        EVENT_CREATED,
+        BOOKING_INITIATED,
+        SEATS_LOCKED,
+        SEATS_LOCK_FAILED,
+        SEATS_CONFIRM,
+        SEATS_RELEASE,
+        PAYMENT_REQUESTED,
+        PAYMENT_PROCESSED,
+        BOOKING_CONFIRMED,
+        BOOKING_FAILED,
+        BOOKING_CANCELLED,
+    ];
+
+    /// The dead-letter topic of `topic`.
+    pub fn dlt(topic: &str) -> String {
+        format!("{topic}.DLT")
+    }
+}
+
+/// Maps logical topic names to the names on the broker (a prefix isolates tests and stacks).
+#[derive(Debug, Clone, Default)]
+pub struct Topics {
+    prefix: String,
+}
+
+impl Topics {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// The broker-side name of a logical topic.
+    pub fn name(&self, logical: &str) -> String {
+        format!("{}{logical}", self.prefix)
+    }
+
+    /// Every topic and its dead-letter topic, broker-side names.
+    pub fn all_with_dlt(&self) -> Vec<String> {
+        topic::ALL
+            .iter()
+            .flat_map(|t| [self.name(t), self.name(&topic::dlt(t))])
+            .collect()
+    }
+}
+
+/// A message on the wire: unique id for dedupe, type, domain payload flattened, timestamp.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope<T> {
+    pub event_id: Uuid,
+    pub event_type: String,
+    #[serde(flatten)]
+    pub payload: T,
+    pub timestamp: DateTime<Utc>,
+}
+
+impl<T> Envelope<T> {
+    /// A new envelope with a fresh `eventId`; `event_type` is the topic without `ticketflow.`.
+    pub fn new(logical_topic: &str, payload: T) -> Self {
+        Self {
+            event_id: Uuid::new_v4(),
+            event_type: logical_topic
+                .strip_prefix("ticketflow.")
+                .unwrap_or(logical_topic)
+                .to_string(),
+            payload,
+            timestamp: Utc::now(),
+        }
+    }
+}
+
+impl<T: DeserializeOwned> Envelope<T> {
+    /// Parses a message body.
+    ///
+    /// # Errors
+    /// When the bytes are not a JSON envelope with this payload (a poison message).
+    pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// A producer for the outbox relay: idempotent, acks=all, low linger for saga latency.
+///
+/// # Errors
+/// When librdkafka refuses the configuration.
+pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "1")
+        .set("message.timeout.ms", "15000")
+        .set("socket.keepalive.enable", "true")
+        .create()
+        .context("cannot create Kafka producer")
+}
+
+/// A consumer in `group` with manual commits, starting from the earliest offset when the group is
+/// new (so a service that starts late still sees every message).
+///
+/// # Errors
+/// When librdkafka refuses the configuration.
+pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<StreamConsumer> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .set("fetch.wait.max.ms", "50")
+        .set("socket.keepalive.enable", "true")
+        .create()
+        .context("cannot create Kafka consumer")
+}
+
+/// Creates `topics` with `partitions` partitions each; topics that exist already are fine.
+///
+/// # Errors
+/// When the broker is unreachable or refuses a topic for another reason.
+pub async fn ensure_topics(brokers: &str, topics: &[String], partitions: i32) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .context("cannot create Kafka admin client")?;
+    let new_topics: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = admin
+        .create_topics(&new_topics, &options)
+        .await
+        .with_context(|| format!("cannot reach Kafka at {brokers} to create topics"))?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => anyhow::bail!("cannot create topic {name}: {code}"),
+        }
+    }
+    Ok(())
+}
+
+/// Whether the broker answers a metadata request within `timeout` (for /health).
+pub async fn ping(producer: &FutureProducer, timeout: Duration) -> anyhow::Result<()> {
+    use rdkafka::producer::Producer;
+    // fetch_metadata blocks; keep it off the async workers.
+    let producer = producer.clone();
+    tokio::task::spawn_blocking(move || {
+        producer
+            .client()
+            .fetch_metadata(None, timeout)
+            .map(|_| ())
+            .context("Kafka metadata request failed")
+    })
+    .await
+    .context("Kafka ping task panicked")?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[serde(rename_all = "camelCase")]
+    struct Registered {
+        user_id: Uuid,
+        email: String,
+    }
+
+    #[test]
+    fn envelope_flattens_payload_in_camel_case() {
+        let user_id = Uuid::new_v4();
+        let envelope = Envelope::new(
+            topic::USER_REGISTERED,
+            Registered {
+                user_id,
+                email: "a@b.c".into(),
+            },
+        );
+        let json = serde_json::to_value(&envelope).unwrap();
+        assert_eq!(json["eventType"], "user.registered");
+        assert_eq!(json["userId"], user_id.to_string());
+        assert!(json["eventId"].is_string());
+        assert!(json["timestamp"].is_string());
+        let back: Envelope<Registered> = Envelope::parse(&serde_json::to_vec(&json).unwrap()).unwrap();
+        assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn topics_are_prefixed_and_have_dead_letters() {
+        let topics = Topics::new("t1.");
+        let all = topics.all_with_dlt();
+        assert_eq!(all.len(), 24);
+        assert!(all.contains(&"t1.ticketflow.booking.initiated.DLT".to_string()));
+    }
+}
+
+#[cfg(test)]
+mod topic_list_tests {
+    /// infra/local/up creates the topics listed in infra/kafka-topics.txt; they must be the code's.
+    #[test]
+    fn infra_topic_list_matches_the_code() {
+        let listed = include_str!("../../../infra/kafka-topics.txt");
+        let listed: Vec<&str> = listed
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert_eq!(listed, super::topic::ALL.to_vec());
+    }
+}

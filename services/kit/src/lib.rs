@@ -1,0 +1,41 @@
+//! `kit`: the one place for what every Stampede reference service shares.
+//!
+//! A service is a library with `Application::build(Settings)`; it composes these pieces:
+//!
+//! ```text
+//!   app         Infra::connect + App::bind/worker/run_until_stopped: a service's life cycle
+//!   config      typed settings from env vars, errors that name the variable, secrets that never print
+//!   error       ApiError -> {"error":{"code","message"}} with a fitting status
+//!   json        ApiJson<T>: axum's Json whose rejections use the same envelope
+//!   db          Postgres pool, database creation for tests/stack, embedded migrations
+//!   kafka       topic names, message envelope, producer/consumer/admin on rdkafka
+//!   outbox      state change + message in one transaction; a relay publishes (no dual writes)
+//!   identity    the gateway's proof of a verified user, checked by every service
+//!   token       the user-facing JWT (issued by user-service, verified by the gateway)
+//!   health      /health with dependency checks
+//!   metrics     /metrics in Prometheus text, per-route request counters and latency
+//!   server      serve a router with the shared layers and graceful shutdown
+//!   telemetry   tracing subscriber (RUST_LOG wins)
+//!   messages    the domain payloads carried on the saga's topics
+//! ```
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod identity;
+pub mod json;
+pub mod kafka;
+pub mod messages;
+pub mod metrics;
+pub mod outbox;
+pub mod server;
+pub mod telemetry;
+pub mod token;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::ApiError;
+pub use identity::Identity;
+pub use json::ApiJson;

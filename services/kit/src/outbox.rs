@@ -1,0 +1,206 @@
+//! Transactional outbox: a state change and the messages it causes commit together; a relay
+//! publishes them afterwards with an idempotent producer. No dual writes.
+//!
+//! ```text
+//!   handler ──tx──> UPDATE state; INSERT outbox; NOTIFY outbox ──commit──┐
+//!                                                                       v
+//!   Relay: LISTEN outbox (+ poll) -> SELECT .. FOR UPDATE SKIP LOCKED -> produce, await acks
+//!          -> DELETE the delivered prefix -> commit          (at-least-once; consumers dedupe)
+//! ```
+//!
+//! If the broker is down the rows stay and the relay retries with backoff; if the relay crashes
+//! between produce and delete the messages go out twice, which the consumers' eventId dedupe
+//! absorbs.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde::Serialize;
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
+
+use crate::kafka::{Envelope, Topics};
+use crate::metrics::Metrics;
+
+/// Tables kit owns in every service database; created idempotently at connect time.
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS outbox (
+    id          BIGSERIAL PRIMARY KEY,
+    topic       TEXT        NOT NULL,
+    message_key TEXT        NOT NULL,
+    payload     JSONB       NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS processed_messages (
+    event_id     UUID PRIMARY KEY,
+    topic        TEXT        NOT NULL,
+    processed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+"#;
+
+const CHANNEL: &str = "stampede_outbox";
+
+/// Appends `envelope` to the outbox inside the caller's transaction.
+///
+/// # Errors
+/// When the insert fails (the caller's transaction then rolls back with its state change).
+pub async fn enqueue<T: Serialize>(
+    tx: &mut PgConnection,
+    topics: &Topics,
+    logical_topic: &str,
+    key: &str,
+    envelope: &Envelope<T>,
+) -> anyhow::Result<()> {
+    let payload = serde_json::to_value(envelope).context("cannot serialize outbox message")?;
+    sqlx::query("INSERT INTO outbox (topic, message_key, payload) VALUES ($1, $2, $3)")
+        .bind(topics.name(logical_topic))
+        .bind(key)
+        .bind(payload)
+        .execute(&mut *tx)
+        .await
+        .context("cannot insert into outbox")?;
+    // Delivered at commit only, so the relay wakes exactly when there is something to send.
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(&mut *tx)
+        .await
+        .context("cannot notify outbox relay")?;
+    Ok(())
+}
+
+/// Publishes outbox rows to Kafka until shutdown.
+pub struct Relay {
+    pool: PgPool,
+    producer: FutureProducer,
+    metrics: Metrics,
+    batch_size: i64,
+    poll_interval: Duration,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    topic: String,
+    message_key: String,
+    payload: serde_json::Value,
+}
+
+impl Relay {
+    pub fn new(pool: PgPool, producer: FutureProducer, metrics: Metrics) -> Self {
+        Self {
+            pool,
+            producer,
+            metrics,
+            batch_size: 500,
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+
+    /// Runs until `shutdown` resolves. Errors are logged and retried with backoff; the relay never
+    /// gives up on a message (at-least-once).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut listener = None;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if listener.is_none() {
+                listener = self.listen().await;
+            }
+            match self.publish_batch().await {
+                Ok(sent) => {
+                    backoff = Duration::from_millis(100);
+                    if sent as i64 == self.batch_size {
+                        continue; // more waiting
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = ?error, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; will retry");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = &mut shutdown => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            }
+            tokio::select! {
+                notified = wait_for_notification(&mut listener) => {
+                    if !notified { listener = None; }
+                }
+                _ = tokio::time::sleep(self.poll_interval) => {}
+                _ = &mut shutdown => return,
+            }
+        }
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
+        listener.listen(CHANNEL).await.ok()?;
+        Some(listener)
+    }
+
+    /// Sends one batch in id order and deletes what the broker acknowledged, up to the first
+    /// failure so that per-key order holds. Returns how many rows were published.
+    async fn publish_batch(&self) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await.context("outbox: cannot begin")?;
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, topic, message_key, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(self.batch_size)
+        .fetch_all(&mut *tx)
+        .await
+        .context("outbox: cannot read pending messages")?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let bodies: Vec<String> = rows.iter().map(|r| r.payload.to_string()).collect();
+        // Queue all sends before awaiting any: librdkafka batches them, and with the idempotent
+        // producer the order per partition is the order of queueing.
+        let deliveries: Vec<_> = rows
+            .iter()
+            .zip(&bodies)
+            .map(|(row, body)| {
+                self.producer.send(
+                    FutureRecord::to(&row.topic).key(&row.message_key).payload(body),
+                    Duration::from_secs(10),
+                )
+            })
+            .collect();
+        let results = futures::future::join_all(deliveries).await;
+        let mut delivered = Vec::with_capacity(rows.len());
+        let mut first_error = None;
+        for (row, result) in rows.iter().zip(results) {
+            match result {
+                Ok(_) => {
+                    self.metrics.message(&row.topic, "published");
+                    delivered.push(row.id)
+                }
+                Err((error, _)) => {
+                    self.metrics.message(&row.topic, "publish_failed");
+                    first_error = Some(anyhow::Error::new(error).context(format!("cannot publish to {}", row.topic)));
+                    break;
+                }
+            }
+        }
+        sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+            .bind(&delivered)
+            .execute(&mut *tx)
+            .await
+            .context("outbox: cannot delete published messages")?;
+        tx.commit().await.context("outbox: cannot commit")?;
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(delivered.len()),
+        }
+    }
+}
+
+/// Waits for a NOTIFY; false when the listener is gone or broke (the caller reconnects).
+async fn wait_for_notification(listener: &mut Option<PgListener>) -> bool {
+    match listener {
+        Some(l) => l.recv().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}

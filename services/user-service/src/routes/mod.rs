@@ -1,0 +1,20 @@
+//! HTTP routes of user-service.
+
+mod users;
+
+use axum::extract::FromRef;
+use kit::identity::IdentityKeys;
+use kit::kafka::Topics;
+use kit::token::TokenKeys;
+use sqlx::PgPool;
+
+pub use users::{ensure_admin, router, UserDto};
+
+/// Shared handles for the handlers.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub topics: Topics,
+    pub tokens: TokenKeys,
+    pub identity: IdentityKeys,
+}

@@ -1,0 +1,201 @@
+//! `POST /api/users/register`, `POST /api/users/login`, `GET /api/users/me`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use kit::kafka::{topic, Envelope, Topics};
+use kit::messages::UserRegistered;
+use kit::{ApiError, ApiJson, Identity};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::AppState;
+use crate::domain::{Email, Password, UserName};
+use crate::password;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/users/register", post(register))
+        .route("/api/users/login", post(login))
+        .route("/api/users/me", get(me))
+}
+
+#[derive(Deserialize)]
+pub struct RegisterRequest {
+    name: String,
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+pub struct UserDto {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+}
+
+#[derive(Serialize)]
+struct AuthResponse {
+    token: String,
+    user: UserDto,
+}
+
+#[derive(Serialize)]
+struct MeResponse {
+    user: UserDto,
+}
+
+struct NewUser {
+    name: UserName,
+    email: Email,
+    password: Password,
+}
+
+impl TryFrom<RegisterRequest> for NewUser {
+    type Error = ApiError;
+
+    fn try_from(dto: RegisterRequest) -> Result<Self, ApiError> {
+        Ok(Self {
+            name: UserName::parse(&dto.name).map_err(ApiError::validation)?,
+            email: Email::parse(&dto.email).map_err(ApiError::validation)?,
+            password: Password::parse(dto.password).map_err(ApiError::validation)?,
+        })
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, ApiJson<AuthResponse>), ApiError> {
+    let new_user = NewUser::try_from(body)?;
+    let hash = password::hash(new_user.password.clone().into_inner()).await?;
+    let user = insert_user(&state.pool, &state.topics, &new_user, &hash, "user")
+        .await?
+        .ok_or_else(|| ApiError::conflict("EMAIL_TAKEN", "a user with this email already exists"))?;
+    let token = state.tokens.issue(user.id, &user.email, &user.role);
+    Ok((StatusCode::CREATED, ApiJson(AuthResponse { token, user })))
+}
+
+/// Inserts the user and its `user.registered` message in one transaction; `None` when the email
+/// is taken (the unique index decides, so concurrent registrations cannot both win).
+async fn insert_user(
+    pool: &PgPool,
+    topics: &Topics,
+    user: &NewUser,
+    password_hash: &str,
+    role: &str,
+) -> Result<Option<UserDto>, ApiError> {
+    let mut tx = pool.begin().await?;
+    let inserted: Option<UserDto> = sqlx::query_as(
+        "INSERT INTO users (id, name, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (email) DO NOTHING
+         RETURNING id, name, email, role",
+    )
+    .bind(Uuid::new_v4())
+    .bind(user.name.as_str())
+    .bind(user.email.as_str())
+    .bind(password_hash)
+    .bind(role)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(inserted) = inserted else {
+        return Ok(None);
+    };
+    let message = Envelope::new(
+        topic::USER_REGISTERED,
+        UserRegistered {
+            user_id: inserted.id,
+            name: inserted.name.clone(),
+            email: inserted.email.clone(),
+        },
+    );
+    kit::outbox::enqueue(&mut tx, topics, topic::USER_REGISTERED, &inserted.id.to_string(), &message).await?;
+    tx.commit().await?;
+    Ok(Some(inserted))
+}
+
+#[tracing::instrument(skip_all)]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<ApiJson<AuthResponse>, ApiError> {
+    let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS", "email or password is wrong");
+    let email = Email::parse(&body.email).map_err(|_| invalid())?;
+    let found: Option<(Uuid, String, String, String, String)> = sqlx::query_as(
+        "SELECT id, name, email, role, password_hash FROM users WHERE email = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some((id, name, email, role, stored)) = found else {
+        // Same work as a wrong password: no user enumeration by timing.
+        let _ = password::verify(body.password, password::dummy_hash().await.to_string()).await;
+        return Err(invalid());
+    };
+    if !password::verify(body.password, stored).await? {
+        return Err(invalid());
+    }
+    let token = state.tokens.issue(id, &email, &role);
+    Ok(ApiJson(AuthResponse {
+        token,
+        user: UserDto { id, name, email, role },
+    }))
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
+async fn me(State(pool): State<PgPool>, identity: Identity) -> Result<ApiJson<MeResponse>, ApiError> {
+    let user: Option<UserDto> = sqlx::query_as("SELECT id, name, email, role FROM users WHERE id = $1")
+        .bind(identity.user_id)
+        .fetch_optional(&pool)
+        .await?;
+    let user = user.ok_or_else(|| ApiError::not_found("user no longer exists"))?;
+    Ok(ApiJson(MeResponse { user }))
+}
+
+/// Creates the admin account when no user has its email. An existing non-admin user with that
+/// email is left alone (and reported): promoting it silently would hand admin to whoever
+/// registered first.
+///
+/// # Errors
+/// When the database fails.
+pub async fn ensure_admin(
+    pool: &PgPool,
+    topics: &Topics,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let existing: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_optional(pool)
+        .await?;
+    match existing.as_deref() {
+        Some("admin") => return Ok(()),
+        Some(_) => {
+            tracing::warn!(email, "ADMIN_EMAIL belongs to a non-admin user; no admin account ensured");
+            return Ok(());
+        }
+        None => {}
+    }
+    let admin = NewUser {
+        name: UserName::parse("Admin").map_err(anyhow::Error::msg)?,
+        email: Email::parse(email).map_err(anyhow::Error::msg)?,
+        password: Password::parse(password.to_string()).map_err(anyhow::Error::msg)?,
+    };
+    let hash = password::hash(admin.password.clone().into_inner()).await?;
+    insert_user(pool, topics, &admin, &hash, "admin")
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create admin account: {e}"))?;
+    Ok(())
+}
+

@@ -1,0 +1,61 @@
+//! Building and running user-service.
+
+use kit::app::{App, Infra};
+use kit::token::TokenKeys;
+
+use crate::configuration::Settings;
+use crate::routes::{ensure_admin, router, AppState};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A bound, ready-to-run user-service.
+pub struct Application {
+    app: App,
+}
+
+impl Application {
+    /// Connects to Postgres and Kafka, migrates, ensures the admin, binds.
+    ///
+    /// # Errors
+    /// When a dependency is unreachable or the port cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let infra = Infra::connect("user-service", &settings.common, &MIGRATOR).await?;
+        ensure_admin(
+            &infra.pool,
+            &infra.topics,
+            &settings.admin_email,
+            settings.admin_password.expose(),
+        )
+        .await?;
+        let state = AppState {
+            pool: infra.pool.clone(),
+            topics: infra.topics.clone(),
+            tokens: TokenKeys::new(&settings.jwt_secret, settings.jwt_ttl),
+            identity: infra.identity.clone(),
+        };
+        let relay = infra.relay();
+        let app = App::bind(
+            infra.name,
+            &settings.common.bind_address(),
+            router().with_state(state),
+            infra.metrics.clone(),
+            infra.health(),
+        )
+        .await?
+        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()));
+        Ok(Self { app })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.app.port()
+    }
+
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.app.run_until_stopped(shutdown).await
+    }
+}
