@@ -1,0 +1,121 @@
+//! `cargo run -p stack -- [up [--seed] | seed | serve NAME]`; see the library docs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use stack::seed::{seed, SeedOptions, TEST_USER_EMAIL, TEST_USER_PASSWORD};
+use stack::supervisor::Stack;
+
+#[derive(Parser)]
+#[command(name = "stack", about = "Run the Stampede reference services on this machine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start every service (the default), wait until healthy, stop all on Ctrl-C.
+    Up {
+        /// Seed demo data once the stack is healthy.
+        #[arg(long)]
+        seed: bool,
+        /// Where the services' logs go.
+        #[arg(long, default_value = ".stampede/logs")]
+        log_dir: PathBuf,
+        /// Stop after this many seconds instead of waiting for Ctrl-C (CI, smoke tests).
+        #[arg(long)]
+        exit_after: Option<u64>,
+    },
+    /// Create demo venues and events (one of 10,000 seats), the admin and the test user.
+    Seed {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        gateway: String,
+    },
+    /// Run one service in this process (what `up` spawns).
+    #[command(hide = true)]
+    Serve { name: String },
+}
+
+fn seed_options(gateway: String) -> SeedOptions {
+    SeedOptions {
+        gateway,
+        admin_email: std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@ticketflow.dev".into()),
+        admin_password: std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "Admin1234!".into()),
+    }
+}
+
+async fn run_seed(gateway: String) -> anyhow::Result<()> {
+    let summary = seed(&seed_options(gateway)).await?;
+    println!("stack: seeded ({} new events)", summary.created);
+    for (name, id, seats) in &summary.events {
+        println!("  event {id}  {seats:>6} seats  {name}");
+    }
+    println!("  admin  {}", seed_options(String::new()).admin_email);
+    println!("  user   {TEST_USER_EMAIL} / {TEST_USER_PASSWORD}");
+    Ok(())
+}
+
+async fn up(seed_after: bool, log_dir: PathBuf, exit_after: Option<u64>) -> anyhow::Result<()> {
+    stack::infra::ensure_up().await?;
+    let brokers = std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let prefix = std::env::var("KAFKA_TOPIC_PREFIX").unwrap_or_default();
+    kit::kafka::ensure_topics(&brokers, &kit::kafka::Topics::new(prefix).all_with_dlt(), 3).await?;
+    println!("stack: starting services (logs in {})", log_dir.display());
+    let mut stack = Stack::spawn(&log_dir)?;
+    if let Err(e) = stack.wait_healthy(Duration::from_secs(90)).await {
+        stack.stop(Duration::from_secs(5)).await;
+        return Err(e);
+    }
+    println!("stack: healthy");
+    for running in &stack.children {
+        println!("  {:<14} http://127.0.0.1:{}", running.spec.name, running.spec.port);
+    }
+    if seed_after {
+        if let Err(e) = run_seed("http://127.0.0.1:3000".into()).await {
+            stack.stop(Duration::from_secs(5)).await;
+            return Err(e);
+        }
+    }
+    let deadline = async {
+        match exit_after {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    println!("stack: running; Ctrl-C stops every service");
+    tokio::select! {
+        _ = kit::server::shutdown_signal() => {},
+        _ = deadline => println!("stack: --exit-after reached"),
+        (name, status) = stack.any_exit() => println!("stack: {name} exited ({status}); stopping the others"),
+    }
+    stack.stop(Duration::from_secs(10)).await;
+    println!("stack: stopped");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Up {
+        seed: false,
+        log_dir: ".stampede/logs".into(),
+        exit_after: None,
+    }) {
+        Command::Up { seed, log_dir, exit_after } => up(seed, log_dir, exit_after).await,
+        Command::Seed { gateway } => run_seed(gateway).await,
+        Command::Serve { name } => {
+            kit::telemetry::init("info,sqlx=warn");
+            stack::services::serve(&name).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stack: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
