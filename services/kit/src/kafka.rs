@@ -75,6 +75,12 @@ impl Topics {
         format!("{}{logical}", self.prefix)
     }
 
+    /// The consumer group id of `service`, prefixed like the topics so parallel stacks (and tests)
+    /// never join each other's groups.
+    pub fn group(&self, service: &str) -> String {
+        format!("{}{service}", self.prefix)
+    }
+
     /// Every topic and its dead-letter topic, broker-side names.
     pub fn all_with_dlt(&self) -> Vec<String> {
         topic::ALL
@@ -136,8 +142,9 @@ pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
         .context("cannot create Kafka producer")
 }
 
-/// A consumer in `group` with manual commits, starting from the earliest offset when the group is
-/// new (so a service that starts late still sees every message).
+/// A consumer in `group` starting from the earliest offset when the group is new (so a service
+/// that starts late still sees every message). Offsets are committed only once stored
+/// explicitly after processing (`enable.auto.offset.store=false`), every 500 ms.
 ///
 /// # Errors
 /// When librdkafka refuses the configuration.
@@ -145,7 +152,9 @@ pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<StreamConsumer> {
     ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
-        .set("enable.auto.commit", "false")
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.commit.interval.ms", "500")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")

@@ -9,6 +9,8 @@
 //!   json        ApiJson<T>: axum's Json whose rejections use the same envelope
 //!   db          Postgres pool, database creation for tests/stack, embedded migrations
 //!   kafka       topic names, message envelope, producer/consumer/admin on rdkafka
+//!   inbox       dedupe by eventId inside the consumer's transaction
+//!   consumer    per-partition workers, bounded retries with backoff, then <topic>.DLT
 //!   outbox      state change + message in one transaction; a relay publishes (no dual writes)
 //!   identity    the gateway's proof of a verified user, checked by every service
 //!   token       the user-facing JWT (issued by user-service, verified by the gateway)
@@ -21,10 +23,12 @@
 
 pub mod app;
 pub mod config;
+pub mod consumer;
 pub mod db;
 pub mod error;
 pub mod health;
 pub mod identity;
+pub mod inbox;
 pub mod json;
 pub mod kafka;
 pub mod messages;

@@ -70,3 +70,106 @@ impl EventCreated {
         })
     }
 }
+
+/// The id of a seat, derived from its event and place (UUID v5), so that inventory-service, which
+/// creates the seats, and booking-service, which prices them, agree on ids without a call.
+pub fn seat_id(event_id: Uuid, section: &str, seat_number: &str) -> Uuid {
+    Uuid::new_v5(&event_id, format!("{section}/{seat_number}").as_bytes())
+}
+
+/// `ticketflow.booking.initiated`, key = bookingId: a booking waits for its seats.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingInitiated {
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    pub event_id: Uuid,
+    pub seat_ids: Vec<Uuid>,
+    pub amount_cents: i64,
+}
+
+/// `ticketflow.seats.locked`, key = bookingId: every seat is locked for the booking until
+/// `locked_until`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatsLocked {
+    pub booking_id: Uuid,
+    pub event_id: Uuid,
+    pub seat_ids: Vec<Uuid>,
+    pub locked_until: DateTime<Utc>,
+}
+
+/// `ticketflow.seats.lock-failed`, key = bookingId: no seat is locked for the booking.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatsLockFailed {
+    pub booking_id: Uuid,
+    pub event_id: Uuid,
+    pub seat_ids: Vec<Uuid>,
+    /// `SEATS_TAKEN`, `UNKNOWN_SEATS`, ...
+    pub reason: String,
+    /// The seats another booking holds (when known).
+    #[serde(default)]
+    pub conflicting_seat_ids: Vec<Uuid>,
+}
+
+/// `ticketflow.seats.confirm` and `ticketflow.seats.release`, key = bookingId: act on the
+/// booking's seats, only if the booking still owns them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatsCommand {
+    pub booking_id: Uuid,
+    pub event_id: Uuid,
+    pub seat_ids: Vec<Uuid>,
+    /// Why (for release): `PAYMENT_FAILED`, `EXPIRED`, `CANCELLED`, ...
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `ticketflow.payment.requested`, key = bookingId.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequested {
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    pub amount_cents: i64,
+}
+
+/// `ticketflow.payment.processed`, key = bookingId.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentProcessed {
+    pub booking_id: Uuid,
+    pub payment_id: Uuid,
+    /// `SUCCESS` or `FAILED`.
+    pub status: String,
+    pub amount_cents: i64,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `ticketflow.booking.confirmed`, key = bookingId.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingConfirmed {
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    pub event_id: Uuid,
+    pub event_name: String,
+    pub seat_ids: Vec<Uuid>,
+    pub amount_cents: i64,
+}
+
+/// `ticketflow.booking.failed` (reason `LOCK_FAILED`, `PAYMENT_FAILED`, `EXPIRED`) and
+/// `ticketflow.booking.cancelled` (reason `CANCELLED`), key = bookingId. Payment-service refunds
+/// a captured payment on either; notification-service tells the user once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingClosed {
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    pub event_id: Uuid,
+    pub event_name: String,
+    pub seat_ids: Vec<Uuid>,
+    pub reason: String,
+}

@@ -1,0 +1,24 @@
+//! Idempotent consumers: a message's `eventId` is recorded in the same transaction as the state
+//! change it causes, so a redelivered message changes nothing the second time.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Whether this transaction is the first to process `event_id`. `false` means a duplicate: the
+/// caller rolls back (or commits nothing) and acknowledges the message.
+///
+/// A concurrent duplicate blocks on the primary key until the first transaction ends, then sees
+/// the row: exactly one of them processes the message.
+///
+/// # Errors
+/// When the insert fails.
+pub async fn claim(tx: &mut PgConnection, event_id: Uuid, topic: &str) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO processed_messages (event_id, topic) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event_id)
+    .bind(topic)
+    .execute(&mut *tx)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
