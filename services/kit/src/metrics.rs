@@ -133,7 +133,7 @@ mod tests {
         metrics.message("ticketflow.user.registered", "published");
         let text = metrics.render();
         assert!(
-            text.contains(r#"messages_total{outcome="published",service="user-service",topic="ticketflow.user.registered"} 1"#),
+            text.contains(r#"messages_total{outcome="published",topic="ticketflow.user.registered",service="user-service"} 1"#),
             "{text}"
         );
     }

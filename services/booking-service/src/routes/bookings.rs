@@ -1,0 +1,274 @@
+//! `POST /api/bookings`, `GET /api/bookings/my`, `GET /api/bookings/:id`,
+//! `POST /api/bookings/:id/cancel`.
+
+use std::collections::HashSet;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use kit::kafka::{topic, Envelope};
+use kit::messages::BookingInitiated;
+use kit::{ApiError, ApiJson, Identity};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{AppState, Limits};
+use crate::state::{lock_booking, Booking, BookingDto, COLUMNS};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/bookings", post(create_booking))
+        .route("/api/bookings/my", get(my_bookings))
+        .route("/api/bookings/{id}", get(get_booking))
+        .route("/api/bookings/{id}/cancel", post(cancel_booking))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBooking {
+    event_id: String,
+    seat_ids: Vec<String>,
+}
+
+/// A validated booking request.
+struct BookingRequest {
+    event_id: Uuid,
+    seat_ids: Vec<Uuid>,
+}
+
+impl BookingRequest {
+    fn parse(dto: CreateBooking, limits: Limits) -> Result<Self, ApiError> {
+        let event_id = Uuid::parse_str(dto.event_id.trim()).map_err(|_| ApiError::validation("eventId must be a UUID"))?;
+        if dto.seat_ids.is_empty() || dto.seat_ids.len() > limits.max_seats {
+            return Err(ApiError::validation(format!("seatIds must hold 1 to {} seats", limits.max_seats)));
+        }
+        let mut seen = HashSet::new();
+        let mut seat_ids = Vec::with_capacity(dto.seat_ids.len());
+        for raw in &dto.seat_ids {
+            let id = Uuid::parse_str(raw.trim()).map_err(|_| ApiError::validation(format!("seat id {raw:?} is not a UUID")))?;
+            if !seen.insert(id) {
+                return Err(ApiError::validation(format!("seat {id} appears twice")));
+            }
+            seat_ids.push(id);
+        }
+        Ok(Self { event_id, seat_ids })
+    }
+
+    /// Identifies the request body for Idempotency-Key reuse checks (order of seats ignored).
+    fn fingerprint(&self) -> String {
+        let mut seats: Vec<String> = self.seat_ids.iter().map(Uuid::to_string).collect();
+        seats.sort();
+        format!("{}:{}", self.event_id, seats.join(","))
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| ApiError::validation("Idempotency-Key must be printable ASCII"))?
+        .trim();
+    if key.is_empty() || key.len() > 200 {
+        return Err(ApiError::validation("Idempotency-Key must be 1 to 200 characters"));
+    }
+    Ok(Some(key.to_string()))
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
+async fn create_booking(
+    State(state): State<AppState>,
+    identity: Identity,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateBooking>,
+) -> Result<Response, ApiError> {
+    let request = BookingRequest::parse(body, state.limits)?;
+    let key = idempotency_key(&headers)?;
+    if let Some(key) = &key {
+        if let Some(existing) = find_by_key(&state.pool, identity.user_id, key).await? {
+            return replay(existing, &request);
+        }
+    }
+    let (event_name, amount_cents) = price(&state.pool, &request).await?;
+    let id = Uuid::new_v4();
+    let timeout = chrono::Duration::from_std(state.limits.booking_timeout).unwrap_or(chrono::Duration::minutes(1));
+    let mut tx = state.pool.begin().await?;
+    let inserted: Option<Booking> = sqlx::query_as(&format!(
+        "INSERT INTO bookings (id, user_id, event_id, event_name, seat_ids, amount_cents, status,
+                               idempotency_key, request_hash, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, now() + $9)
+         ON CONFLICT (user_id, idempotency_key) DO NOTHING
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(identity.user_id)
+    .bind(request.event_id)
+    .bind(&event_name)
+    .bind(&request.seat_ids)
+    .bind(amount_cents)
+    .bind(&key)
+    .bind(request.fingerprint())
+    .bind(timeout)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(booking) = inserted else {
+        // A concurrent request with the same key won; answer with its booking.
+        tx.rollback().await?;
+        let key = key.as_deref().unwrap_or_default();
+        let existing = find_by_key(&state.pool, identity.user_id, key)
+            .await?
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("idempotency conflict without a row")))?;
+        return replay(existing, &request);
+    };
+    let initiated = BookingInitiated {
+        booking_id: booking.id,
+        user_id: booking.user_id,
+        event_id: booking.event_id,
+        seat_ids: booking.seat_ids.clone(),
+        amount_cents,
+    };
+    kit::outbox::enqueue(
+        &mut tx,
+        &state.transitions.topics,
+        topic::BOOKING_INITIATED,
+        &booking.id.to_string(),
+        &Envelope::new(topic::BOOKING_INITIATED, initiated),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::ACCEPTED, ApiJson(BookingDto::from(booking))).into_response())
+}
+
+/// The earlier booking made with this key, if the request is the same; 422 if it differs.
+fn replay(existing: Booking, request: &BookingRequest) -> Result<Response, ApiError> {
+    if existing.request_hash.as_deref() != Some(request.fingerprint().as_str()) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was used for a different booking request",
+        ));
+    }
+    let mut response = (StatusCode::ACCEPTED, ApiJson(BookingDto::from(existing))).into_response();
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+async fn find_by_key(pool: &PgPool, user: Uuid, key: &str) -> Result<Option<Booking>, ApiError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM bookings WHERE user_id = $1 AND idempotency_key = $2"))
+        .bind(user)
+        .bind(key)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// The event's name and the seats' total price, from the catalog built from event.created.
+async fn price(pool: &PgPool, request: &BookingRequest) -> Result<(String, i64), ApiError> {
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM events WHERE event_id = $1")
+        .bind(request.event_id)
+        .fetch_optional(pool)
+        .await?;
+    let name = name.ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "EVENT_NOT_FOUND", "no such event is on sale")
+    })?;
+    let priced: Vec<(Uuid, i64)> =
+        sqlx::query_as("SELECT seat_id, price_cents FROM seat_catalog WHERE event_id = $1 AND seat_id = ANY($2)")
+            .bind(request.event_id)
+            .bind(&request.seat_ids)
+            .fetch_all(pool)
+            .await?;
+    if priced.len() != request.seat_ids.len() {
+        let unknown: Vec<String> = request
+            .seat_ids
+            .iter()
+            .filter(|s| !priced.iter().any(|(id, _)| id == *s))
+            .map(Uuid::to_string)
+            .collect();
+        return Err(ApiError::validation(format!(
+            "seats not in this event: {}",
+            unknown.join(", ")
+        )));
+    }
+    Ok((name, priced.iter().map(|(_, p)| p).sum()))
+}
+
+#[derive(Deserialize)]
+struct MyQuery {
+    limit: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct BookingList {
+    bookings: Vec<BookingDto>,
+}
+
+async fn my_bookings(
+    State(pool): State<PgPool>,
+    identity: Identity,
+    Query(query): Query<MyQuery>,
+) -> Result<ApiJson<BookingList>, ApiError> {
+    let limit = i64::from(query.limit.unwrap_or(100).clamp(1, 1000));
+    let rows: Vec<Booking> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2"
+    ))
+    .bind(identity.user_id)
+    .bind(limit)
+    .fetch_all(&pool)
+    .await?;
+    Ok(ApiJson(BookingList {
+        bookings: rows.into_iter().map(BookingDto::from).collect(),
+    }))
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no such booking"))
+}
+
+async fn get_booking(
+    State(pool): State<PgPool>,
+    identity: Identity,
+    Path(id): Path<String>,
+) -> Result<ApiJson<BookingDto>, ApiError> {
+    let booking: Option<Booking> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM bookings WHERE id = $1"))
+        .bind(parse_id(&id)?)
+        .fetch_optional(&pool)
+        .await?;
+    let booking = booking.ok_or_else(|| ApiError::not_found("no such booking"))?;
+    if booking.user_id != identity.user_id && !identity.is_admin() {
+        return Err(ApiError::forbidden("this booking belongs to another user"));
+    }
+    Ok(ApiJson(BookingDto::from(booking)))
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
+async fn cancel_booking(
+    State(state): State<AppState>,
+    identity: Identity,
+    Path(id): Path<String>,
+) -> Result<ApiJson<BookingDto>, ApiError> {
+    let id = parse_id(&id)?;
+    let mut tx = state.pool.begin().await?;
+    let booking = lock_booking(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such booking"))?;
+    if booking.user_id != identity.user_id && !identity.is_admin() {
+        return Err(ApiError::forbidden("this booking belongs to another user"));
+    }
+    if !matches!(booking.status.as_str(), "PENDING" | "CONFIRMED") {
+        return Err(ApiError::conflict(
+            "INVALID_STATE",
+            format!("a {} booking cannot be cancelled", booking.status),
+        ));
+    }
+    state.transitions.close(&mut tx, &booking, "CANCELLED", "CANCELLED").await?;
+    let updated = lock_booking(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("booking vanished during cancel")))?;
+    tx.commit().await?;
+    Ok(ApiJson(BookingDto::from(updated)))
+}

@@ -1,0 +1,27 @@
+//! HTTP routes of booking-service.
+
+mod bookings;
+
+use axum::extract::FromRef;
+use kit::identity::IdentityKeys;
+use sqlx::PgPool;
+
+use crate::state::Transitions;
+
+pub use bookings::router;
+
+/// Shared handles for the handlers.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub identity: IdentityKeys,
+    pub transitions: Transitions,
+    pub limits: Limits,
+}
+
+/// Request rules from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_seats: usize,
+    pub booking_timeout: std::time::Duration,
+}

@@ -1,0 +1,168 @@
+//! booking-service's consumers: the seat map catalog and the saga's replies.
+
+use std::sync::Arc;
+
+use kit::consumer::{Delivery, HandlerError, Outcome};
+use kit::kafka::{topic, Envelope};
+use kit::messages::{seat_id, EventCreated, PaymentProcessed, PaymentRequested, SeatsLockFailed, SeatsLocked};
+use sqlx::PgPool;
+
+use crate::state::{lock_booking, Transitions};
+
+/// Topics booking-service consumes.
+pub const TOPICS: [&str; 4] = [
+    topic::EVENT_CREATED,
+    topic::SEATS_LOCKED,
+    topic::SEATS_LOCK_FAILED,
+    topic::PAYMENT_PROCESSED,
+];
+
+/// What the handlers share.
+pub struct Saga {
+    pub pool: PgPool,
+    pub transitions: Transitions,
+}
+
+impl Saga {
+    /// Dispatches a delivery to its handler.
+    pub async fn handle(self: Arc<Self>, delivery: Delivery) -> Result<Outcome, HandlerError> {
+        match delivery.topic {
+            topic::EVENT_CREATED => self.on_event_created(&delivery).await,
+            topic::SEATS_LOCKED => self.on_seats_locked(&delivery).await,
+            topic::SEATS_LOCK_FAILED => self.on_lock_failed(&delivery).await,
+            topic::PAYMENT_PROCESSED => self.on_payment_processed(&delivery).await,
+            other => Err(HandlerError::Poison(anyhow::anyhow!("unexpected topic {other}"))),
+        }
+    }
+
+    async fn on_event_created(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
+        let event = delivery.parse::<EventCreated>()?.payload;
+        let (ids, prices): (Vec<_>, Vec<_>) = event
+            .seats()
+            .map(|s| (seat_id(event.event_id, &s.section, &s.seat_number), s.price_cents))
+            .unzip();
+        let mut tx = self.pool.begin().await?;
+        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+            return Ok(Outcome::Duplicate);
+        }
+        sqlx::query("INSERT INTO events (event_id, name) VALUES ($1, $2) ON CONFLICT (event_id) DO UPDATE SET name = $2")
+            .bind(event.event_id)
+            .bind(&event.name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO seat_catalog (seat_id, event_id, price_cents)
+             SELECT s, $1, p FROM UNNEST($2::uuid[], $3::bigint[]) AS t(s, p)
+             ON CONFLICT (seat_id) DO NOTHING",
+        )
+        .bind(event.event_id)
+        .bind(&ids)
+        .bind(&prices)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Outcome::Processed)
+    }
+
+    async fn on_seats_locked(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
+        let locked = delivery.parse::<SeatsLocked>()?.payload;
+        let mut tx = self.pool.begin().await?;
+        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+            return Ok(Outcome::Duplicate);
+        }
+        let Some(booking) = lock_booking(&mut tx, locked.booking_id).await? else {
+            return Err(HandlerError::Poison(anyhow::anyhow!("unknown booking {}", locked.booking_id)));
+        };
+        let outcome = if booking.is_pending() && booking.stage == "AWAITING_SEATS" {
+            sqlx::query(
+                "UPDATE bookings SET stage = 'AWAITING_PAYMENT', lock_expires_at = $2, updated_at = now() WHERE id = $1",
+            )
+            .bind(booking.id)
+            .bind(locked.locked_until)
+            .execute(&mut *tx)
+            .await?;
+            let request = PaymentRequested {
+                booking_id: booking.id,
+                user_id: booking.user_id,
+                amount_cents: booking.amount_cents,
+            };
+            kit::outbox::enqueue(
+                &mut tx,
+                &self.transitions.topics,
+                topic::PAYMENT_REQUESTED,
+                &booking.id.to_string(),
+                &Envelope::new(topic::PAYMENT_REQUESTED, request),
+            )
+            .await?;
+            Outcome::Processed
+        } else if booking.is_closed() {
+            // The booking ended (expired, cancelled) before its seats were locked: give them back.
+            self.transitions
+                .seats_command(&mut tx, &booking, topic::SEATS_RELEASE, Some("LATE_LOCK"))
+                .await?;
+            Outcome::Processed
+        } else {
+            Outcome::Ignored
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn on_lock_failed(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
+        let failed = delivery.parse::<SeatsLockFailed>()?.payload;
+        let mut tx = self.pool.begin().await?;
+        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+            return Ok(Outcome::Duplicate);
+        }
+        let Some(booking) = lock_booking(&mut tx, failed.booking_id).await? else {
+            return Err(HandlerError::Poison(anyhow::anyhow!("unknown booking {}", failed.booking_id)));
+        };
+        let outcome = if booking.is_pending() && booking.stage == "AWAITING_SEATS" {
+            self.transitions.close(&mut tx, &booking, "FAILED", "LOCK_FAILED").await?;
+            Outcome::Processed
+        } else {
+            Outcome::Ignored
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn on_payment_processed(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
+        let payment = delivery.parse::<PaymentProcessed>()?.payload;
+        let mut tx = self.pool.begin().await?;
+        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+            return Ok(Outcome::Duplicate);
+        }
+        let Some(booking) = lock_booking(&mut tx, payment.booking_id).await? else {
+            return Err(HandlerError::Poison(anyhow::anyhow!("unknown booking {}", payment.booking_id)));
+        };
+        let success = payment.status == "SUCCESS";
+        let lock_still_held = booking
+            .lock_expires_at
+            .is_some_and(|until| until > chrono::Utc::now());
+        let outcome = match (booking.status.as_str(), success) {
+            ("PENDING", true) if lock_still_held => {
+                self.transitions.confirm(&mut tx, &booking, payment.payment_id).await?;
+                Outcome::Processed
+            }
+            ("PENDING", true) => {
+                // Paid, but the seat lock may already be swept: never confirm seats we may not hold.
+                self.transitions.close(&mut tx, &booking, "EXPIRED", "EXPIRED").await?;
+                Outcome::Processed
+            }
+            ("PENDING", false) => {
+                self.transitions.close(&mut tx, &booking, "FAILED", "PAYMENT_FAILED").await?;
+                Outcome::Processed
+            }
+            (status @ ("FAILED" | "EXPIRED" | "CANCELLED"), true) => {
+                // A capture after the booking closed: announce the close again so it is refunded.
+                let reason = booking.failure_reason.clone().unwrap_or_else(|| status.to_string());
+                self.transitions.announce_close(&mut tx, &booking, status, &reason).await?;
+                Outcome::Processed
+            }
+            _ => Outcome::Ignored,
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}

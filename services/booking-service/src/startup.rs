@@ -1,0 +1,88 @@
+//! Building and running booking-service.
+
+use std::sync::Arc;
+
+use kit::app::{App, Infra};
+use kit::consumer::{self, ConsumerOptions};
+
+use crate::configuration::Settings;
+use crate::expiry;
+use crate::routes::{router, AppState, Limits};
+use crate::saga::{Saga, TOPICS};
+use crate::state::Transitions;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A bound, ready-to-run booking-service.
+pub struct Application {
+    app: App,
+}
+
+impl Application {
+    /// Connects to Postgres and Kafka, migrates, binds.
+    ///
+    /// # Errors
+    /// When a dependency is unreachable or the port cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let infra = Infra::connect("booking-service", &settings.common, &MIGRATOR).await?;
+        let transitions = Transitions::new(infra.topics.clone(), infra.metrics.registry());
+        let state = AppState {
+            pool: infra.pool.clone(),
+            identity: infra.identity.clone(),
+            transitions: transitions.clone(),
+            limits: Limits {
+                max_seats: settings.max_seats,
+                booking_timeout: settings.booking_timeout,
+            },
+        };
+        let saga = Arc::new(Saga {
+            pool: infra.pool.clone(),
+            transitions: transitions.clone(),
+        });
+        let handler = consumer::handler(move |delivery| saga.clone().handle(delivery));
+        let relay = infra.relay();
+        let consumer_infra = infra.clone();
+        let expiry_pool = infra.pool.clone();
+        let interval = settings.expiry_scan_interval;
+        let app = App::bind(
+            infra.name,
+            &settings.common.bind_address(),
+            router().with_state(state),
+            infra.metrics.clone(),
+            infra.health(),
+        )
+        .await?
+        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
+        .worker("consumer", move |token| async move {
+            let options = ConsumerOptions::new(&consumer_infra.topics.group("booking-service"), &TOPICS);
+            if let Err(e) = consumer::run(
+                &consumer_infra.brokers,
+                &consumer_infra.topics,
+                consumer_infra.producer.clone(),
+                consumer_infra.metrics.clone(),
+                options,
+                handler,
+                token,
+            )
+            .await
+            {
+                tracing::error!(error = format!("{e:#}"), "booking consumer stopped");
+            }
+        })
+        .worker("expiry", move |token| expiry::run(expiry_pool, transitions, interval, token));
+        Ok(Self { app })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.app.port()
+    }
+
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.app.run_until_stopped(shutdown).await
+    }
+}

@@ -1,0 +1,339 @@
+//! Seat locks in Redis, one strategy per `LOCK_STRATEGY`. Shared with `benches/` so the numbers
+//! there are the service's own code.
+//!
+//! Keys: `<prefix>seat:{<eventId>}:<seatId>` = owning bookingId, with a TTL. The `{eventId}` hash
+//! tag keeps one event's seats in one Redis Cluster slot, so the Lua script may touch them all.
+//!
+//! | strategy | lock | round trips for k seats | on partial failure |
+//! |---|---|---|---|
+//! | `lua` | one script: all free (or ours) -> SET all PX ttl, else nothing | 1 | nothing was taken |
+//! | `setnx` | `SET NX PX` per seat (the seed's) | k (+ rollback) | owner-checked delete of what it took |
+//! | `unsafe` | `GET` every seat, pause, `SET` every seat | 2k | none: it races on purpose |
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::Script;
+use uuid::Uuid;
+
+/// How seats are locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockStrategy {
+    Lua,
+    SetNx,
+    Unsafe,
+}
+
+impl FromStr for LockStrategy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "lua" => Ok(Self::Lua),
+            "setnx" => Ok(Self::SetNx),
+            "unsafe" => Ok(Self::Unsafe),
+            _ => Err("expected one of lua, setnx, unsafe".into()),
+        }
+    }
+}
+
+impl LockStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lua => "lua",
+            Self::SetNx => "setnx",
+            Self::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// What a lock attempt found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOutcome {
+    /// Every seat is held by the booking.
+    Acquired,
+    /// These seats are held by another booking; none is held by this one.
+    Conflict(Vec<Uuid>),
+}
+
+/// All free (or already ours) -> take all; else report the taken ones (1-based indexes).
+const LOCK_ALL: &str = r"
+local taken = {}
+for i, key in ipairs(KEYS) do
+  local holder = redis.call('GET', key)
+  if holder and holder ~= ARGV[1] then taken[#taken + 1] = i end
+end
+if #taken > 0 then return taken end
+for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
+return taken
+";
+
+/// Delete each key only while it names the owner; returns how many were deleted.
+const RELEASE_OWNED: &str = r"
+local n = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then n = n + redis.call('DEL', key) end
+end
+return n
+";
+
+/// Drop the TTL of each key only while it names the owner (a sold seat stays taken).
+const PERSIST_OWNED: &str = r"
+local n = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then n = n + redis.call('PERSIST', key) end
+end
+return n
+";
+
+/// Seat locks on one Redis, with one strategy.
+#[derive(Clone)]
+pub struct SeatLocks {
+    connection: ConnectionManager,
+    prefix: String,
+    strategy: LockStrategy,
+    unsafe_race_window: Duration,
+    lock_all: Script,
+    release_owned: Script,
+    persist_owned: Script,
+}
+
+impl SeatLocks {
+    /// Connects to `url` with short timeouts (a Redis fault must not stall the saga for long).
+    ///
+    /// # Errors
+    /// When Redis is unreachable at start.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        strategy: LockStrategy,
+        unsafe_race_window: Duration,
+    ) -> redis::RedisResult<Self> {
+        let client = redis::Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Duration::from_millis(500))
+            .set_response_timeout(Duration::from_millis(500))
+            .set_number_of_retries(1)
+            .set_max_delay(500);
+        let connection = ConnectionManager::new_with_config(client, config).await?;
+        Ok(Self {
+            connection,
+            prefix: prefix.to_string(),
+            strategy,
+            unsafe_race_window,
+            lock_all: Script::new(LOCK_ALL),
+            release_owned: Script::new(RELEASE_OWNED),
+            persist_owned: Script::new(PERSIST_OWNED),
+        })
+    }
+
+    pub fn strategy(&self) -> LockStrategy {
+        self.strategy
+    }
+
+    /// The connection, for health checks.
+    pub fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
+    /// The Redis key of a seat.
+    pub fn key(&self, event_id: Uuid, seat_id: Uuid) -> String {
+        format!("{}seat:{{{event_id}}}:{seat_id}", self.prefix)
+    }
+
+    fn keys(&self, event_id: Uuid, seats: &[Uuid]) -> Vec<String> {
+        seats.iter().map(|s| self.key(event_id, *s)).collect()
+    }
+
+    /// Locks `seats` for `booking` for `ttl` with the configured strategy. Locking again for the
+    /// same booking succeeds (redelivered messages).
+    ///
+    /// # Errors
+    /// When Redis fails; callers fall back to the Postgres guard.
+    pub async fn lock(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
+        match self.strategy {
+            LockStrategy::Lua => self.lock_lua(event_id, booking, seats, ttl).await,
+            LockStrategy::SetNx => self.lock_setnx(event_id, booking, seats, ttl).await,
+            LockStrategy::Unsafe => self.lock_unsafe(event_id, booking, seats, ttl).await,
+        }
+    }
+
+    async fn lock_lua(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
+        let mut invocation = self.lock_all.prepare_invoke();
+        for key in self.keys(event_id, seats) {
+            invocation.key(key);
+        }
+        invocation.arg(booking.to_string()).arg(ttl.as_millis() as u64);
+        let taken: Vec<usize> = invocation.invoke_async(&mut self.connection.clone()).await?;
+        Ok(outcome(seats, &taken))
+    }
+
+    async fn lock_setnx(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
+        let mut connection = self.connection.clone();
+        let owner = booking.to_string();
+        let mut acquired = Vec::new();
+        let mut taken = Vec::new();
+        for (i, seat) in seats.iter().enumerate() {
+            let key = self.key(event_id, *seat);
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(&owner)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl.as_millis() as u64)
+                .query_async(&mut connection)
+                .await?;
+            if set.is_some() {
+                acquired.push(*seat);
+                continue;
+            }
+            let holder: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut connection).await?;
+            if holder.as_deref() == Some(owner.as_str()) {
+                continue; // ours already: a redelivery
+            }
+            taken.push(i + 1);
+            break;
+        }
+        if taken.is_empty() {
+            return Ok(LockOutcome::Acquired);
+        }
+        // Roll back what this attempt took, by owner.
+        self.release(event_id, booking, &acquired).await?;
+        Ok(outcome(seats, &taken))
+    }
+
+    async fn lock_unsafe(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
+        let mut connection = self.connection.clone();
+        let owner = booking.to_string();
+        let mut taken = Vec::new();
+        for (i, seat) in seats.iter().enumerate() {
+            let holder: Option<String> =
+                redis::cmd("GET").arg(self.key(event_id, *seat)).query_async(&mut connection).await?;
+            if holder.is_some_and(|h| h != owner) {
+                taken.push(i + 1);
+            }
+        }
+        if !taken.is_empty() {
+            return Ok(outcome(seats, &taken));
+        }
+        // The race this strategy exists to show: another booking can pass the check meanwhile.
+        tokio::time::sleep(self.unsafe_race_window).await;
+        for seat in seats {
+            let _: () = redis::cmd("SET")
+                .arg(self.key(event_id, *seat))
+                .arg(&owner)
+                .arg("PX")
+                .arg(ttl.as_millis() as u64)
+                .query_async(&mut connection)
+                .await?;
+        }
+        Ok(LockOutcome::Acquired)
+    }
+
+    /// Deletes the locks `booking` holds on `seats` (others' locks are untouched).
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn release(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid]) -> redis::RedisResult<usize> {
+        if seats.is_empty() {
+            return Ok(0);
+        }
+        let mut invocation = self.release_owned.prepare_invoke();
+        for key in self.keys(event_id, seats) {
+            invocation.key(key);
+        }
+        invocation.arg(booking.to_string());
+        invocation.invoke_async(&mut self.connection.clone()).await
+    }
+
+    /// Makes `booking`'s locks on `seats` permanent (sold).
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn confirm(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid]) -> redis::RedisResult<usize> {
+        let mut invocation = self.persist_owned.prepare_invoke();
+        for key in self.keys(event_id, seats) {
+            invocation.key(key);
+        }
+        invocation.arg(booking.to_string());
+        invocation.invoke_async(&mut self.connection.clone()).await
+    }
+
+    /// The booking holding a seat in Redis, if any (tests, benches).
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn holder(&self, event_id: Uuid, seat: Uuid) -> redis::RedisResult<Option<String>> {
+        redis::cmd("GET")
+            .arg(self.key(event_id, seat))
+            .query_async(&mut self.connection.clone())
+            .await
+    }
+}
+
+fn outcome(seats: &[Uuid], taken_one_based: &[usize]) -> LockOutcome {
+    if taken_one_based.is_empty() {
+        LockOutcome::Acquired
+    } else {
+        LockOutcome::Conflict(
+            taken_one_based
+                .iter()
+                .filter_map(|i| seats.get(i.wrapping_sub(1)).copied())
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn locks(strategy: LockStrategy) -> SeatLocks {
+        let prefix = format!("test:{}:", Uuid::new_v4().simple());
+        SeatLocks::connect("redis://127.0.0.1:6379", &prefix, strategy, Duration::from_millis(1))
+            .await
+            .expect("Redis at 127.0.0.1:6379 is required (run infra/local/up)")
+    }
+
+    #[tokio::test]
+    async fn lua_and_setnx_lock_all_or_nothing_and_release_by_owner() {
+        for strategy in [LockStrategy::Lua, LockStrategy::SetNx] {
+            let locks = locks(strategy).await;
+            let event = Uuid::new_v4();
+            let seats: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+            let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+            let ttl = Duration::from_secs(30);
+
+            assert_eq!(locks.lock(event, a, &seats[..2], ttl).await.unwrap(), LockOutcome::Acquired);
+            // b wants seats 1..4; seat 1 is a's: b gets nothing.
+            let result = locks.lock(event, b, &seats[1..], ttl).await.unwrap();
+            assert_eq!(result, LockOutcome::Conflict(vec![seats[1]]), "{strategy:?}");
+            for seat in &seats[2..] {
+                assert_eq!(locks.holder(event, *seat).await.unwrap(), None, "{strategy:?}: nothing taken");
+            }
+            // Locking again for the same booking is fine (redelivery).
+            assert_eq!(locks.lock(event, a, &seats[..2], ttl).await.unwrap(), LockOutcome::Acquired);
+            // b cannot release a's locks.
+            assert_eq!(locks.release(event, b, &seats[..2]).await.unwrap(), 0);
+            assert_eq!(locks.holder(event, seats[0]).await.unwrap(), Some(a.to_string()));
+            assert_eq!(locks.release(event, a, &seats[..2]).await.unwrap(), 2);
+            assert_eq!(locks.lock(event, b, &seats[1..], ttl).await.unwrap(), LockOutcome::Acquired);
+            locks.release(event, b, &seats[1..]).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn confirm_makes_an_owned_lock_permanent() {
+        let locks = locks(LockStrategy::Lua).await;
+        let event = Uuid::new_v4();
+        let seat = Uuid::new_v4();
+        let owner = Uuid::new_v4();
+        locks.lock(event, owner, &[seat], Duration::from_millis(300)).await.unwrap();
+        assert_eq!(locks.confirm(event, Uuid::new_v4(), &[seat]).await.unwrap(), 0, "not the owner");
+        assert_eq!(locks.confirm(event, owner, &[seat]).await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(locks.holder(event, seat).await.unwrap(), Some(owner.to_string()));
+        locks.release(event, owner, &[seat]).await.unwrap();
+    }
+}

@@ -1,0 +1,95 @@
+//! Building and running inventory-service.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use kit::app::{App, Infra};
+use kit::consumer::{self, ConsumerOptions};
+
+use crate::configuration::Settings;
+use crate::consumers::{Inventory, InventoryMetrics, TOPICS};
+use crate::locks::{LockStrategy, SeatLocks};
+use crate::routes::router;
+use crate::sweeper;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A bound, ready-to-run inventory-service.
+pub struct Application {
+    app: App,
+}
+
+impl Application {
+    /// Connects to Postgres, Redis and Kafka, migrates, binds.
+    ///
+    /// # Errors
+    /// When a dependency is unreachable or the port cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if settings.lock_strategy == LockStrategy::Unsafe {
+            tracing::warn!("LOCK_STRATEGY=unsafe: seat locks are DELIBERATELY RACY and WILL double-book; use only to test the checker");
+            eprintln!("WARNING: inventory-service LOCK_STRATEGY=unsafe: seat locks are deliberately racy and will double-book");
+        }
+        let infra = Infra::connect("inventory-service", &settings.common, &MIGRATOR).await?;
+        let locks = SeatLocks::connect(
+            &settings.redis_url,
+            &settings.redis_prefix,
+            settings.lock_strategy,
+            settings.unsafe_race_window,
+        )
+        .await
+        .with_context(|| format!("inventory-service: cannot connect to Redis at {}", settings.redis_url))?;
+        let inventory = Arc::new(Inventory {
+            pool: infra.pool.clone(),
+            topics: infra.topics.clone(),
+            locks: locks.clone(),
+            lock_ttl: settings.lock_ttl,
+            unsafe_race_window: settings.unsafe_race_window,
+            metrics: InventoryMetrics::register(infra.metrics.registry()),
+        });
+        let relay = infra.relay();
+        let handler_inventory = inventory.clone();
+        let handler = consumer::handler(move |delivery| handler_inventory.clone().handle(delivery));
+        let consumer_infra = infra.clone();
+        let sweep_interval = settings.sweep_interval;
+        let app = App::bind(
+            infra.name,
+            &settings.common.bind_address(),
+            router(infra.pool.clone()),
+            infra.metrics.clone(),
+            infra.health().with_redis(locks.connection()),
+        )
+        .await?
+        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
+        .worker("consumer", move |token| async move {
+            let options = ConsumerOptions::new(&consumer_infra.topics.group("inventory-service"), &TOPICS);
+            if let Err(e) = consumer::run(
+                &consumer_infra.brokers,
+                &consumer_infra.topics,
+                consumer_infra.producer.clone(),
+                consumer_infra.metrics.clone(),
+                options,
+                handler,
+                token,
+            )
+            .await
+            {
+                tracing::error!(error = format!("{e:#}"), "inventory consumer stopped");
+            }
+        })
+        .worker("sweeper", move |token| sweeper::run(inventory, sweep_interval, token));
+        Ok(Self { app })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.app.port()
+    }
+
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.app.run_until_stopped(shutdown).await
+    }
+}
