@@ -137,7 +137,7 @@ impl Inventory {
         // 2. Postgres: the guard (or, for `unsafe`, no guard at all).
         let locked = if self.locks.strategy() == LockStrategy::Unsafe {
             seats::lock_unguarded(
-                &self.pool,
+                &mut tx,
                 booking.event_id,
                 booking.booking_id,
                 &booking.seat_ids,

@@ -121,12 +121,13 @@ pub async fn lock_guarded(
 }
 
 /// The `unsafe` strategy's Postgres step: read, pause, write, no condition. Two bookings can both
-/// read AVAILABLE and both write; that is the point.
+/// read AVAILABLE and both write (the second waits for the first's row lock, then overwrites);
+/// that is the point.
 ///
 /// # Errors
 /// When a query fails.
 pub async fn lock_unguarded(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     event_id: Uuid,
     booking: Uuid,
     seats: &[Uuid],
@@ -139,7 +140,7 @@ pub async fn lock_unguarded(
     .bind(event_id)
     .bind(seats)
     .bind(booking)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
     if !taken.is_empty() {
         return Ok(Err(taken));
@@ -153,7 +154,7 @@ pub async fn lock_unguarded(
     .bind(booking)
     .bind(seats)
     .bind(until)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
     Ok(Ok(()))
 }

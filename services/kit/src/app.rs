@@ -53,7 +53,11 @@ impl Infra {
         if common.internal_secret.expose() == DEV_INTERNAL_SECRET {
             tracing::warn!(service = name, "INTERNAL_SECRET is the development default; set it outside local runs");
         }
-        let pool = connect_and_migrate(&common.database_url, migrator, &PoolSettings::default())
+        let pool_settings = PoolSettings {
+            max_connections: common.database_pool_size,
+            ..PoolSettings::default()
+        };
+        let pool = connect_and_migrate(&common.database_url, migrator, &pool_settings)
             .await
             .with_context(|| format!("{name}: database setup failed"))?;
         sqlx::raw_sql(outbox::SCHEMA)
@@ -81,7 +85,7 @@ impl Infra {
 
     /// The outbox relay for this service's database.
     pub fn relay(&self) -> Relay {
-        Relay::new(self.pool.clone(), self.producer.clone(), self.metrics.clone())
+        Relay::new(self.pool.clone(), self.producer.clone(), &self.brokers, self.metrics.clone())
     }
 }
 

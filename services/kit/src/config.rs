@@ -41,9 +41,11 @@ impl fmt::Debug for Secret {
     }
 }
 
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Reads variables from a source (the process environment, or a map in tests).
 pub struct Env {
-    lookup: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
 }
 
 impl Default for Env {
@@ -170,6 +172,9 @@ pub struct CommonSettings {
     pub topic_prefix: String,
     /// Key of the gateway's identity proof (`INTERNAL_SECRET`); see [`crate::identity`].
     pub internal_secret: Secret,
+    /// Most Postgres connections this service holds (`DATABASE_POOL_SIZE`, default 10). Seven
+    /// services share one server whose default limit is 100 connections.
+    pub database_pool_size: u32,
 }
 
 /// The development default for `INTERNAL_SECRET`; every service warns when it is in use.
@@ -193,6 +198,7 @@ impl CommonSettings {
             kafka_brokers: env.string_or("KAFKA_BROKERS", "127.0.0.1:9092"),
             topic_prefix: env.string_or("KAFKA_TOPIC_PREFIX", ""),
             internal_secret: env.secret_or("INTERNAL_SECRET", DEV_INTERNAL_SECRET)?,
+            database_pool_size: env.parse_or("DATABASE_POOL_SIZE", 10)?,
         })
     }
 

@@ -18,8 +18,9 @@ pub struct PoolSettings {
 impl Default for PoolSettings {
     fn default() -> Self {
         Self {
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(5),
+            max_connections: 10,
+            // Under a load spike requests queue for a connection rather than fail fast.
+            acquire_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -1,5 +1,9 @@
 //! Domain payloads of the saga's topics, shared by producers and consumers so a field renamed in
 //! one place is renamed everywhere. Each is flattened into a [`crate::kafka::Envelope`].
+//!
+//! The envelope's `eventId` is the message id (dedupe key), so the ticketed event a message is
+//! about travels as `ticketEventId`: two `eventId` keys in one JSON object would make the payload
+//! unreadable (serde keeps one of them).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,6 +22,7 @@ pub struct UserRegistered {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EventCreated {
+    #[serde(rename = "ticketEventId")]
     pub event_id: Uuid,
     pub name: String,
     pub venue_id: Uuid,
@@ -83,6 +88,7 @@ pub fn seat_id(event_id: Uuid, section: &str, seat_number: &str) -> Uuid {
 pub struct BookingInitiated {
     pub booking_id: Uuid,
     pub user_id: Uuid,
+    #[serde(rename = "ticketEventId")]
     pub event_id: Uuid,
     pub seat_ids: Vec<Uuid>,
     pub amount_cents: i64,
@@ -94,6 +100,7 @@ pub struct BookingInitiated {
 #[serde(rename_all = "camelCase")]
 pub struct SeatsLocked {
     pub booking_id: Uuid,
+    #[serde(rename = "ticketEventId")]
     pub event_id: Uuid,
     pub seat_ids: Vec<Uuid>,
     pub locked_until: DateTime<Utc>,
@@ -104,6 +111,7 @@ pub struct SeatsLocked {
 #[serde(rename_all = "camelCase")]
 pub struct SeatsLockFailed {
     pub booking_id: Uuid,
+    #[serde(rename = "ticketEventId")]
     pub event_id: Uuid,
     pub seat_ids: Vec<Uuid>,
     /// `SEATS_TAKEN`, `UNKNOWN_SEATS`, ...
@@ -119,6 +127,7 @@ pub struct SeatsLockFailed {
 #[serde(rename_all = "camelCase")]
 pub struct SeatsCommand {
     pub booking_id: Uuid,
+    #[serde(rename = "ticketEventId")]
     pub event_id: Uuid,
     pub seat_ids: Vec<Uuid>,
     /// Why (for release): `PAYMENT_FAILED`, `EXPIRED`, `CANCELLED`, ...
@@ -154,6 +163,7 @@ pub struct PaymentProcessed {
 pub struct BookingConfirmed {
     pub booking_id: Uuid,
     pub user_id: Uuid,
+    #[serde(rename = "ticketEventId")]
     pub event_id: Uuid,
     pub event_name: String,
     pub seat_ids: Vec<Uuid>,
@@ -168,8 +178,31 @@ pub struct BookingConfirmed {
 pub struct BookingClosed {
     pub booking_id: Uuid,
     pub user_id: Uuid,
+    #[serde(rename = "ticketEventId")]
     pub event_id: Uuid,
     pub event_name: String,
     pub seat_ids: Vec<Uuid>,
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::{topic, Envelope};
+
+    #[test]
+    fn envelope_and_payload_ids_do_not_collide() {
+        let payload = SeatsCommand {
+            booking_id: Uuid::new_v4(),
+            event_id: Uuid::new_v4(),
+            seat_ids: vec![Uuid::new_v4()],
+            reason: None,
+        };
+        let envelope = Envelope::new(topic::SEATS_RELEASE, payload.clone());
+        let text = serde_json::to_string(&envelope).unwrap();
+        assert_eq!(text.matches("\"eventId\"").count(), 1, "{text}");
+        let back: Envelope<SeatsCommand> = Envelope::parse(text.as_bytes()).unwrap();
+        assert_eq!(back.payload, payload);
+        assert_eq!(back.event_id, envelope.event_id);
+    }
 }

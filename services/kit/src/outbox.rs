@@ -74,6 +74,8 @@ pub async fn enqueue<T: Serialize>(
 pub struct Relay {
     pool: PgPool,
     producer: FutureProducer,
+    /// To rebuild the producer after a fatal error (see [`Relay::recover_producer`]).
+    brokers: String,
     metrics: Metrics,
     batch_size: i64,
     poll_interval: Duration,
@@ -88,10 +90,11 @@ struct Row {
 }
 
 impl Relay {
-    pub fn new(pool: PgPool, producer: FutureProducer, metrics: Metrics) -> Self {
+    pub fn new(pool: PgPool, producer: FutureProducer, brokers: &str, metrics: Metrics) -> Self {
         Self {
             pool,
             producer,
+            brokers: brokers.to_string(),
             metrics,
             batch_size: 500,
             poll_interval: Duration::from_millis(500),
@@ -100,7 +103,7 @@ impl Relay {
 
     /// Runs until `shutdown` resolves. Errors are logged and retried with backoff; the relay never
     /// gives up on a message (at-least-once).
-    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut listener = None;
         let mut backoff = Duration::from_millis(100);
@@ -116,7 +119,10 @@ impl Relay {
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(error = ?error, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; will retry");
+                    tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; will retry");
+                    if matches!(error, RelayError::Publish(_)) {
+                        self.recover_producer();
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
                         _ = &mut shutdown => return,
@@ -135,6 +141,23 @@ impl Relay {
         }
     }
 
+    /// After a failed delivery the relay starts over with a new producer. An idempotent producer
+    /// whose broker restarted mid-flight can be stuck for good: librdkafka keeps retrying the
+    /// old sequence numbers, which a restarted broker (tansu among them) refuses forever, or it
+    /// enters a fatal state. A new producer gets a new producer id. Nothing is lost: rows stay in
+    /// the outbox until a delivery is acknowledged; the cost is duplicates, which consumers
+    /// deduplicate by eventId.
+    fn recover_producer(&mut self) {
+        use rdkafka::producer::Producer;
+        if let Some((code, reason)) = self.producer.client().fatal_error() {
+            tracing::warn!(%code, reason, "Kafka producer hit a fatal error");
+        }
+        match crate::kafka::producer(&self.brokers) {
+            Ok(producer) => self.producer = producer,
+            Err(e) => tracing::error!(error = format!("{e:#}"), "cannot recreate the Kafka producer"),
+        }
+    }
+
     async fn listen(&self) -> Option<PgListener> {
         let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
         listener.listen(CHANNEL).await.ok()?;
@@ -143,7 +166,7 @@ impl Relay {
 
     /// Sends one batch in id order and deletes what the broker acknowledged, up to the first
     /// failure so that per-key order holds. Returns how many rows were published.
-    async fn publish_batch(&self) -> anyhow::Result<usize> {
+    async fn publish_batch(&self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await.context("outbox: cannot begin")?;
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, topic, message_key, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -191,10 +214,19 @@ impl Relay {
             .context("outbox: cannot delete published messages")?;
         tx.commit().await.context("outbox: cannot commit")?;
         match first_error {
-            Some(error) => Err(error),
+            Some(error) => Err(RelayError::Publish(error)),
             None => Ok(delivered.len()),
         }
     }
+}
+
+/// Why a relay pass failed: the database (retry) or a delivery (retry with a new producer).
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error(transparent)]
+    Database(#[from] anyhow::Error),
+    #[error("{0:#}")]
+    Publish(anyhow::Error),
 }
 
 /// Waits for a NOTIFY; false when the listener is gone or broke (the caller reconnects).

@@ -38,6 +38,8 @@ pub fn common_settings(database_base: &str, topic_prefix: &str) -> CommonSetting
         kafka_brokers: brokers(),
         topic_prefix: topic_prefix.to_string(),
         internal_secret: Secret::new(TEST_INTERNAL_SECRET),
+        // Two tests at a time, several services each, one Postgres with 100 connections.
+        database_pool_size: 5,
     }
 }
 

@@ -1,5 +1,9 @@
-//! The services this stack runs, their ports, and how to run one in-process.
+//! The services this stack runs, their ports, and how to build one in-process from settings.
 
+use std::future::Future;
+use std::pin::Pin;
+
+use futures::future::BoxFuture;
 use kit::config::Env;
 
 /// One service of the stack.
@@ -9,54 +13,86 @@ pub struct ServiceSpec {
     pub port: u16,
 }
 
-/// Every service that exists today, the gateway last (it routes to the others).
-pub const SERVICES: [ServiceSpec; 3] = [
-    ServiceSpec {
-        name: "user-service",
-        port: 3001,
-    },
-    ServiceSpec {
-        name: "event-service",
-        port: 3002,
-    },
-    ServiceSpec {
-        name: "gateway",
-        port: 3000,
-    },
+/// Every service, the gateway last (it routes to the others).
+pub const SERVICES: [ServiceSpec; 7] = [
+    ServiceSpec { name: "user-service", port: 3001 },
+    ServiceSpec { name: "event-service", port: 3002 },
+    ServiceSpec { name: "booking-service", port: 3003 },
+    ServiceSpec { name: "inventory-service", port: 3004 },
+    ServiceSpec { name: "payment-service", port: 3005 },
+    ServiceSpec { name: "notification-service", port: 3006 },
+    ServiceSpec { name: "gateway", port: 3000 },
 ];
 
-/// Gateway URL variables of services that do not exist yet, switched off so /health/all reports
-/// only what runs.
-pub const NOT_YET_DEPLOYED: [&str; 4] = [
-    "BOOKING_SERVICE_URL",
-    "INVENTORY_SERVICE_URL",
-    "PAYMENT_SERVICE_URL",
-    "NOTIFICATION_SERVICE_URL",
-];
+type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+type Runner = Box<dyn FnOnce(Shutdown) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
 
-/// Runs service `name` with settings from the environment until SIGTERM/Ctrl-C.
+/// A service that is bound and ready to run.
+pub struct Built {
+    port: u16,
+    runner: Runner,
+}
+
+impl Built {
+    /// The port it bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` resolves.
+    ///
+    /// # Errors
+    /// When the service fails.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        (self.runner)(Box::pin(shutdown)).await
+    }
+}
+
+macro_rules! built {
+    ($app:expr) => {{
+        let app = $app;
+        Built {
+            port: app.port(),
+            runner: Box::new(move |shutdown| Box::pin(app.run_until_stopped(shutdown))),
+        }
+    }};
+}
+
+/// Builds service `name` from the variables in `env` (connects, migrates, binds).
 ///
 /// # Errors
-/// For an unknown name, bad settings, or a service that fails to start.
-pub async fn serve(name: &str) -> anyhow::Result<()> {
-    let env = Env::from_process();
-    let shutdown = kit::server::shutdown_signal();
-    match name {
-        "user-service" => {
-            let app = user_service::Application::build(user_service::Settings::from_env(&env)?).await?;
-            app.run_until_stopped(shutdown).await
+/// For an unknown name, bad settings, or a dependency that is unreachable.
+pub async fn build(name: &str, env: &Env) -> anyhow::Result<Built> {
+    Ok(match name {
+        "user-service" => built!(user_service::Application::build(user_service::Settings::from_env(env)?).await?),
+        "event-service" => built!(event_service::Application::build(event_service::Settings::from_env(env)?).await?),
+        "booking-service" => {
+            built!(booking_service::Application::build(booking_service::Settings::from_env(env)?).await?)
         }
-        "event-service" => {
-            let app = event_service::Application::build(event_service::Settings::from_env(&env)?).await?;
-            app.run_until_stopped(shutdown).await
+        "inventory-service" => {
+            built!(inventory_service::Application::build(inventory_service::Settings::from_env(env)?).await?)
         }
-        "gateway" => {
-            let app = gateway::Application::build(gateway::Settings::from_env(&env)?).await?;
-            app.run_until_stopped(shutdown).await
+        "payment-service" => {
+            built!(payment_service::Application::build(payment_service::Settings::from_env(env)?).await?)
         }
+        "notification-service" => {
+            built!(notification_service::Application::build(notification_service::Settings::from_env(env)?).await?)
+        }
+        "gateway" => built!(gateway::Application::build(gateway::Settings::from_env(env)?).await?),
         other => anyhow::bail!(
             "unknown service {other:?}; known: {}",
             SERVICES.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
         ),
-    }
+    })
+}
+
+/// Runs service `name` with settings from the process environment until SIGTERM/Ctrl-C.
+///
+/// # Errors
+/// For an unknown name, bad settings, or a service that fails.
+pub async fn serve(name: &str) -> anyhow::Result<()> {
+    build(name, &Env::from_process())
+        .await?
+        .run_until_stopped(kit::server::shutdown_signal())
+        .await
 }

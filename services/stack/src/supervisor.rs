@@ -10,7 +10,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tokio::process::{Child, Command};
 
-use crate::services::{ServiceSpec, NOT_YET_DEPLOYED, SERVICES};
+use crate::services::{ServiceSpec, SERVICES};
 
 /// A running child service.
 pub struct Running {
@@ -45,9 +45,6 @@ impl Stack {
                 .stdout(out.try_clone()?)
                 .stderr(out)
                 .kill_on_drop(true);
-            for var in NOT_YET_DEPLOYED {
-                command.env(var, "off");
-            }
             let child = command
                 .spawn()
                 .with_context(|| format!("cannot start {}", spec.name))?;

@@ -57,7 +57,7 @@ async fn created_event_emits_event_created_with_the_seat_map() {
     assert_eq!(created["event"]["pricing"]["VIP"], 80.0);
 
     let (key, message) = reader
-        .wait_for(Duration::from_secs(30), |m| m["eventId"] == event_id.as_str())
+        .wait_for(Duration::from_secs(30), |m| m["ticketEventId"] == event_id.as_str())
         .await
         .expect("event.created arrives within 30 s");
     assert_eq!(key.as_deref(), Some(event_id.as_str()));

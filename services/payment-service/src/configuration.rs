@@ -1,0 +1,58 @@
+//! payment-service settings, read once from the environment.
+
+use std::time::Duration;
+
+use kit::config::{CommonSettings, ConfigError, Env};
+
+use crate::domain::SuccessRate;
+
+/// Everything payment-service needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub common: CommonSettings,
+    /// Chance that the simulated processor accepts a charge (`PAYMENT_SUCCESS_RATE`, a number in
+    /// 0..=1, default 0.95).
+    pub success_rate: SuccessRate,
+    /// How long the simulated processor takes to answer (`PAYMENT_LATENCY_MS`, default 50).
+    pub latency: Duration,
+}
+
+impl Settings {
+    /// # Errors
+    /// A [`ConfigError`] naming the first bad variable.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: CommonSettings::from_env(env, 3005, "ticketflow_payments")?,
+            success_rate: env.parse_or("PAYMENT_SUCCESS_RATE", SuccessRate::default())?,
+            latency: Duration::from_millis(env.parse_or("PAYMENT_LATENCY_MS", 50u64)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_on_the_local_stack() {
+        let settings = Settings::from_env(&Env::from_pairs(&[])).unwrap();
+        assert_eq!(settings.common.bind_address(), "127.0.0.1:3005");
+        assert!(settings.common.database_url.ends_with("/ticketflow_payments"));
+        assert_eq!(settings.success_rate.value(), 0.95);
+        assert_eq!(settings.latency, Duration::from_millis(50));
+    }
+
+    #[test]
+    fn success_rate_outside_zero_to_one_names_the_variable() {
+        for bad in ["1.5", "-1", "often"] {
+            let err = Settings::from_env(&Env::from_pairs(&[("PAYMENT_SUCCESS_RATE", bad)])).unwrap_err();
+            assert!(err.to_string().contains("PAYMENT_SUCCESS_RATE"), "{err}");
+        }
+    }
+
+    #[test]
+    fn bad_latency_names_the_variable() {
+        let err = Settings::from_env(&Env::from_pairs(&[("PAYMENT_LATENCY_MS", "fast")])).unwrap_err();
+        assert!(err.to_string().contains("PAYMENT_LATENCY_MS"), "{err}");
+    }
+}

@@ -1,0 +1,122 @@
+//! `GET /api/payments/:id`, `GET /api/payments/booking/:bookingId`: a payment for its user (or an
+//! admin).
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use kit::{ApiError, ApiJson, Identity};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::AppState;
+use crate::domain::Payment;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/payments/{id}", get(get_payment))
+        .route("/api/payments/booking/{booking_id}", get(get_payment_by_booking))
+}
+
+/// A payment as the API shows it (camelCase; `amount` in currency units).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentDto {
+    pub id: Uuid,
+    pub booking_id: Uuid,
+    pub user_id: Uuid,
+    pub amount: f64,
+    pub amount_cents: i64,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
+impl From<Payment> for PaymentDto {
+    fn from(payment: Payment) -> Self {
+        Self {
+            id: payment.id,
+            booking_id: payment.booking_id,
+            user_id: payment.user_id,
+            amount: payment.amount(),
+            amount_cents: payment.amount_cents,
+            status: payment.status.to_string(),
+            failure_reason: payment.failure_reason,
+            created_at: payment.created_at,
+            updated_at: payment.updated_at,
+            refunded_at: payment.refunded_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PaymentResponse {
+    payment: PaymentDto,
+}
+
+/// Which column a lookup goes by.
+#[derive(Debug, Clone, Copy)]
+enum Lookup {
+    Id,
+    BookingId,
+}
+
+impl Lookup {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::BookingId => "booking_id",
+        }
+    }
+}
+
+/// An unknown or malformed id is the same 404: ids are not guessable either way.
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no such payment"))
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
+async fn get_payment(
+    State(pool): State<PgPool>,
+    identity: Identity,
+    Path(id): Path<String>,
+) -> Result<ApiJson<PaymentResponse>, ApiError> {
+    let payment = fetch_payment(&pool, Lookup::Id, parse_id(&id)?).await?;
+    visible_to(payment, &identity)
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
+async fn get_payment_by_booking(
+    State(pool): State<PgPool>,
+    identity: Identity,
+    Path(booking_id): Path<String>,
+) -> Result<ApiJson<PaymentResponse>, ApiError> {
+    let payment = fetch_payment(&pool, Lookup::BookingId, parse_id(&booking_id)?).await?;
+    visible_to(payment, &identity)
+}
+
+#[tracing::instrument(skip(pool))]
+async fn fetch_payment(pool: &PgPool, lookup: Lookup, id: Uuid) -> Result<Payment, ApiError> {
+    let payment: Option<Payment> = sqlx::query_as(&format!(
+        "SELECT {} FROM payments WHERE {} = $1",
+        Payment::COLUMNS,
+        lookup.column()
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    payment.ok_or_else(|| ApiError::not_found("no such payment"))
+}
+
+/// 403 unless the caller owns the payment or is an admin.
+fn visible_to(payment: Payment, identity: &Identity) -> Result<ApiJson<PaymentResponse>, ApiError> {
+    if payment.user_id != identity.user_id && !identity.is_admin() {
+        return Err(ApiError::forbidden("this payment belongs to another user"));
+    }
+    Ok(ApiJson(PaymentResponse {
+        payment: payment.into(),
+    }))
+}

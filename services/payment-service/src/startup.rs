@@ -1,0 +1,63 @@
+//! Building and running payment-service.
+
+use std::sync::Arc;
+
+use kit::app::{App, Infra};
+
+use crate::configuration::Settings;
+use crate::consumers::{self, PaymentMetrics, Payments};
+use crate::processor::SimulatedProcessor;
+use crate::routes::{router, AppState};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A bound, ready-to-run payment-service.
+pub struct Application {
+    app: App,
+}
+
+impl Application {
+    /// Connects to Postgres and Kafka, migrates, binds; the consumer starts with `run_until_stopped`.
+    ///
+    /// # Errors
+    /// When a dependency is unreachable or the port cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let infra = Infra::connect("payment-service", &settings.common, &MIGRATOR).await?;
+        let payments = Arc::new(Payments::new(
+            infra.pool.clone(),
+            infra.topics.clone(),
+            SimulatedProcessor::new(settings.success_rate, settings.latency),
+            PaymentMetrics::register(&infra.metrics)?,
+        ));
+        let state = AppState {
+            pool: infra.pool.clone(),
+            identity: infra.identity.clone(),
+        };
+        let relay = infra.relay();
+        let consumer_infra = infra.clone();
+        let app = App::bind(
+            infra.name,
+            &settings.common.bind_address(),
+            router().with_state(state),
+            infra.metrics.clone(),
+            infra.health(),
+        )
+        .await?
+        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
+        .worker("consumer", move |token| consumers::run(consumer_infra, payments, token));
+        Ok(Self { app })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.app.port()
+    }
+
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.app.run_until_stopped(shutdown).await
+    }
+}

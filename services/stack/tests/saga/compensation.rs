@@ -1,0 +1,118 @@
+//! Failures and cancellations give every seat back and every charge back.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{SagaStack, StackOptions};
+
+fn all_available(rows: &[(uuid::Uuid, String, Option<uuid::Uuid>)]) -> bool {
+    !rows.is_empty() && rows.iter().all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none())
+}
+
+#[tokio::test]
+async fn payment_failure_fails_the_booking_and_frees_its_seats() {
+    let stack = SagaStack::start(StackOptions {
+        payment_success_rate: 0.0,
+        ..StackOptions::default()
+    })
+    .await;
+    let (event, seats) = stack.create_event(116).await;
+    let (_, token) = stack.register("unlucky").await;
+    let booking = stack.book_ok(&token, event, &seats[3..5]).await;
+    let done = stack.wait_terminal(&token, booking, Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["failureReason"], "PAYMENT_FAILED");
+    stack.wait_seats(&seats[3..5], "AVAILABLE", all_available).await;
+    assert_eq!(stack.payments(booking).await, [("FAILED".to_string(), 10_000)], "two VIP seats");
+    stack
+        .eventually("a failure notification", || async { stack.notifications(booking).await == ["FAILED"] })
+        .await;
+}
+
+#[tokio::test]
+async fn cancel_after_confirm_frees_seats_and_refunds() {
+    let stack = SagaStack::start(StackOptions::default()).await;
+    let (event, seats) = stack.create_event(116).await;
+    let (_, token) = stack.register("canceller").await;
+    let booking = stack.book_ok(&token, event, &seats[30..33]).await;
+    assert_eq!(stack.wait_terminal(&token, booking, Duration::from_secs(60)).await["status"], "CONFIRMED");
+
+    let (_, stranger) = stack.user_token();
+    let response = stack
+        .client
+        .post(stack.url(&format!("/api/bookings/{booking}/cancel")))
+        .bearer_auth(&stranger)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "only the owner cancels");
+
+    let response = stack
+        .client
+        .post(stack.url(&format!("/api/bookings/{booking}/cancel")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cancelled: Value = response.json().await.unwrap();
+    assert_eq!(cancelled["status"], "CANCELLED");
+
+    stack.wait_seats(&seats[30..33], "AVAILABLE", all_available).await;
+    stack
+        .eventually("the capture refunded", || async {
+            stack.payments(booking).await.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>() == ["REFUNDED"]
+        })
+        .await;
+    stack
+        .eventually("confirmation and cancellation notified once each", || async {
+            stack.notifications(booking).await == ["CANCELLED", "CONFIRMED"]
+        })
+        .await;
+
+    let again = stack
+        .client
+        .post(stack.url(&format!("/api/bookings/{booking}/cancel")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "INVALID_STATE");
+}
+
+#[tokio::test]
+async fn timeout_with_payment_down_expires_frees_seats_and_never_keeps_a_late_charge() {
+    let mut stack = SagaStack::start(StackOptions {
+        booking_timeout_ms: 3_000,
+        ..StackOptions::default()
+    })
+    .await;
+    let (event, seats) = stack.create_event(116).await;
+    let (_, token) = stack.register("patient").await;
+    stack.stop_service("payment-service");
+    let booking = stack.book_ok(&token, event, &seats[50..52]).await;
+
+    let done = stack.wait_terminal(&token, booking, Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "EXPIRED", "{done}");
+    stack.wait_seats(&seats[50..52], "AVAILABLE", all_available).await;
+
+    // The payment service comes back and finds the old payment request.
+    stack.start_service("payment-service").await;
+    stack
+        .eventually("the late payment request handled without a lasting charge", || async {
+            let payments = stack.payments(booking).await;
+            !payments.is_empty() && payments.iter().all(|(status, _)| status == "REFUNDED" || status == "VOIDED")
+        })
+        .await;
+    // And the booking stays EXPIRED whatever the payment said.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = stack.wait_terminal(&token, booking, Duration::from_secs(5)).await;
+    assert_eq!(after["status"], "EXPIRED");
+    stack
+        .eventually("an expiry notification", || async { stack.notifications(booking).await == ["EXPIRED"] })
+        .await;
+}

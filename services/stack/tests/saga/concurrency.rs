@@ -1,0 +1,81 @@
+//! Many users, one seat: exactly one wins with `lua` and `setnx`; `unsafe` is caught selling twice.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::helpers::{SagaStack, StackOptions};
+
+/// `n` different users book `seat` at once; returns the terminal statuses.
+async fn race(stack: &SagaStack, event: Uuid, seat: Uuid, n: usize) -> Vec<(Uuid, String)> {
+    let users: Vec<(Uuid, String)> = (0..n).map(|_| stack.user_token()).collect();
+    let posts = users.iter().map(|(_, token)| stack.book_ok(token, event, std::slice::from_ref(&seat)));
+    let bookings: Vec<Uuid> = futures::future::join_all(posts).await;
+    let waits = bookings
+        .iter()
+        .zip(&users)
+        .map(|(booking, (_, token))| stack.wait_terminal(token, *booking, Duration::from_secs(120)));
+    futures::future::join_all(waits)
+        .await
+        .into_iter()
+        .zip(&bookings)
+        .map(|(body, id)| (*id, body["status"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+async fn exactly_one_wins(strategy: &'static str) {
+    let stack = SagaStack::start(StackOptions {
+        lock_strategy: strategy,
+        ..StackOptions::default()
+    })
+    .await;
+    let (event, seats) = stack.create_event(116).await;
+    let outcomes = race(&stack, event, seats[0], 200).await;
+    let winners: Vec<Uuid> = outcomes.iter().filter(|(_, s)| s == "CONFIRMED").map(|(id, _)| *id).collect();
+    let failed = outcomes.iter().filter(|(_, s)| s == "FAILED").count();
+    assert_eq!(winners.len(), 1, "{strategy}: exactly one CONFIRMED, got {}", winners.len());
+    assert_eq!(failed, 199, "{strategy}: every other booking FAILED");
+    stack
+        .wait_seats(&seats[..1], "RESERVED for the winner", |rows| {
+            rows.len() == 1 && rows[0].1 == "RESERVED" && rows[0].2 == Some(winners[0])
+        })
+        .await;
+    let captured: i64 = sqlx::query_scalar("SELECT count(*) FROM payments WHERE status = 'CAPTURED'")
+        .fetch_one(stack.pool("payment-service"))
+        .await
+        .unwrap();
+    assert_eq!(captured, 1, "{strategy}: one payment captured");
+}
+
+#[tokio::test]
+async fn two_hundred_bookings_for_one_seat_confirm_exactly_one_with_lua() {
+    exactly_one_wins("lua").await;
+}
+
+#[tokio::test]
+async fn two_hundred_bookings_for_one_seat_confirm_exactly_one_with_setnx() {
+    exactly_one_wins("setnx").await;
+}
+
+/// Proves the race the checker must catch is real: with no atomic guard, some attempt sells one
+/// seat to two bookings.
+#[tokio::test]
+async fn unsafe_strategy_double_books_within_bounded_attempts() {
+    let stack = SagaStack::start(StackOptions {
+        lock_strategy: "unsafe",
+        ..StackOptions::default()
+    })
+    .await;
+    let (event, seats) = stack.create_event(116).await;
+    let mut most = 0;
+    for (attempt, seat) in seats.iter().take(5).enumerate() {
+        let outcomes = race(&stack, event, *seat, 40).await;
+        let confirmed = outcomes.iter().filter(|(_, s)| s == "CONFIRMED").count();
+        println!("unsafe attempt {}: {confirmed} bookings CONFIRMED for one seat", attempt + 1);
+        most = most.max(confirmed);
+        if confirmed > 1 {
+            break;
+        }
+    }
+    assert!(most > 1, "unsafe never double-booked in 5 attempts: the race is not real");
+}

@@ -1,0 +1,10 @@
+//! The booking saga end to end: all seven services in this process (each on port 0 with its own
+//! databases, topic prefix and Redis prefix) against real Postgres, Redis and the Kafka broker.
+
+mod compensation;
+mod concurrency;
+mod helpers;
+mod happy_path;
+mod idempotency;
+mod outage;
+mod redelivery;
