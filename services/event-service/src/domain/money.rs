@@ -11,7 +11,7 @@ impl Cents {
     /// # Errors
     /// When `amount` is negative, not finite, above 10 million, or has more than 2 decimals.
     pub fn parse(field: &str, amount: f64) -> Result<Self, String> {
-        if !amount.is_finite() || amount < 0.0 || amount > Self::MAX {
+        if !amount.is_finite() || !(0.0..=Self::MAX).contains(&amount) {
             return Err(format!("{field} must be between 0 and {}", Self::MAX));
         }
         let cents = (amount * 100.0).round();
