@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let workers: Vec<_> = tokens
         .into_iter()
         .map(|token| {
-            let (client, queue, results) = (client.clone(), queue.clone(), results.clone());
+            let (client, queue, results, event) = (client.clone(), queue.clone(), results.clone(), event.clone());
             tokio::spawn(async move {
                 loop {
                     let Some(seat) = queue.lock().await.pop() else { return };
@@ -88,6 +88,9 @@ async fn book_and_wait(client: &reqwest::Client, token: &str, event: &str, seat:
         .await?;
     anyhow::ensure!(response.status() == 202, "POST /api/bookings: {}", response.status());
     let id = response.json::<Value>().await?["id"].as_str().unwrap_or_default().to_string();
+    // Poll with backoff (25 ms growing to 200 ms), as a real client would; the measured time
+    // over-reads the saga by up to one poll interval.
+    let mut pause = Duration::from_millis(25);
     loop {
         let booking: Value = client
             .get(format!("{GATEWAY}/api/bookings/{id}"))
@@ -100,7 +103,8 @@ async fn book_and_wait(client: &reqwest::Client, token: &str, event: &str, seat:
         if status != "PENDING" {
             return Ok((status.to_string(), started.elapsed()));
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(Duration::from_millis(200));
     }
 }
 

@@ -50,8 +50,13 @@ fn seed_options(gateway: String) -> SeedOptions {
 async fn run_seed(gateway: String) -> anyhow::Result<()> {
     let summary = seed(&seed_options(gateway)).await?;
     println!("stack: seeded ({} new events)", summary.created);
-    for (name, id, seats) in &summary.events {
-        println!("  event {id}  {seats:>6} seats  {name}");
+    for ((name, id, seats), built) in summary.events.iter().zip(&summary.seat_maps) {
+        let map = if built == seats {
+            "seat map ready".to_string()
+        } else {
+            format!("WARNING: inventory holds {built} of {seats} seats (see .stampede/logs/inventory-service.log)")
+        };
+        println!("  event {id}  {seats:>6} seats  {name}  ({map})");
     }
     println!("  admin  {}", seed_options(String::new()).admin_email);
     println!("  user   {TEST_USER_EMAIL} / {TEST_USER_PASSWORD}");
@@ -71,7 +76,7 @@ async fn up(seed_after: bool, log_dir: PathBuf, exit_after: Option<u64>) -> anyh
     }
     println!("stack: healthy");
     for running in &stack.children {
-        println!("  {:<14} http://127.0.0.1:{}", running.spec.name, running.spec.port);
+        println!("  {:<21} http://127.0.0.1:{}", running.spec.name, running.spec.port);
     }
     if seed_after {
         if let Err(e) = run_seed("http://127.0.0.1:3000".into()).await {

@@ -22,6 +22,8 @@ pub struct SeedOptions {
 pub struct SeedSummary {
     pub events: Vec<(String, String, u64)>,
     pub created: usize,
+    /// Seats in inventory's map of each event (same order as `events`); 0 = not built.
+    pub seat_maps: Vec<u64>,
 }
 
 const EVENTS: [(&str, &str, u32, f64, &str); 3] = [
@@ -95,7 +97,33 @@ pub async fn seed(options: &SeedOptions) -> anyhow::Result<SeedSummary> {
         summary.created += 1;
         summary.events.push((name.into(), created["event"]["id"].as_str().unwrap_or_default().into(), u64::from(seats)));
     }
+    wait_for_seat_maps(&client, &api, &mut summary).await;
     Ok(summary)
+}
+
+/// Waits (up to 60 s) until inventory-service has built each event's seat map, so the stack can
+/// take bookings when `seed` returns; records the seats each map holds (0 when it never came).
+async fn wait_for_seat_maps(client: &reqwest::Client, api: &impl Fn(&str) -> String, summary: &mut SeedSummary) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for (_, id, _) in &summary.events {
+        let built = loop {
+            let response = client
+                .get(api(&format!("/api/inventory/events/{id}/summary")))
+                .send()
+                .await;
+            if let Ok(r) = response {
+                if r.status() == StatusCode::OK {
+                    let body: Value = r.json().await.unwrap_or_default();
+                    break body["total"].as_u64().unwrap_or(0);
+                }
+            }
+            if std::time::Instant::now() > deadline {
+                break 0;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        summary.seat_maps.push(built);
+    }
 }
 
 async fn login(client: &reqwest::Client, url: &str, email: &str, password: &str) -> anyhow::Result<String> {
