@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kit::app::{App, Infra};
-use kit::consumer::{self, ConsumerOptions};
+use kit::consumer;
 
 use crate::configuration::Settings;
 use crate::expiry;
@@ -53,22 +53,7 @@ impl Application {
         )
         .await?
         .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
-        .worker("consumer", move |token| async move {
-            let options = ConsumerOptions::new(&consumer_infra.topics.group("booking-service"), &TOPICS);
-            if let Err(e) = consumer::run(
-                &consumer_infra.brokers,
-                &consumer_infra.topics,
-                consumer_infra.producer.clone(),
-                consumer_infra.metrics.clone(),
-                options,
-                handler,
-                token,
-            )
-            .await
-            {
-                tracing::error!(error = format!("{e:#}"), "booking consumer stopped");
-            }
-        })
+        .worker("consumer", move |token| consumer_infra.run_consumer(&TOPICS, handler, token))
         .worker("expiry", move |token| expiry::run(expiry_pool, transitions, interval, token));
         Ok(Self { app })
     }

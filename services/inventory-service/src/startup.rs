@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use kit::app::{App, Infra};
-use kit::consumer::{self, ConsumerOptions};
+use kit::consumer;
 
 use crate::configuration::Settings;
 use crate::consumers::{Inventory, InventoryMetrics, TOPICS};
@@ -60,22 +60,7 @@ impl Application {
         )
         .await?
         .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
-        .worker("consumer", move |token| async move {
-            let options = ConsumerOptions::new(&consumer_infra.topics.group("inventory-service"), &TOPICS);
-            if let Err(e) = consumer::run(
-                &consumer_infra.brokers,
-                &consumer_infra.topics,
-                consumer_infra.producer.clone(),
-                consumer_infra.metrics.clone(),
-                options,
-                handler,
-                token,
-            )
-            .await
-            {
-                tracing::error!(error = format!("{e:#}"), "inventory consumer stopped");
-            }
-        })
+        .worker("consumer", move |token| consumer_infra.run_consumer(&TOPICS, handler, token))
         .worker("sweeper", move |token| sweeper::run(inventory, sweep_interval, token));
         Ok(Self { app })
     }

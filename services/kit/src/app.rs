@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{CommonSettings, DEV_INTERNAL_SECRET};
+use crate::consumer::{self, ConsumerOptions, Handler};
 use crate::db::{connect_and_migrate, PoolSettings};
 use crate::health::HealthChecks;
 use crate::identity::IdentityKeys;
@@ -81,6 +82,25 @@ impl Infra {
         HealthChecks::new(self.name)
             .with_postgres(self.pool.clone())
             .with_kafka(self.producer.clone())
+    }
+
+    /// Runs this service's consumer group (named after the service, prefixed like the topics) on
+    /// `topics` until `token` is cancelled. A consumer that cannot start is logged, not returned:
+    /// the HTTP side keeps serving and /health shows the broker's state.
+    pub async fn run_consumer(self, topics: &[&'static str], handler: Handler, token: CancellationToken) {
+        let options = ConsumerOptions::new(&self.topics.group(self.name), topics);
+        let run = consumer::run(
+            &self.brokers,
+            &self.topics,
+            self.producer.clone(),
+            self.metrics.clone(),
+            options,
+            handler,
+            token,
+        );
+        if let Err(e) = run.await {
+            tracing::error!(service = self.name, error = format!("{e:#}"), "consumer stopped");
+        }
     }
 
     /// The outbox relay for this service's database.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use kit::app::Infra;
-use kit::consumer::{ConsumerOptions, Delivery, HandlerError, Outcome};
+use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::topic;
 use kit::messages::UserRegistered;
 use kit::metrics::Metrics;
@@ -281,18 +281,5 @@ pub async fn run(infra: Infra, notifications: Arc<Notifications>, token: Cancell
         let notifications = notifications.clone();
         async move { notifications.handle(&delivery).await }
     });
-    let options = ConsumerOptions::new(&infra.topics.group("notification-service"), &TOPICS);
-    if let Err(error) = kit::consumer::run(
-        &infra.brokers,
-        &infra.topics,
-        infra.producer.clone(),
-        infra.metrics.clone(),
-        options,
-        handler,
-        token,
-    )
-    .await
-    {
-        tracing::error!(error = ?error, "notification-service consumer stopped");
-    }
+    infra.run_consumer(&TOPICS, handler, token).await
 }

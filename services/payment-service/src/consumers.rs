@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use kit::app::Infra;
-use kit::consumer::{ConsumerOptions, Delivery, HandlerError, Outcome};
+use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::{topic, Envelope, Topics};
 use kit::messages::{PaymentProcessed, PaymentRequested};
 use kit::metrics::Metrics;
@@ -294,18 +294,5 @@ pub async fn run(infra: Infra, payments: Arc<Payments>, token: CancellationToken
         let payments = payments.clone();
         async move { payments.handle(&delivery).await }
     });
-    let options = ConsumerOptions::new(&infra.topics.group("payment-service"), &TOPICS);
-    if let Err(error) = kit::consumer::run(
-        &infra.brokers,
-        &infra.topics,
-        infra.producer.clone(),
-        infra.metrics.clone(),
-        options,
-        handler,
-        token,
-    )
-    .await
-    {
-        tracing::error!(error = ?error, "payment-service consumer stopped");
-    }
+    infra.run_consumer(&TOPICS, handler, token).await
 }
