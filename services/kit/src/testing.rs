@@ -99,3 +99,71 @@ impl TopicReader {
         }
     }
 }
+
+/// A user identity with a fresh id (role `user` or `admin`), for signing `x-stampede-identity`.
+pub fn identity(role: &str) -> crate::identity::Identity {
+    crate::identity::Identity {
+        user_id: uuid::Uuid::new_v4(),
+        email: format!("{}@stampede.test", unique_suffix()),
+        role: role.into(),
+    }
+}
+
+/// A `booking.failed` or `booking.cancelled` envelope with a fresh eventId.
+pub fn booking_closed(
+    logical_topic: &str,
+    booking_id: uuid::Uuid,
+    user_id: uuid::Uuid,
+    reason: &str,
+) -> crate::kafka::Envelope<crate::messages::BookingClosed> {
+    crate::kafka::Envelope::new(
+        logical_topic,
+        crate::messages::BookingClosed {
+            booking_id,
+            user_id,
+            event_id: uuid::Uuid::new_v4(),
+            event_name: "Test Fest".into(),
+            seat_ids: vec![uuid::Uuid::new_v4()],
+            reason: reason.into(),
+        },
+    )
+}
+
+/// Polls the service's inbox until `event_id` has been processed.
+///
+/// # Panics
+/// After `timeout`, naming the message.
+pub async fn wait_until_consumed(pool: &sqlx::PgPool, event_id: uuid::Uuid, timeout: Duration) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let seen: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM processed_messages WHERE event_id = $1)")
+            .bind(event_id)
+            .fetch_one(pool)
+            .await
+            .expect("inbox query");
+        if seen {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "message {event_id} was not consumed within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The value of the Prometheus series `name` whose labels include all of `labels`, whatever
+/// their order in the exposition.
+pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let (label_text, value) = match rest.strip_prefix('{') {
+            Some(inner) => inner.split_once("} ")?,
+            None => ("", rest.strip_prefix(' ')?),
+        };
+        let all_match = labels
+            .iter()
+            .all(|(k, v)| label_text.split(',').any(|pair| pair == format!("{k}=\"{v}\"")));
+        all_match.then(|| value.trim().parse().ok()).flatten()
+    })
+}

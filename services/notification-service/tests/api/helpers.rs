@@ -7,7 +7,7 @@ use std::time::Duration;
 use kit::config::Secret;
 use kit::identity::{Identity, IdentityKeys, IDENTITY_HEADER};
 use kit::kafka::{topic, Envelope, Topics};
-use kit::messages::{BookingClosed, BookingConfirmed, UserRegistered};
+use kit::messages::{BookingConfirmed, UserRegistered};
 use kit::testing::{self, TEST_INTERNAL_SECRET};
 use notification_service::configuration::DEFAULT_MAIL_FROM;
 use notification_service::domain::SmtpEndpoint;
@@ -128,33 +128,6 @@ pub fn resent(envelope: &Envelope<BookingConfirmed>) -> Envelope<BookingConfirme
     copy
 }
 
-/// A `booking.failed` or `booking.cancelled` envelope with a fresh eventId (see
-/// [`booking_confirmed`] for the ids).
-pub fn booking_closed(logical_topic: &str, booking_id: Uuid, user_id: Uuid, reason: &str) -> Envelope<BookingClosed> {
-    let mut envelope = Envelope::new(
-        logical_topic,
-        BookingClosed {
-            booking_id,
-            user_id,
-            event_id: Uuid::nil(),
-            event_name: "Test Fest".into(),
-            seat_ids: vec![Uuid::new_v4()],
-            reason: reason.into(),
-        },
-    );
-    envelope.payload.event_id = envelope.event_id;
-    envelope
-}
-
-/// A user identity (role `user` or `admin`).
-pub fn identity(role: &str) -> Identity {
-    Identity {
-        user_id: Uuid::new_v4(),
-        email: format!("{}@stampede.test", testing::unique_suffix()),
-        role: role.into(),
-    }
-}
-
 const SELECT_NOTIFICATION: &str =
     "SELECT id, booking_id, kind, subject, body, recipient, status, created_at, sent_at FROM notifications";
 
@@ -178,22 +151,7 @@ impl TestApp {
     /// Polls until the service has committed the message with `event_id` (its inbox row), or
     /// panics after [`WAIT`].
     pub async fn wait_until_consumed(&self, event_id: Uuid) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let seen: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM processed_messages WHERE event_id = $1)")
-                .bind(event_id)
-                .fetch_one(&self.pool)
-                .await
-                .expect("inbox query");
-            if seen {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "message {event_id} was not consumed within {WAIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        testing::wait_until_consumed(&self.pool, event_id, WAIT).await;
     }
 
     /// The booking's notifications, oldest first.
@@ -256,21 +214,6 @@ impl TestApp {
     pub async fn metrics(&self) -> String {
         self.get("/metrics", None).await.text().await.expect("metrics are text")
     }
-}
-
-/// The value of the Prometheus series `name` whose labels include all of `labels`.
-pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?;
-        let (label_text, value) = match rest.strip_prefix('{') {
-            Some(inner) => inner.split_once("} ")?,
-            None => ("", rest.strip_prefix(' ')?),
-        };
-        let all_match = labels
-            .iter()
-            .all(|(k, v)| label_text.split(',').any(|pair| pair == format!("{k}=\"{v}\"")));
-        all_match.then(|| value.trim().parse().ok()).flatten()
-    })
 }
 
 /// One mail as the SMTP listener received it.
@@ -351,3 +294,5 @@ async fn smtp_session(stream: TcpStream, mails: mpsc::UnboundedSender<ReceivedMa
     }
     Ok(())
 }
+
+pub use kit::testing::{booking_closed, identity, metric};

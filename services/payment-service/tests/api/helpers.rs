@@ -6,7 +6,7 @@ use std::time::Duration;
 use kit::config::Secret;
 use kit::identity::{Identity, IdentityKeys, IDENTITY_HEADER};
 use kit::kafka::{topic, Envelope, Topics};
-use kit::messages::{BookingClosed, PaymentRequested};
+use kit::messages::PaymentRequested;
 use kit::testing::{self, TopicReader, TEST_INTERNAL_SECRET};
 use payment_service::domain::{Payment, SuccessRate};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -100,35 +100,6 @@ pub fn payment_requested(booking_id: Uuid, user_id: Uuid, amount_cents: i64) -> 
     )
 }
 
-/// A `booking.failed` or `booking.cancelled` envelope with a fresh eventId.
-///
-/// The show's id is set to the message id: both are `eventId` on the wire (see
-/// `payment_service::consumers::ClosedBooking`), and this keeps the one key a unique message id.
-pub fn booking_closed(logical_topic: &str, booking_id: Uuid, user_id: Uuid, reason: &str) -> Envelope<BookingClosed> {
-    let mut envelope = Envelope::new(
-        logical_topic,
-        BookingClosed {
-            booking_id,
-            user_id,
-            event_id: Uuid::nil(),
-            event_name: "Test Fest".into(),
-            seat_ids: vec![Uuid::new_v4()],
-            reason: reason.into(),
-        },
-    );
-    envelope.payload.event_id = envelope.event_id;
-    envelope
-}
-
-/// A user identity (role `user` or `admin`).
-pub fn identity(role: &str) -> Identity {
-    Identity {
-        user_id: Uuid::new_v4(),
-        email: format!("{}@stampede.test", testing::unique_suffix()),
-        role: role.into(),
-    }
-}
-
 impl TestApp {
     /// Publishes `envelope` on the prefixed `logical_topic`, keyed by `key` (the bookingId),
     /// serialized as the outbox does (through a JSON value).
@@ -183,22 +154,7 @@ impl TestApp {
     /// Polls until the service has committed the message with `event_id` (its inbox row), or
     /// panics after [`WAIT`].
     pub async fn wait_until_consumed(&self, event_id: Uuid) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let seen: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM processed_messages WHERE event_id = $1)")
-                .bind(event_id)
-                .fetch_one(&self.pool)
-                .await
-                .expect("inbox query");
-            if seen {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "message {event_id} was not consumed within {WAIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        testing::wait_until_consumed(&self.pool, event_id, WAIT).await;
     }
 
     /// How many payment rows the booking has.
@@ -251,18 +207,4 @@ pub async fn assert_error(response: reqwest::Response, status: reqwest::StatusCo
     assert_eq!(body["error"]["code"], code, "envelope: {body}");
 }
 
-/// The value of the Prometheus series `name` whose labels include all of `labels`, whatever
-/// their order in the exposition.
-pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?;
-        let (label_text, value) = match rest.strip_prefix('{') {
-            Some(inner) => inner.split_once("} ")?,
-            None => ("", rest.strip_prefix(' ')?),
-        };
-        let all_match = labels
-            .iter()
-            .all(|(k, v)| label_text.split(',').any(|pair| pair == format!("{k}=\"{v}\"")));
-        all_match.then(|| value.trim().parse().ok()).flatten()
-    })
-}
+pub use kit::testing::{booking_closed, identity, metric};
