@@ -23,7 +23,6 @@ use kit::kafka::topic;
 use kit::messages::UserRegistered;
 use kit::metrics::Metrics;
 use prometheus::{IntCounterVec, Opts};
-use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -39,30 +38,9 @@ pub const TOPICS: [&str; 4] = [
     topic::BOOKING_CANCELLED,
 ];
 
-/// The fields of `kit::messages::BookingConfirmed` this service reads.
-///
-/// Workaround: the kit type's `event_id` (the show) is spelled `eventId` on the wire, the name of
-/// the envelope's message id, so `Envelope<BookingConfirmed>` never parses. These views leave that
-/// field out; switch back to the kit types once kit gives the show's id its own wire name.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfirmedBooking {
-    pub booking_id: Uuid,
-    pub user_id: Uuid,
-    pub event_name: String,
-    pub seat_ids: Vec<Uuid>,
-    pub amount_cents: i64,
-}
-
-/// The fields of `kit::messages::BookingClosed` this service reads (see [`ConfirmedBooking`]).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClosedBooking {
-    pub booking_id: Uuid,
-    pub user_id: Uuid,
-    pub event_name: String,
-    pub reason: String,
-}
+/// The messages this service reads, under the names its handlers use.
+pub type ConfirmedBooking = kit::messages::BookingConfirmed;
+pub type ClosedBooking = kit::messages::BookingClosed;
 
 /// notification-service's own series, registered on the service's registry.
 #[derive(Clone)]

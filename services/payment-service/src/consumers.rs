@@ -28,7 +28,6 @@ use kit::kafka::{topic, Envelope, Topics};
 use kit::messages::{PaymentProcessed, PaymentRequested};
 use kit::metrics::Metrics;
 use prometheus::{IntCounter, IntCounterVec, Opts};
-use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -43,21 +42,9 @@ pub const TOPICS: [&str; 3] = [
     topic::BOOKING_CANCELLED,
 ];
 
-/// The fields of `kit::messages::BookingClosed` this service reads.
-///
-/// Workaround: `BookingClosed::event_id` (the show) is spelled `eventId` on the wire, the name of
-/// the envelope's message id, so `Envelope<BookingClosed>` never parses (a duplicate key, or, after
-/// the outbox's `to_value`, a payload `eventId` that replaced the message id and is missing for
-/// the flattened payload). This view leaves that field out; switch back to the kit type once kit
-/// gives the show's id its own wire name.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClosedBooking {
-    pub booking_id: Uuid,
-    pub user_id: Uuid,
-    /// `LOCK_FAILED`, `PAYMENT_FAILED`, `EXPIRED`, `CANCELLED`.
-    pub reason: String,
-}
+/// `booking.failed` / `booking.cancelled` (`reason`: `LOCK_FAILED`, `PAYMENT_FAILED`, `EXPIRED`,
+/// `CANCELLED`).
+pub type ClosedBooking = kit::messages::BookingClosed;
 
 /// payment-service's own series, registered on the service's registry.
 #[derive(Clone)]
