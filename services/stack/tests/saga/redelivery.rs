@@ -31,6 +31,10 @@ async fn a_message_delivered_twice_changes_nothing_the_second_time() {
         .await
         .expect("seats.release for the cancelled booking");
 
+    stack
+        .wait_seats(&seats[..1], "AVAILABLE after the cancel", |rows| rows[0].1 == "AVAILABLE")
+        .await;
+
     // Someone else buys the seat.
     let (_, second_token) = stack.user_token();
     let second = stack.book_ok(&second_token, event, &seats[..1]).await;
