@@ -13,17 +13,15 @@ use crate::state::Transitions;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A bound, ready-to-run booking-service.
-pub struct Application {
-    app: App,
-}
+/// Builds a bound, ready-to-run booking-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
+pub struct Application;
 
 impl Application {
     /// Connects to Postgres and Kafka, migrates, binds.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("booking-service", &settings.common, &MIGRATOR).await?;
         let transitions = Transitions::new(infra.topics.clone(), infra.metrics.registry());
         let state = AppState {
@@ -55,19 +53,7 @@ impl Application {
         .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
         .worker("consumer", move |token| consumer_infra.run_consumer(&TOPICS, handler, token))
         .worker("expiry", move |token| expiry::run(expiry_pool, transitions, interval, token));
-        Ok(Self { app })
+        Ok(app)
     }
 
-    pub fn port(&self) -> u16 {
-        self.app.port()
-    }
-
-    /// # Errors
-    /// When the server fails.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        self.app.run_until_stopped(shutdown).await
-    }
 }

@@ -9,15 +9,13 @@ use kit::token::TokenKeys;
 use crate::configuration::Settings;
 use crate::routes::{router, GatewayState};
 
-/// A bound, ready-to-run gateway.
-pub struct Application {
-    app: App,
-}
+/// Builds a bound, ready-to-run gateway: a [`kit::app::App`] (`port()`, `run_until_stopped`).
+pub struct Application;
 
 impl Application {
     /// # Errors
     /// When the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
         if settings.internal_secret.expose() == kit::config::DEV_INTERNAL_SECRET
             || settings.jwt_secret.expose() == kit::config::DEV_JWT_SECRET
         {
@@ -39,19 +37,7 @@ impl Application {
             HealthChecks::new("gateway"),
         )
         .await?;
-        Ok(Self { app })
+        Ok(app)
     }
 
-    pub fn port(&self) -> u16 {
-        self.app.port()
-    }
-
-    /// # Errors
-    /// When the server fails.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        self.app.run_until_stopped(shutdown).await
-    }
 }

@@ -14,17 +14,15 @@ use crate::sweeper;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A bound, ready-to-run inventory-service.
-pub struct Application {
-    app: App,
-}
+/// Builds a bound, ready-to-run inventory-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
+pub struct Application;
 
 impl Application {
     /// Connects to Postgres, Redis and Kafka, migrates, binds.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
         if settings.lock_strategy == LockStrategy::Unsafe {
             tracing::warn!("LOCK_STRATEGY=unsafe: seat locks are DELIBERATELY RACY and WILL double-book; use only to test the checker");
             eprintln!("WARNING: inventory-service LOCK_STRATEGY=unsafe: seat locks are deliberately racy and will double-book");
@@ -62,19 +60,7 @@ impl Application {
         .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
         .worker("consumer", move |token| consumer_infra.run_consumer(&TOPICS, handler, token))
         .worker("sweeper", move |token| sweeper::run(inventory, sweep_interval, token));
-        Ok(Self { app })
+        Ok(app)
     }
 
-    pub fn port(&self) -> u16 {
-        self.app.port()
-    }
-
-    /// # Errors
-    /// When the server fails.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        self.app.run_until_stopped(shutdown).await
-    }
 }

@@ -11,10 +11,8 @@ use crate::routes::{router, AppState};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A bound, ready-to-run notification-service.
-pub struct Application {
-    app: App,
-}
+/// Builds a bound, ready-to-run notification-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
+pub struct Application;
 
 impl Application {
     /// Connects to Postgres and Kafka, migrates, prepares the mailer when `SMTP_URL` is set,
@@ -22,7 +20,7 @@ impl Application {
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("notification-service", &settings.common, &MIGRATOR).await?;
         let mailer = match &settings.smtp {
             Some(endpoint) => Some(Arc::new(SmtpMailer::new(endpoint, settings.mail_from.clone())) as Arc<dyn Mailer>),
@@ -52,19 +50,7 @@ impl Application {
         .worker("consumer", move |token| {
             consumers::run(consumer_infra, notifications, token)
         });
-        Ok(Self { app })
+        Ok(app)
     }
 
-    pub fn port(&self) -> u16 {
-        self.app.port()
-    }
-
-    /// # Errors
-    /// When the server fails.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        self.app.run_until_stopped(shutdown).await
-    }
 }

@@ -11,17 +11,15 @@ use crate::routes::{router, AppState};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A bound, ready-to-run payment-service.
-pub struct Application {
-    app: App,
-}
+/// Builds a bound, ready-to-run payment-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
+pub struct Application;
 
 impl Application {
     /// Connects to Postgres and Kafka, migrates, binds; the consumer starts with `run_until_stopped`.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("payment-service", &settings.common, &MIGRATOR).await?;
         let payments = Arc::new(Payments::new(
             infra.pool.clone(),
@@ -45,19 +43,7 @@ impl Application {
         .await?
         .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
         .worker("consumer", move |token| consumers::run(consumer_infra, payments, token));
-        Ok(Self { app })
+        Ok(app)
     }
 
-    pub fn port(&self) -> u16 {
-        self.app.port()
-    }
-
-    /// # Errors
-    /// When the server fails.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        self.app.run_until_stopped(shutdown).await
-    }
 }

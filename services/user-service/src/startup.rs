@@ -8,17 +8,15 @@ use crate::routes::{ensure_admin, router, AppState};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A bound, ready-to-run user-service.
-pub struct Application {
-    app: App,
-}
+/// Builds a bound, ready-to-run user-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
+pub struct Application;
 
 impl Application {
     /// Connects to Postgres and Kafka, migrates, ensures the admin, binds.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("user-service", &settings.common, &MIGRATOR).await?;
         ensure_admin(
             &infra.pool,
@@ -43,19 +41,7 @@ impl Application {
         )
         .await?
         .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()));
-        Ok(Self { app })
+        Ok(app)
     }
 
-    pub fn port(&self) -> u16 {
-        self.app.port()
-    }
-
-    /// # Errors
-    /// When the server fails.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        self.app.run_until_stopped(shutdown).await
-    }
 }
