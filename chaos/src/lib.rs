@@ -5,12 +5,23 @@
 //!            bandwidth, slow_close, timeout, reset_peer, slicer, limit_data), down/up, reset;
 //!            in-process via ProxyServer::start, or `chaos proxy`
 //!   client   an async client for that API, for our proxy or a real toxiproxy alike
+//!   checker  the Jepsen-style checker: history + final state -> valid / invalid / unknown per
+//!            invariant (ARCHITECTURE.md section 5), counts, counter-examples; `chaos check`,
+//!            and `chaos collect` for the final state
+//!   scenario scenario files (TOML): target, stack, data, load, fault timeline, thresholds,
+//!            invariants, validated up front with file:line: field messages
+//!   nemesis  faults on processes: kill -9, SIGSTOP/SIGCONT, restart, with timestamped events
 //! ```
 //!
-//! The scenario runner, nemesis and checker will sit beside these.
+//! The scenario runner will sit beside these.
 
+pub mod checker;
 pub mod client;
+pub mod local_stack;
+pub mod nemesis;
 pub mod proxy;
+pub mod runner;
+pub mod scenario;
 
 pub use client::{ClientError, ToxiproxyClient};
 pub use proxy::{ProxyServer, ServerHandle};

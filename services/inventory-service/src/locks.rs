@@ -58,7 +58,9 @@ pub enum LockOutcome {
 }
 
 /// All free (or already ours) -> take all; else report the taken ones (1-based indexes).
-const LOCK_ALL: &str = r"
+/// KEYS = the seats' keys, ARGV = owner, TTL in ms. Public so `benches/` can `SCRIPT LOAD` the very
+/// same source for redis-benchmark's EVALSHA.
+pub const LOCK_ALL: &str = r"
 local taken = {}
 for i, key in ipairs(KEYS) do
   local holder = redis.call('GET', key)
@@ -70,7 +72,8 @@ return taken
 ";
 
 /// Delete each key only while it names the owner; returns how many were deleted.
-const RELEASE_OWNED: &str = r"
+/// KEYS = the seats' keys, ARGV = owner. Public for `benches/` (as [`LOCK_ALL`]).
+pub const RELEASE_OWNED: &str = r"
 local n = 0
 for _, key in ipairs(KEYS) do
   if redis.call('GET', key) == ARGV[1] then n = n + redis.call('DEL', key) end

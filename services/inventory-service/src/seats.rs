@@ -165,8 +165,10 @@ pub async fn lock_unguarded(
 /// # Errors
 /// When a query fails.
 pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guarded: bool) -> Result<Vec<Uuid>, sqlx::Error> {
+    // A seat whose lock was swept may be taken back while free; a released booking takes nothing.
     let condition = if guarded {
-        "AND (booking_id = $1 OR status = 'AVAILABLE')"
+        "AND (booking_id = $1 OR status = 'AVAILABLE')
+         AND NOT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1)"
     } else {
         ""
     };
@@ -183,11 +185,16 @@ pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guard
 }
 
 /// Frees the seats `booking` holds (LOCKED or RESERVED); others' seats are untouched. Returns how
-/// many were freed.
+/// many were freed. Records the booking as released, so a confirm that arrives later (it travels
+/// on another topic) cannot reserve its seats again.
 ///
 /// # Errors
 /// When the update fails.
 pub async fn release(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid]) -> Result<u64, sqlx::Error> {
+    sqlx::query("INSERT INTO released_bookings (booking_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(booking)
+        .execute(&mut *tx)
+        .await?;
     let released = sqlx::query(
         "UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, locked_until = NULL, updated_at = now()
           WHERE id = ANY($2) AND booking_id = $1",

@@ -9,6 +9,8 @@
 //!   stack serve NAME    run one service in this process (what `up` spawns)
 //! ```
 
+#[cfg(feature = "testing")]
+pub mod in_process;
 pub mod infra;
 pub mod seed;
 pub mod services;

@@ -5,6 +5,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use kit::kafka::topic;
+use uuid::Uuid;
+
 use crate::helpers::{SagaStack, StackOptions};
 
 fn all_available(rows: &[(uuid::Uuid, String, Option<uuid::Uuid>)]) -> bool {
@@ -115,4 +118,47 @@ async fn timeout_with_payment_down_expires_frees_seats_and_never_keeps_a_late_ch
     stack
         .eventually("an expiry notification", || async { stack.notifications(booking).await == ["EXPIRED"] })
         .await;
+}
+
+/// seats.confirm and seats.release travel on different topics: a cancel's release can reach
+/// inventory before the confirm it follows. The late confirm must not reserve the freed seats for
+/// the cancelled booking (the chaos checker found exactly that: a seat RESERVED for a CANCELLED
+/// booking).
+#[tokio::test]
+async fn a_release_that_overtakes_its_confirm_leaves_the_seats_free() {
+    let stack = SagaStack::start(StackOptions { payment_latency_ms: 5_000, ..StackOptions::default() }).await;
+    let (event, seats) = stack.create_event(116).await;
+    let (_, token) = stack.user_token();
+    let held = &seats[..2];
+    let booking = stack.book_ok(&token, event, held).await;
+    stack
+        .wait_seats(held, "LOCKED for the booking", |rows| {
+            rows.iter().all(|(_, status, holder)| status == "LOCKED" && *holder == Some(booking))
+        })
+        .await;
+    let command = |kind: &str| {
+        serde_json::json!({"eventId": Uuid::new_v4(), "eventType": kind, "timestamp": "2027-01-01T00:00:00Z",
+                           "bookingId": booking, "ticketEventId": event, "seatIds": held, "reason": "CANCELLED"})
+        .to_string()
+    };
+    stack.publish_raw(topic::SEATS_RELEASE, &booking.to_string(), command("seats.release").as_bytes()).await;
+    stack
+        .wait_seats(held, "released", |rows| rows.iter().all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none()))
+        .await;
+    stack.publish_raw(topic::SEATS_CONFIRM, &booking.to_string(), command("seats.confirm").as_bytes()).await;
+    // The confirm is consumed (it shows in the inbox) and changes nothing.
+    stack
+        .eventually("the late confirm consumed", || async {
+            let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM processed_messages WHERE topic LIKE '%seats.confirm'")
+                .fetch_one(stack.pool("inventory-service"))
+                .await
+                .unwrap();
+            n >= 1
+        })
+        .await;
+    let rows = stack.seat_rows(held).await;
+    assert!(
+        rows.iter().all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none()),
+        "a confirm after the release took the seats back: {rows:?}"
+    );
 }

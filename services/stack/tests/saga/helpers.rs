@@ -1,157 +1,45 @@
 //! `SagaStack`: the whole stack for one test, with typed helpers and direct database access for
 //! assertions on the final state.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use kit::config::{Env, Secret};
-use kit::testing::{self, TEST_INTERNAL_SECRET, TEST_JWT_SECRET};
+use kit::config::Secret;
+use kit::testing::{self, TEST_JWT_SECRET};
 use kit::token::TokenKeys;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub const ADMIN_EMAIL: &str = "admin@stampede.test";
-pub const ADMIN_PASSWORD: &str = "Admin1234!";
+pub use stack::in_process::{InProcessStack, StackOptions, ADMIN_EMAIL, ADMIN_PASSWORD};
 pub const TERMINAL: [&str; 4] = ["CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"];
 
-/// Knobs of one test stack.
-#[derive(Debug, Clone)]
-pub struct StackOptions {
-    pub lock_strategy: &'static str,
-    pub booking_timeout_ms: u64,
-    pub payment_success_rate: f64,
-    pub payment_latency_ms: u64,
-    /// Another broker (the outage test runs its own).
-    pub brokers: Option<String>,
-}
-
-impl Default for StackOptions {
-    fn default() -> Self {
-        Self {
-            lock_strategy: "lua",
-            booking_timeout_ms: 60_000,
-            payment_success_rate: 1.0,
-            payment_latency_ms: 0,
-            brokers: None,
-        }
-    }
-}
-
-/// The seven services of one test; all stop when dropped.
+/// The in-process stack of one test, with a client and typed helpers.
 pub struct SagaStack {
-    pub gateway: String,
+    inner: InProcessStack,
     pub client: reqwest::Client,
-    pub prefix: String,
-    pub brokers: String,
-    pub pools: HashMap<&'static str, PgPool>,
-    /// Base URL of each service (for /metrics).
-    pub service_urls: HashMap<&'static str, String>,
-    envs: HashMap<&'static str, Vec<(String, String)>>,
-    stops: HashMap<&'static str, CancellationToken>,
     tokens: TokenKeys,
 }
 
-impl Drop for SagaStack {
-    fn drop(&mut self) {
-        for token in self.stops.values() {
-            token.cancel();
-        }
+impl std::ops::Deref for SagaStack {
+    type Target = InProcessStack;
+    fn deref(&self) -> &InProcessStack {
+        &self.inner
     }
 }
 
-const DATABASES: [(&str, &str); 6] = [
-    ("user-service", "ticketflow_users"),
-    ("event-service", "ticketflow_events"),
-    ("booking-service", "ticketflow_bookings"),
-    ("inventory-service", "ticketflow_inventory"),
-    ("payment-service", "ticketflow_payments"),
-    ("notification-service", "ticketflow_notifications"),
-];
+impl std::ops::DerefMut for SagaStack {
+    fn deref_mut(&mut self) -> &mut InProcessStack {
+        &mut self.inner
+    }
+}
 
 impl SagaStack {
     pub async fn start(options: StackOptions) -> Self {
-        kit::telemetry::init_for_tests();
-        let suffix = testing::unique_suffix();
-        let prefix = format!("t{suffix}.");
-        let brokers = options.brokers.clone().unwrap_or_else(testing::brokers);
-        let names = kit::kafka::Topics::new(prefix.clone()).all_with_dlt();
-        kit::kafka::ensure_topics(&brokers, &names, 3)
-            .await
-            .unwrap_or_else(|e| panic!("Kafka broker at {brokers} is required (run infra/local/up): {e:#}"));
-        let common = vec![
-            ("PORT", "0".to_string()),
-            ("DATABASE_POOL_SIZE", "5".to_string()),
-            ("KAFKA_BROKERS", brokers.clone()),
-            ("KAFKA_TOPIC_PREFIX", prefix.clone()),
-            ("INTERNAL_SECRET", TEST_INTERNAL_SECRET.to_string()),
-            ("JWT_SECRET", TEST_JWT_SECRET.to_string()),
-            ("ADMIN_EMAIL", ADMIN_EMAIL.to_string()),
-            ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
-            ("REDIS_KEY_PREFIX", format!("test:{suffix}:")),
-            ("LOCK_STRATEGY", options.lock_strategy.to_string()),
-            ("BOOKING_TIMEOUT_MS", options.booking_timeout_ms.to_string()),
-            ("EXPIRY_SCAN_INTERVAL_MS", "200".to_string()),
-            ("PAYMENT_SUCCESS_RATE", options.payment_success_rate.to_string()),
-            ("PAYMENT_LATENCY_MS", options.payment_latency_ms.to_string()),
-        ];
-        let mut stack = Self {
-            gateway: String::new(),
+        Self {
+            inner: InProcessStack::start(options).await,
             client: reqwest::Client::new(),
-            prefix,
-            brokers,
-            pools: HashMap::new(),
-            service_urls: HashMap::new(),
-            envs: HashMap::new(),
-            stops: HashMap::new(),
             tokens: TokenKeys::new(&Secret::new(TEST_JWT_SECRET), Duration::from_secs(3600)),
-        };
-        let mut urls = Vec::new();
-        for (service, database) in DATABASES {
-            let mut env: Vec<(String, String)> = common.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-            let url = format!("{}/{database}_{suffix}", testing::postgres_server());
-            env.push(("DATABASE_URL".into(), url.clone()));
-            stack.envs.insert(service, env);
-            let port = stack.start_service(service).await;
-            let var = format!("{}_SERVICE_URL", service.trim_end_matches("-service").to_uppercase());
-            urls.push((var, format!("http://127.0.0.1:{port}")));
-            stack.service_urls.insert(service, format!("http://127.0.0.1:{port}"));
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(1)
-                .connect(&url)
-                .await
-                .expect("test database reachable");
-            stack.pools.insert(service, pool);
-        }
-        let mut gateway_env: Vec<(String, String)> = common.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        gateway_env.extend(urls);
-        stack.envs.insert("gateway", gateway_env);
-        let port = stack.start_service("gateway").await;
-        stack.gateway = format!("http://127.0.0.1:{port}");
-        stack
-    }
-
-    /// Builds and spawns one service with its env; returns its port.
-    pub async fn start_service(&mut self, name: &'static str) -> u16 {
-        let env = &self.envs[name];
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let built = stack::services::build(name, &Env::from_pairs(&pairs))
-            .await
-            .unwrap_or_else(|e| panic!("{name} starts: {e:#}"));
-        let port = built.port();
-        let token = CancellationToken::new();
-        let stop = token.clone();
-        tokio::spawn(async move { built.run_until_stopped(async move { stop.cancelled().await }).await });
-        self.stops.insert(name, token);
-        port
-    }
-
-    /// Stops one service (as if its process died; its consumer leaves the group).
-    pub fn stop_service(&mut self, name: &'static str) {
-        if let Some(token) = self.stops.remove(name) {
-            token.cancel();
         }
     }
 

@@ -1,0 +1,238 @@
+//! The local stack of a chaos run: the seven services as child processes (`chaos serve <name>`,
+//! so the nemesis can kill -9 and pause them), a private broker, and the built-in fault proxy in
+//! front of Redis, Postgres and the broker.
+//!
+//! ```text
+//!   services ──▶ proxy "postgres" :Pp ──▶ 127.0.0.1:5432   (databases ticketflow_<svc>_<suffix>)
+//!            ──▶ proxy "redis"    :Pr ──▶ 127.0.0.1:6379   (keys under chaos:<suffix>:)
+//!            ──▶ proxy "kafka"    :Pk ──▶ tansu :Pt        (tansu advertises :Pk, so every
+//!                                                           reconnect goes through the proxy)
+//! ```
+//! The checker reads the databases directly (not through the proxy) once everything healed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::checker::DatabaseUrls;
+use crate::client::ToxiproxyClient;
+use crate::nemesis::{ManagedProcess, ProcessSpec};
+use crate::proxy::{ProxyConfig, ProxyServer, ServerHandle};
+use crate::scenario::StackSettings;
+
+/// What a local run starts.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// The scenario's `[stack]` settings.
+    pub settings: StackSettings,
+    /// Where logs and the broker's storage go.
+    pub run_dir: PathBuf,
+}
+
+/// Admin of a local run's user-service.
+pub const ADMIN_EMAIL: &str = "admin@chaos.test";
+pub const ADMIN_PASSWORD: &str = "Admin1234!";
+const JWT_SECRET: &str = "chaos-run-jwt-secret-0123456789";
+const INTERNAL_SECRET: &str = "chaos-run-internal-secret-0123456789";
+
+/// The running local stack.
+pub struct LocalStack {
+    pub gateway: String,
+    /// The built-in proxy's API (toxiproxy's).
+    pub toxiproxy: ToxiproxyClient,
+    /// Services by name, and "broker" (shared with the fault timeline).
+    pub processes: Arc<tokio::sync::Mutex<BTreeMap<String, ManagedProcess>>>,
+    /// Direct database URLs, for the checker.
+    pub databases: DatabaseUrls,
+    /// All six service databases, to drop at the end.
+    database_names: Vec<String>,
+    proxy: Option<ServerHandle>,
+    pub suffix: String,
+}
+
+/// A free loopback port (bound and released: another process could take it in between, which
+/// on a test machine is rare enough to accept).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn tansu() -> PathBuf {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let installed = Path::new(&home).join(".cargo/bin/tansu");
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from("tansu")
+    }
+}
+
+const DATABASES: [(&str, &str); 6] = [
+    ("user-service", "ticketflow_users"),
+    ("event-service", "ticketflow_events"),
+    ("booking-service", "ticketflow_bookings"),
+    ("inventory-service", "ticketflow_inventory"),
+    ("payment-service", "ticketflow_payments"),
+    ("notification-service", "ticketflow_notifications"),
+];
+
+impl LocalStack {
+    /// Starts infra (when down), the proxy, a private broker and the services; waits until the
+    /// gateway reports every service healthy.
+    ///
+    /// # Errors
+    /// The step that failed, with the log file to read.
+    pub async fn start(options: &LocalOptions) -> anyhow::Result<Self> {
+        stack::infra::ensure_up().await.context("local infrastructure")?;
+        let logs = options.run_dir.join("logs");
+        std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+
+        // The proxy, and the ports everything will use.
+        let proxy = ProxyServer::start("127.0.0.1:0").await.context("cannot start the fault proxy")?;
+        let toxiproxy = ToxiproxyClient::new(proxy.url());
+        let (pg, redis, kafka, broker) = (free_port()?, free_port()?, free_port()?, free_port()?);
+        let upstreams = [("postgres", pg, "127.0.0.1:5432".to_string()), ("redis", redis, "127.0.0.1:6379".to_string()), ("kafka", kafka, format!("127.0.0.1:{broker}"))];
+        for (name, listen, upstream) in &upstreams {
+            toxiproxy
+                .create_proxy(&ProxyConfig { name: (*name).into(), listen: format!("127.0.0.1:{listen}"), upstream: upstream.clone(), enabled: Some(true) })
+                .await
+                .with_context(|| format!("cannot create proxy {name}"))?;
+        }
+
+        // A private broker that advertises the proxy.
+        let broker_dir = options.run_dir.join("broker");
+        std::fs::create_dir_all(&broker_dir)?;
+        let mut processes = BTreeMap::new();
+        let broker_env = vec![
+            ("LISTENER_URL".to_string(), format!("tcp://127.0.0.1:{broker}")),
+            ("ADVERTISED_LISTENER_URL".to_string(), format!("tcp://127.0.0.1:{kafka}")),
+            ("STORAGE_ENGINE".to_string(), "sqlite://tansu.db".to_string()),
+        ];
+        let broker_process = ManagedProcess::start(
+            "broker",
+            ProcessSpec {
+                program: tansu().into(),
+                args: vec!["broker".into()],
+                env: broker_env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+                log_file: logs.join("broker.log"),
+                current_dir: Some(broker_dir),
+            },
+        )
+        .context("cannot start tansu (run infra/local/up to install it)")?;
+        processes.insert("broker".to_string(), broker_process);
+        let brokers = format!("127.0.0.1:{kafka}");
+        let prefix = format!("c{suffix}.");
+        let topics = kit::kafka::Topics::new(prefix.clone()).all_with_dlt();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match kit::kafka::ensure_topics(&brokers, &topics, 3).await {
+                Ok(()) => break,
+                Err(e) if Instant::now() > deadline => return Err(e).context("the private broker never took topics"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+            }
+        }
+
+        // The services, each on a fixed free port so a restart comes back where it was.
+        let exe = std::env::current_exe().context("cannot find the chaos executable")?;
+        let mut ports = BTreeMap::new();
+        for spec in stack::services::SERVICES {
+            ports.insert(spec.name, free_port()?);
+        }
+        let mut database_names = Vec::new();
+        let mut urls = BTreeMap::new();
+        for (service, db) in DATABASES {
+            let name = format!("{db}_{suffix}");
+            urls.insert(service, format!("postgres://postgres@127.0.0.1:5432/{name}"));
+            database_names.push(name);
+        }
+        for spec in stack::services::SERVICES {
+            let mut env: Vec<(String, String)> = vec![
+                ("PORT".into(), ports[spec.name].to_string()),
+                ("KAFKA_BROKERS".into(), brokers.clone()),
+                ("KAFKA_TOPIC_PREFIX".into(), prefix.clone()),
+                ("REDIS_URL".into(), format!("redis://127.0.0.1:{redis}")),
+                ("REDIS_KEY_PREFIX".into(), format!("chaos:{suffix}:")),
+                ("JWT_SECRET".into(), JWT_SECRET.into()),
+                ("INTERNAL_SECRET".into(), INTERNAL_SECRET.into()),
+                ("ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+                ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+                ("DATABASE_POOL_SIZE".into(), "8".into()),
+                ("RUST_LOG".into(), std::env::var("CHAOS_SERVICE_LOG").unwrap_or_else(|_| "info".into())),
+            ];
+            env.extend(options.settings.env().into_iter().map(|(k, v)| (k.to_string(), v)));
+            if let Some(url) = urls.get(spec.name) {
+                // Services reach Postgres through the proxy.
+                env.push(("DATABASE_URL".into(), url.replace("127.0.0.1:5432", &format!("127.0.0.1:{pg}"))));
+            }
+            if spec.name == "gateway" {
+                for (other, port) in &ports {
+                    if *other != "gateway" {
+                        let var = format!("{}_SERVICE_URL", other.trim_end_matches("-service").to_uppercase());
+                        env.push((var, format!("http://127.0.0.1:{port}")));
+                    }
+                }
+            }
+            let process = ManagedProcess::spawn(spec.name, &exe, ["serve", spec.name], env, logs.join(format!("{}.log", spec.name)))
+            .with_context(|| format!("cannot start {}", spec.name))?;
+            processes.insert(spec.name.to_string(), process);
+        }
+        let gateway = format!("http://127.0.0.1:{}", ports["gateway"]);
+        let stack = Self {
+            gateway,
+            toxiproxy,
+            processes: Arc::new(tokio::sync::Mutex::new(processes)),
+            databases: DatabaseUrls {
+                bookings: urls["booking-service"].clone(),
+                inventory: urls["inventory-service"].clone(),
+                payments: Some(urls["payment-service"].clone()),
+                notifications: Some(urls["notification-service"].clone()),
+            },
+            database_names,
+            proxy: Some(proxy),
+            suffix,
+        };
+        stack.wait_healthy(Duration::from_secs(120)).await?;
+        Ok(stack)
+    }
+
+    /// Waits until the gateway's /health/all answers 200.
+    ///
+    /// # Errors
+    /// After `timeout`, naming what was still down.
+    pub async fn wait_healthy(&self, timeout: Duration) -> anyhow::Result<()> {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let deadline = Instant::now() + timeout;
+        let mut last = String::from("no answer");
+        while Instant::now() < deadline {
+            match client.get(format!("{}/health/all", self.gateway)).send().await {
+                Ok(r) if r.status().is_success() => return Ok(()),
+                Ok(r) => last = r.text().await.unwrap_or_default(),
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        anyhow::bail!("the stack was not healthy after {timeout:?}: {last}")
+    }
+
+    /// Stops every process and the proxy; drops the run's databases unless `keep`.
+    pub async fn stop(mut self, keep_databases: bool) {
+        let processes = std::mem::take(&mut *self.processes.lock().await);
+        for (_, mut process) in processes {
+            let _ = process.stop(Duration::from_secs(5)).await;
+        }
+        if let Some(proxy) = self.proxy.take() {
+            proxy.shutdown().await;
+        }
+        if !keep_databases {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
+                for db in &self.database_names {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut conn).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! `chaos run`: a scenario end to end.
+//!
+//! ```text
+//! scenario.toml ─▶ validate (exit 2, nothing started)
+//!   ─▶ local stack behind the fault proxy (or attach to a URL + toxiproxy)
+//!   ─▶ loadgen prepare (event + users) ─▶ loadgen run ──────────────────────────▶ history.jsonl
+//!                                          │ load starts: the fault timeline runs
+//!                                          │   at: apply (toxic / proxy down / kill / pause / restart)
+//!                                          │   at+for: heal                         ─▶ faults.json
+//!   ─▶ heal everything ─▶ quiesce (no PENDING booking, no LOCKED seat, or timeout)
+//!   ─▶ final state from the databases ─▶ checker ─▶ verdict.json, verdict table, exit code
+//! ```
+//! Exit codes: 0 thresholds and invariants hold; 1 a threshold failed; 2 bad scenario or input;
+//! 3 harness error; 4 an invariant was violated; 5 an invariant could not be decided.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::checker::{self, collect_from_databases, DatabaseUrls, FinalState, History, Opts, Validity, Verdict};
+use crate::client::ToxiproxyClient;
+use crate::local_stack::{LocalOptions, LocalStack, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::nemesis::ManagedProcess;
+use crate::scenario::{Fault, FaultAction, Scenario, TargetKind, TargetMode};
+
+/// How `chaos run` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    Passed,
+    ThresholdFailed,
+    InvariantViolated,
+    InvariantUnknown,
+}
+
+impl Ending {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Ending::Passed => 0,
+            Ending::ThresholdFailed => 1,
+            Ending::InvariantViolated => 4,
+            Ending::InvariantUnknown => 5,
+        }
+    }
+}
+
+/// Options of a run beyond the scenario.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Run folder (default reports/out/<time>-<scenario>).
+    pub out: Option<PathBuf>,
+    /// Keep the run's databases (local mode) for inspection.
+    pub keep_databases: bool,
+}
+
+/// One fault as it happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultWindow {
+    pub fault: usize,
+    pub description: String,
+    pub target: String,
+    pub action: String,
+    /// Seconds from the load start.
+    pub start_s: f64,
+    pub end_s: Option<f64>,
+    pub start_wall: String,
+    pub end_wall: Option<String>,
+    /// Highest count of booking operations in flight during the window (from loadgen's timeline).
+    pub max_in_flight: Option<u64>,
+    /// Booking operations started during the window.
+    pub started: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// What a run produced.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub scenario: String,
+    pub run_dir: PathBuf,
+    pub ending: Ending,
+    pub thresholds: Vec<loadgen::thresholds::Verdict>,
+    pub faults: Vec<FaultWindow>,
+    pub verdict: Verdict,
+    pub bookings_attempted: u64,
+}
+
+/// Harness failures (exit 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct HarnessError(#[from] anyhow::Error);
+
+fn wall() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Where faults are applied: the proxy API and the processes.
+struct Faults {
+    toxiproxy: ToxiproxyClient,
+    proxies: crate::scenario::ProxyNames,
+    processes: Arc<tokio::sync::Mutex<std::collections::BTreeMap<String, ManagedProcess>>>,
+}
+
+impl Faults {
+    async fn apply(&self, fault: &Fault) -> anyhow::Result<()> {
+        let target = fault.target.name();
+        match (fault.target.kind(), &fault.action) {
+            (TargetKind::Proxy, FaultAction::Down) => {
+                let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
+                self.toxiproxy.disable(proxy).await?;
+            }
+            (TargetKind::Proxy, _) => {
+                let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
+                let toxic = fault.toxic().context("no toxic for this action")?;
+                self.toxiproxy.add_toxic(proxy, &toxic).await?;
+            }
+            (_, action) => {
+                let mut processes = self.processes.lock().await;
+                let process = processes.get_mut(target).with_context(|| format!("no process {target}"))?;
+                match action {
+                    FaultAction::Kill => drop(process.kill9()?),
+                    FaultAction::Pause => drop(process.pause()?),
+                    FaultAction::Restart => drop(process.restart()?),
+                    other => anyhow::bail!("{} cannot be applied to {target}", other.name()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn heal(&self, fault: &Fault) -> anyhow::Result<()> {
+        let target = fault.target.name();
+        match (fault.target.kind(), &fault.action) {
+            (TargetKind::Proxy, FaultAction::Down) => {
+                let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
+                self.toxiproxy.enable(proxy).await?;
+            }
+            (TargetKind::Proxy, _) => {
+                let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
+                self.toxiproxy.remove_toxic(proxy, &fault.toxic_name()).await?;
+            }
+            (_, action) => {
+                let mut processes = self.processes.lock().await;
+                let process = processes.get_mut(target).with_context(|| format!("no process {target}"))?;
+                match action {
+                    FaultAction::Kill => drop(process.restart()?),
+                    FaultAction::Pause => drop(process.resume()?),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Heals whatever is left: proxies reset, paused processes resumed, dead ones restarted.
+    async fn heal_all(&self) {
+        let _ = self.toxiproxy.reset().await;
+        let mut processes = self.processes.lock().await;
+        for process in processes.values_mut() {
+            if matches!(process.state(), crate::nemesis::ProcessState::Paused) {
+                let _ = process.resume();
+            }
+            if !process.is_running() {
+                let _ = process.restart();
+            }
+        }
+    }
+}
+
+/// Runs the fault timeline from `start`; records each window.
+async fn timeline(faults: Arc<Faults>, list: Vec<Fault>, start: Instant, windows: Arc<Mutex<Vec<FaultWindow>>>) {
+    let mut events: Vec<(Duration, bool, Fault)> = Vec::new();
+    for f in list {
+        events.push((f.at, true, f.clone()));
+        events.push((f.heals_at(), false, f));
+    }
+    // Heals before applies at the same instant: back-to-back faults on one target stay apart.
+    events.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    for (at, apply, fault) in events {
+        tokio::time::sleep_until((start + at).into()).await;
+        let offset = start.elapsed().as_secs_f64();
+        if apply {
+            let result = faults.apply(&fault).await;
+            eprintln!("chaos: [{offset:>6.1}s] fault {}: {fault}{}", fault.index, result.as_ref().err().map(|e| format!(" FAILED: {e:#}")).unwrap_or_default());
+            windows.lock().unwrap_or_else(|e| e.into_inner()).push(FaultWindow {
+                fault: fault.index,
+                description: fault.to_string(),
+                target: fault.target.name().to_string(),
+                action: fault.action.name().to_string(),
+                start_s: offset,
+                end_s: None,
+                start_wall: wall(),
+                end_wall: None,
+                max_in_flight: None,
+                started: None,
+                error: result.err().map(|e| format!("{e:#}")),
+            });
+        } else {
+            let result = faults.heal(&fault).await;
+            eprintln!("chaos: [{offset:>6.1}s] healed fault {}{}", fault.index, result.as_ref().err().map(|e| format!(" FAILED: {e:#}")).unwrap_or_default());
+            let mut windows = windows.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(w) = windows.iter_mut().rev().find(|w| w.fault == fault.index) {
+                w.end_s = Some(offset);
+                w.end_wall = Some(wall());
+                if let Err(e) = result {
+                    w.error.get_or_insert_with(|| format!("heal: {e:#}"));
+                }
+            }
+        }
+    }
+}
+
+/// Whether the saga has nothing left to do: no booking PENDING, no seat LOCKED, and every held
+/// seat held by a booking that is still CONFIRMED (a cancel's release may still be in flight).
+fn settled(state: &FinalState) -> bool {
+    let status: std::collections::HashMap<uuid::Uuid, &str> = state.bookings.iter().map(|b| (b.id, b.status.as_str())).collect();
+    state.bookings.iter().all(|b| b.status.as_str() != "PENDING")
+        && state.seats.iter().all(|s| match (s.status.as_str(), s.booking_id) {
+            ("LOCKED", _) => false,
+            ("RESERVED", Some(holder)) => status.get(&holder) == Some(&"CONFIRMED"),
+            _ => true,
+        })
+}
+
+/// Reads the final state until it is settled and the same on two reads a second apart, or until
+/// `limit` passes (then the last read is judged as it is: what never settled is a finding).
+async fn quiesce(databases: &DatabaseUrls, event: uuid::Uuid, limit: Duration) -> anyhow::Result<(FinalState, Duration)> {
+    let started = Instant::now();
+    let mut previous: Option<FinalState> = None;
+    loop {
+        let state = collect_from_databases(databases, Some(&[event])).await.context("reading the final state")?;
+        let stable = previous.as_ref() == Some(&state);
+        if (stable && settled(&state)) || started.elapsed() >= limit {
+            return Ok((state, started.elapsed()));
+        }
+        previous = Some(state);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> anyhow::Result<()> {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(value)?).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Runs `scenario`.
+///
+/// # Errors
+/// [`HarnessError`] when the run could not be carried out (the verdict is then unknown).
+pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, HarnessError> {
+    let run_dir = options.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("reports/out/{}-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"), scenario.name))
+    });
+    std::fs::create_dir_all(&run_dir).with_context(|| format!("cannot create {}", run_dir.display()))?;
+    std::fs::copy(&scenario.path, run_dir.join("scenario.toml")).with_context(|| format!("cannot copy {}", scenario.path.display()))?;
+    eprintln!("chaos: {} -> {}", scenario.name, run_dir.display());
+
+    let (gateway, toxiproxy, databases, local) = match &scenario.target.mode {
+        TargetMode::Local => {
+            eprintln!("chaos: starting the local stack behind the fault proxy");
+            let stack = LocalStack::start(&LocalOptions { settings: scenario.stack.clone(), run_dir: run_dir.clone() }).await?;
+            (stack.gateway.clone(), stack.toxiproxy.clone(), Some(stack.databases.clone()), Some(stack))
+        }
+        TargetMode::Url(url) => {
+            let toxiproxy = ToxiproxyClient::new(scenario.target.toxiproxy.clone().unwrap_or_else(|| "http://127.0.0.1:8474".into()));
+            (url.clone(), toxiproxy, scenario.target.databases.clone(), None)
+        }
+    };
+    let result = drive(scenario, &run_dir, &gateway, toxiproxy, databases, local.as_ref()).await;
+    if let Some(stack) = local {
+        stack.stop(options.keep_databases).await;
+    }
+    result
+}
+
+async fn drive(
+    scenario: &Scenario,
+    run_dir: &Path,
+    gateway: &str,
+    toxiproxy: ToxiproxyClient,
+    databases: Option<DatabaseUrls>,
+    local: Option<&LocalStack>,
+) -> Result<RunReport, HarnessError> {
+    let (admin_email, admin_password) = match local {
+        Some(_) => (ADMIN_EMAIL.to_string(), ADMIN_PASSWORD.to_string()),
+        None => (
+            std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@ticketflow.dev".into()),
+            std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "Admin1234!".into()),
+        ),
+    };
+    let data_path = run_dir.join("data.json");
+    let data = loadgen::prepare::prepare(&loadgen::cli::PrepareArgs {
+        host: gateway.to_string(),
+        seats: scenario.data.seats,
+        users: usize::try_from(scenario.data.users).unwrap_or(usize::MAX),
+        out: data_path.clone(),
+        admin_email,
+        admin_password,
+        wait: "120s".into(),
+    })
+    .await
+    .context("preparing the event and users")?;
+
+    let mut words = scenario.loadgen_args();
+    words.extend([
+        "--host".to_string(),
+        gateway.to_string(),
+        "--data".into(),
+        data_path.display().to_string(),
+        "--out".into(),
+        run_dir.join("loadgen").display().to_string(),
+        "--progress".into(),
+        "5s".into(),
+        // An unknown POST is asked again with its Idempotency-Key: fewer unknowns for the checker.
+        "--retry-unknown".into(),
+        "2".into(),
+        "--".into(),
+        "--quiet".into(),
+    ]);
+    let args = loadgen::cli::RunArgs::from_words(&words).map_err(|e| anyhow::anyhow!("loadgen arguments {words:?}: {e}"))?;
+
+    let processes = match local {
+        Some(stack) => stack.processes.clone(),
+        None => Arc::default(),
+    };
+    let faults = Arc::new(Faults { toxiproxy, proxies: scenario.target.proxies.clone(), processes });
+    let windows: Arc<Mutex<Vec<FaultWindow>>> = Arc::default();
+    let (tell, started) = tokio::sync::oneshot::channel();
+    let schedule = {
+        let (faults, windows, list) = (faults.clone(), windows.clone(), scenario.faults.clone());
+        tokio::spawn(async move {
+            if let Ok(start) = started.await {
+                timeline(faults, list, start, windows).await;
+            }
+        })
+    };
+    let outcome = loadgen::run::run_with(&args, Some(tell)).await;
+    schedule.abort();
+    faults.heal_all().await;
+    let outcome = outcome.map_err(|e| anyhow::anyhow!("loadgen: {e}"))?;
+
+    // Fault windows with what the load did during each.
+    let mut windows = windows.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for w in &mut windows {
+        let (from, to) = (w.start_s.floor() as usize, w.end_s.unwrap_or(w.start_s).ceil() as usize);
+        let seconds = outcome.summary.timeline.iter().skip(from).take(to.saturating_sub(from).max(1));
+        let (mut max, mut started) = (0, 0);
+        for s in seconds {
+            max = max.max(s.in_flight);
+            started += s.started;
+        }
+        w.max_in_flight = Some(max);
+        w.started = Some(started);
+    }
+    write_json(run_dir, "faults.json", &windows)?;
+
+    // Settle, read the final state, judge.
+    let history = History::load(run_dir.join("loadgen/history.jsonl")).context("reading loadgen's history")?;
+    let (state, verdict) = match &databases {
+        Some(dbs) => {
+            eprintln!("chaos: healed; waiting up to {:?} for the stack to quiesce", scenario.quiesce);
+            let (state, waited) = quiesce(dbs, data.event_id, scenario.quiesce).await?;
+            eprintln!("chaos: state read after {:.1}s (settled: {}); checking", waited.as_secs_f64(), settled(&state));
+            let opts = Opts { history_complete: true, invariants: scenario.invariants.clone(), ..Opts::default() };
+            let verdict = checker::check(&history, &state, &opts);
+            (Some(state), verdict)
+        }
+        None => {
+            eprintln!("chaos: no databases given: the invariants cannot be decided");
+            let opts = Opts { history_complete: false, invariants: scenario.invariants.clone(), ..Opts::default() };
+            (None, checker::check(&history, &FinalState::default(), &opts))
+        }
+    };
+    if let Some(state) = &state {
+        state.save(run_dir.join("final-state.json")).context("writing final-state.json")?;
+    }
+    let mut verdict = verdict;
+    if state.is_none() {
+        verdict.valid = Validity::Unknown;
+    }
+    write_json(run_dir, "verdict.json", &verdict)?;
+    if let Some(stack) = local {
+        let events: Vec<_> = stack.processes.lock().await.values().flat_map(|p| p.events().to_vec()).collect();
+        write_json(run_dir, "nemesis.json", &events)?;
+    }
+
+    let thresholds = outcome.summary.thresholds.clone();
+    let ending = match verdict.valid {
+        Validity::False => Ending::InvariantViolated,
+        Validity::Unknown => Ending::InvariantUnknown,
+        Validity::True if !outcome.summary.passed => Ending::ThresholdFailed,
+        Validity::True => Ending::Passed,
+    };
+    let report = RunReport {
+        scenario: scenario.name.clone(),
+        run_dir: run_dir.to_path_buf(),
+        ending,
+        thresholds,
+        faults: windows,
+        verdict,
+        bookings_attempted: outcome.summary.bookings.attempted,
+    };
+    write_json(run_dir, "run-report.json", &report)?;
+    Ok(report)
+}
+
+/// The verdict table printed at the end of a run.
+pub fn table(report: &RunReport) -> String {
+    let mut out = format!("\nscenario {}: {} bookings attempted\n", report.scenario, report.bookings_attempted);
+    for w in &report.faults {
+        out.push_str(&format!(
+            "fault    {:<44} {:>6.1}s..{:<6} in flight max {:>4}, started {:>5}{}\n",
+            w.description,
+            w.start_s,
+            w.end_s.map(|e| format!("{e:.1}s")).unwrap_or_else(|| "open".into()),
+            w.max_in_flight.unwrap_or(0),
+            w.started.unwrap_or(0),
+            w.error.as_ref().map(|e| format!("  ERROR {e}")).unwrap_or_default()
+        ));
+    }
+    for t in &report.thresholds {
+        out.push_str(&format!("threshold {t}\n"));
+    }
+    out.push_str(&report.verdict.table());
+    out.push_str(&format!(
+        "\nrun folder: {}\nverdict: {}\n",
+        report.run_dir.display(),
+        match report.ending {
+            Ending::Passed => "PASS",
+            Ending::ThresholdFailed => "FAIL (threshold)",
+            Ending::InvariantViolated => "FAIL (invariant violated)",
+            Ending::InvariantUnknown => "UNKNOWN (invariant undecided)",
+        }
+    ));
+    out
+}

@@ -1,0 +1,88 @@
+//! `chaos run` end to end on the local stack: a short load with a Redis latency fault ends with
+//! every invariant valid and the fault window recorded with load in flight; a bad scenario file
+//! exits 2 naming file, line and field before anything starts.
+
+use std::process::Command;
+
+fn chaos() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_chaos"))
+}
+
+#[test]
+fn a_bad_scenario_exits_2_naming_file_line_and_field_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "name = \"bad\"\ndescription = \"x\"\n[target]\nmode = \"local\"\n[load]\nrate = \"10/s\"\nduration = \"10s\"\nscenarios = \"book\"\n[[faults]]\nat = \"5s\"\nfor = \"soon\"\ntarget = \"redis\"\naction = \"down\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let output = chaos().arg("run").arg(&path).arg("--out").arg(&out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml:11") && stderr.contains("faults[0].for"), "{stderr}");
+    assert!(!out.exists(), "nothing may start for a bad scenario");
+}
+
+#[test]
+fn a_short_run_with_a_redis_fault_holds_every_invariant() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ci-redis-latency.toml");
+    std::fs::write(
+        &path,
+        r#"name = "ci-redis-latency"
+description = "20 bookings/s for 12 s; Redis 100 ms late from 4 s to 8 s"
+quiesce = "60s"
+
+[target]
+mode = "local"
+
+[stack]
+booking_timeout = "20s"
+
+[data]
+seats = 1000
+users = 10
+
+[load]
+rate = "20/s"
+duration = "12s"
+scenarios = "book=8,hot-seat=1,cancel=1"
+
+[[faults]]
+at = "4s"
+for = "4s"
+target = "redis"
+action = "latency"
+attributes = { latency = 100 }
+
+[thresholds]
+rules = ["pending=0"]
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let output = chaos().arg("run").arg(&path).arg("--out").arg(&out).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr tail:\n{}", tail(&stderr));
+    for file in ["scenario.toml", "faults.json", "verdict.json", "final-state.json", "loadgen/history.jsonl", "loadgen/summary.json", "logs/gateway.log", "logs/broker.log"] {
+        assert!(out.join(file).exists(), "{file} missing from the run folder");
+    }
+    let verdict: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("verdict.json")).unwrap()).unwrap();
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    let faults: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("faults.json")).unwrap()).unwrap();
+    let window = &faults[0];
+    assert_eq!(window["target"], "redis");
+    assert!(window["error"].is_null(), "{window}");
+    let (start, end) = (window["start_s"].as_f64().unwrap(), window["end_s"].as_f64().unwrap());
+    assert!((3.9..4.5).contains(&start) && (7.9..8.5).contains(&end), "window {start}..{end}");
+    assert!(window["started"].as_u64().unwrap() >= 60, "load ran during the fault: {window}");
+    assert!(stdout.contains("verdict: PASS"), "{stdout}");
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.contains(" WARN ")).collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}

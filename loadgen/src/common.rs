@@ -1,0 +1,142 @@
+//! Requests of the TicketFlow contract made through goose (so each lands in goose's metrics under
+//! a route name such as `GET /api/bookings/:id`), and the checks of their answers.
+
+use std::time::Duration;
+
+use goose::prelude::*;
+use serde_json::Value;
+
+use crate::context::PoolUser;
+
+/// What a request came back with, reduced to what the flows decide on.
+#[derive(Debug)]
+pub enum Reply {
+    /// An HTTP answer: status and the JSON body (Null when it was not JSON).
+    Http { status: u16, body: Value },
+    /// No HTTP answer: timeout, refused connection, reset.
+    Transport(String),
+}
+
+impl Reply {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Reply::Http { status, .. } => Some(*status),
+            Reply::Transport(_) => None,
+        }
+    }
+
+    /// The error code of the envelope `{"error":{"code"}}`, or a short description.
+    pub fn error_text(&self) -> String {
+        match self {
+            Reply::Http { status, body } => {
+                let code = body["error"]["code"].as_str().or_else(|| body["error"].as_str()).or_else(|| body["message"].as_str());
+                match code {
+                    Some(code) => format!("{status} {code}"),
+                    None => format!("HTTP {status}"),
+                }
+            }
+            Reply::Transport(e) => e.clone(),
+        }
+    }
+}
+
+/// A request to send: method, path, route name, bearer token, JSON body, extra header.
+pub struct Call<'a> {
+    pub method: GooseMethod,
+    pub path: &'a str,
+    pub name: &'a str,
+    pub token: Option<&'a str>,
+    pub body: Option<&'a Value>,
+    pub header: Option<(&'a str, &'a str)>,
+    pub timeout: Duration,
+    /// Statuses that are a success for goose's metrics (others are recorded as failures).
+    pub ok: &'a [u16],
+}
+
+impl<'a> Call<'a> {
+    pub fn get(path: &'a str, name: &'a str, timeout: Duration) -> Self {
+        Self { method: GooseMethod::Get, path, name, token: None, body: None, header: None, timeout, ok: &[200] }
+    }
+}
+
+/// Sends `call` through the goose user; marks the request failed in goose's metrics when its
+/// status is not in `call.ok` or the body is not JSON.
+///
+/// # Errors
+/// Only goose's own (throttle shut down); HTTP and transport failures are a [`Reply`].
+pub async fn send(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, Box<TransactionError>> {
+    let mut builder = user.get_request_builder(&call.method, call.path)?.timeout(call.timeout);
+    if let Some(token) = call.token {
+        builder = builder.bearer_auth(token);
+    }
+    if let Some(body) = call.body {
+        builder = builder.json(body);
+    }
+    if let Some((name, value)) = call.header {
+        builder = builder.header(name, value);
+    }
+    let mut request = GooseRequest::builder().method(call.method).path(call.path).name(call.name);
+    if let Some(first) = call.ok.first() {
+        request = request.expect_status_code(*first);
+    }
+    let request = request.set_request_builder(builder).build();
+    let mut goose = user.request(request).await?;
+    match goose.response {
+        Err(e) => Ok(Reply::Transport(describe(&e))),
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap_or_default();
+            let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if call.ok.contains(&status) {
+                if body.is_null() {
+                    user.set_failure("response is not JSON", &mut goose.request, None, Some(&text))?;
+                }
+            } else if goose.request.success {
+                user.set_failure(&format!("unexpected status {status}"), &mut goose.request, None, Some(&text))?;
+            }
+            Ok(Reply::Http { status, body })
+        }
+    }
+}
+
+fn describe(e: &impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("timed out") || lower.contains("timeout") {
+        "timeout".into()
+    } else if lower.contains("connect") {
+        format!("connection error: {text}")
+    } else {
+        text
+    }
+}
+
+/// Logs `user` in again (its token was refused) and stores the new token.
+///
+/// # Errors
+/// Only goose's own.
+pub async fn relogin(user: &mut GooseUser, who: &PoolUser, timeout: Duration) -> Result<bool, Box<TransactionError>> {
+    let body = serde_json::json!({"email": who.email, "password": who.password});
+    let reply = send(
+        user,
+        Call { method: GooseMethod::Post, body: Some(&body), ok: &[200], ..Call::get("/api/users/login", "/api/users/login", timeout) },
+    )
+    .await?;
+    if let Reply::Http { status: 200, body } = reply {
+        if let Some(token) = body["token"].as_str() {
+            *who.token.write().unwrap_or_else(|e| e.into_inner()) = token.to_string();
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The booking object of a response: the contract answers it bare; some deployments wrap it
+/// as `{"booking": {...}}`.
+pub fn booking_of(body: &Value) -> &Value {
+    if body["booking"].is_object() {
+        &body["booking"]
+    } else {
+        body
+    }
+}

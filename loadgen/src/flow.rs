@@ -1,0 +1,215 @@
+//! One booking operation, end to end: choose seats, POST /api/bookings, poll the booking until
+//! the saga ends, optionally cancel, and record it all (history, stats, goose custom metrics).
+//!
+//! ```text
+//!  due ──(queue)── start ── POST /api/bookings ──202── GET /api/bookings/:id … ── terminal
+//!   │                                                                               │
+//!   └────────────────────────── time-to-confirm (per outcome) ──────────────────────┘
+//! ```
+
+use std::time::Instant;
+
+use goose::prelude::*;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use crate::common::{booking_of, relogin, send, Call, Reply};
+use crate::context::Ctx;
+use crate::history::OpType;
+use crate::scenarios::Persona;
+use crate::seats::Strategy;
+use crate::stats::Outcome;
+
+/// Runs one booking operation of `persona`. `due` is when the schedule wanted it to start;
+/// `late` says it started later than the open model tolerates (counted, not hidden).
+///
+/// # Errors
+/// Only goose's own (the run is shutting down).
+pub async fn book(user: &mut GooseUser, ctx: &Ctx, process: u64, due: Instant, late: bool, persona: Persona) -> TransactionResult {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(ctx.ops.seed ^ process.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let (lo, hi) = ctx.ops.seats_per_booking;
+    let k = rng.gen_range(lo..=hi);
+    let strategy = match persona {
+        Persona::HotSeat => Strategy::HotSpot { seats: ctx.ops.hot_seats },
+        _ => ctx.ops.strategy.clone(),
+    };
+    let Some(seats) = ctx.seats.take(&strategy, k, &mut rng) else {
+        // Nothing left to ask for: not an operation, but counted so a run that sold out says so.
+        ctx.stats.sold_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(());
+    };
+    ctx.stats.record_start(ctx.since_start(), due.elapsed(), late);
+    let who = ctx.next_user();
+    let mut value = json!({"user": who.id, "eventId": ctx.event_id, "seatIds": seats});
+    ctx.history.append(process, OpType::Invoke, "book", &value, None);
+
+    let body = json!({"eventId": ctx.event_id, "seatIds": seats});
+    let key = uuid::Uuid::new_v4().to_string();
+    let mut reply = post_booking(user, ctx, who, &body, &key).await?;
+    let mut attempts = 0;
+    while is_unknown(&reply) && attempts < ctx.ops.retry_unknown {
+        attempts += 1;
+        reply = post_booking(user, ctx, who, &body, &key).await?;
+    }
+
+    let outcome = match &reply {
+        Reply::Http { status: 200..=202, body } => {
+            let booking = booking_of(body);
+            let id = booking["id"].as_str().unwrap_or_default().to_string();
+            value["bookingId"] = json!(id);
+            let first = booking["status"].as_str().unwrap_or("PENDING").to_string();
+            let statuses = wait_for_end(user, ctx, who, &id, first).await?;
+            let last = statuses.last().cloned().unwrap_or_else(|| "PENDING".into());
+            value["status"] = json!(last);
+            value["statuses"] = json!(statuses);
+            value["http"] = json!(reply.status());
+            ctx.history.append(process, OpType::Ok, "book", &value, None);
+            Outcome::from_status(&last).unwrap_or(Outcome::Pending)
+        }
+        Reply::Http { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429 => {
+            value["http"] = json!(status);
+            ctx.history.append(process, OpType::Fail, "book", &value, Some(&reply.error_text()));
+            Outcome::Rejected
+        }
+        other => {
+            value["http"] = json!(other.status());
+            ctx.history.append(process, OpType::Info, "book", &value, Some(&other.error_text()));
+            Outcome::Unknown
+        }
+    };
+
+    let ttc = outcome.is_terminal().then(|| due.elapsed());
+    ctx.stats.record_end(ctx.since_start(), outcome, ttc);
+    let name = format!("time-to-confirm {}", outcome.as_str());
+    let elapsed = due.elapsed();
+    match outcome {
+        o if o.is_terminal() => user.record_custom_request_duration("SAGA", &name, elapsed, true, None, None).await?,
+        Outcome::Pending => {
+            user.record_custom_request_duration("SAGA", &name, elapsed, false, None, Some("saga did not end in time")).await?
+        }
+        _ => {}
+    }
+    // Seats a booking did not keep go back to the pool; unknown ones stay out (they may be held).
+    if matches!(outcome, Outcome::Failed | Outcome::Expired | Outcome::Cancelled | Outcome::Rejected) {
+        ctx.seats.give_back(&seats);
+    }
+    if outcome == Outcome::Confirmed && persona == Persona::Cancel {
+        let id = value["bookingId"].as_str().unwrap_or_default().to_string();
+        cancel(user, ctx, process, who, &id).await?;
+        ctx.seats.give_back(&seats);
+    }
+    Ok(())
+}
+
+fn is_unknown(reply: &Reply) -> bool {
+    match reply {
+        Reply::Transport(_) => true,
+        Reply::Http { status, .. } => *status >= 500 || *status == 408 || *status == 429,
+    }
+}
+
+async fn post_booking(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    who: &crate::context::PoolUser,
+    body: &Value,
+    key: &str,
+) -> Result<Reply, Box<TransactionError>> {
+    for attempt in 0..2 {
+        let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let reply = send(
+            user,
+            Call {
+                method: GooseMethod::Post,
+                token: Some(&token),
+                body: Some(body),
+                header: Some(("Idempotency-Key", key)),
+                ok: &[202],
+                ..Call::get("/api/bookings", "/api/bookings", ctx.ops.request_timeout)
+            },
+        )
+        .await?;
+        // An expired token is the generator's problem, not the target's: log in and try again.
+        if reply.status() == Some(401) && attempt == 0 && relogin(user, who, ctx.ops.request_timeout).await? {
+            continue;
+        }
+        return Ok(reply);
+    }
+    unreachable!("the loop returns on its second pass")
+}
+
+/// Polls the booking with backoff until a terminal status or the confirm timeout; returns the
+/// distinct statuses seen, in order.
+async fn wait_for_end(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    who: &crate::context::PoolUser,
+    id: &str,
+    first: String,
+) -> Result<Vec<String>, Box<TransactionError>> {
+    let mut statuses = vec![first];
+    if id.is_empty() {
+        return Ok(statuses);
+    }
+    let path = format!("/api/bookings/{id}");
+    let deadline = Instant::now() + ctx.ops.confirm_timeout;
+    let (mut wait, cap) = ctx.ops.poll;
+    while !is_terminal(statuses.last().map(String::as_str).unwrap_or_default()) && Instant::now() < deadline {
+        tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
+        wait = (wait.mul_f64(1.5)).min(cap);
+        let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let reply = send(
+            user,
+            Call { token: Some(&token), ..Call::get(&path, "/api/bookings/:id", ctx.ops.request_timeout) },
+        )
+        .await?;
+        match reply {
+            Reply::Http { status: 200, body } => {
+                if let Some(status) = booking_of(&body)["status"].as_str() {
+                    if statuses.last().map(String::as_str) != Some(status) {
+                        statuses.push(status.to_string());
+                    }
+                }
+            }
+            Reply::Http { status: 401, .. } => {
+                relogin(user, who, ctx.ops.request_timeout).await?;
+            }
+            // Errors while polling change nothing we know; keep polling until the deadline.
+            _ => {}
+        }
+    }
+    Ok(statuses)
+}
+
+fn is_terminal(status: &str) -> bool {
+    Outcome::from_status(status).is_some()
+}
+
+/// Cancels a confirmed booking and records the cancel op.
+async fn cancel(user: &mut GooseUser, ctx: &Ctx, process: u64, who: &crate::context::PoolUser, id: &str) -> TransactionResult {
+    let value = json!({"user": who.id, "bookingId": id});
+    ctx.history.append(process, OpType::Invoke, "cancel", &value, None);
+    let path = format!("/api/bookings/{id}/cancel");
+    let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let reply = send(
+        user,
+        Call {
+            method: GooseMethod::Post,
+            token: Some(&token),
+            ok: &[200],
+            ..Call::get(&path, "/api/bookings/:id/cancel", ctx.ops.request_timeout)
+        },
+    )
+    .await?;
+    let (kind, error) = match &reply {
+        Reply::Http { status: 200, .. } => (OpType::Ok, None),
+        Reply::Http { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429 => {
+            (OpType::Fail, Some(reply.error_text()))
+        }
+        _ => (OpType::Info, Some(reply.error_text())),
+    };
+    let counter = if kind == OpType::Ok { &ctx.stats.cancels_ok } else { &ctx.stats.cancels_failed };
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ctx.history.append(process, kind, "cancel", &value, error.as_deref());
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! Stampede's load generator for TicketFlow-compatible stacks.
+//!
+//! - [`scenarios`]: the personas (browse, signup, book, hot-seat, cancel) as goose scenarios;
+//! - [`open_model`]: the arrival-rate executor goose lacks; [`rate`]: its load shapes;
+//! - [`flow`]: one booking end to end (POST, poll until the saga ends, cancel);
+//! - [`stats`], [`thresholds`], [`summary`], [`progress`]: what a run measures and judges;
+//! - [`history`]: every booking operation as JSON lines, for the chaos checker;
+//! - [`data`], [`target`], [`prepare`]: prepared users and events, and checks of the target;
+//! - [`run`]: the whole run; [`cli`]: its flags.
+
+pub mod cli;
+pub mod common;
+pub mod context;
+pub mod data;
+pub mod flow;
+pub mod history;
+pub mod merge;
+pub mod open_model;
+pub mod prepare;
+pub mod progress;
+pub mod rate;
+pub mod run;
+pub mod scenarios;
+pub mod seats;
+pub mod stats;
+pub mod summary;
+pub mod target;
+pub mod thresholds;

@@ -1,0 +1,89 @@
+//! `loadgen`: parse, run, print the verdict, exit 0 (pass) / 1 (a threshold failed) /
+//! 2 (bad input: nothing was run) / 3 (the run broke).
+
+use clap::Parser;
+use loadgen::cli::{Cli, Command};
+use loadgen::thresholds::format_ms;
+
+#[tokio::main]
+async fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            std::process::exit(0);
+        }
+        Err(e) => {
+            // clap's first line is the one that says what is wrong.
+            let text = e.to_string();
+            eprintln!("loadgen: {}", text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: "));
+            std::process::exit(2);
+        }
+    };
+    let code = match cli.command {
+        Some(Command::Prepare(args)) => match loadgen::prepare::prepare(&args).await {
+            Ok(_) => 0,
+            Err(e) => {
+                eprintln!("loadgen prepare: {e:#}");
+                2
+            }
+        },
+        Some(Command::Run(args)) => run(&args).await,
+        Some(Command::Merge(args)) => match loadgen::merge::merge(&args.runs, &args.out) {
+            Ok(s) => {
+                println!(
+                    "merged {} runs into {}: {} attempted, {:.1} confirmed/s, ttc p99 {}",
+                    args.runs.len(),
+                    args.out.display(),
+                    s.bookings.attempted,
+                    s.bookings.confirmed_per_s,
+                    s.time_to_confirm.get("all").map_or("-".into(), |p| format_ms(p.p99_ms))
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("loadgen merge: {e}");
+                2
+            }
+        },
+        None => run(&cli.run).await,
+    };
+    std::process::exit(code);
+}
+
+async fn run(args: &loadgen::cli::RunArgs) -> i32 {
+    match loadgen::run::run(args).await {
+        Ok(outcome) => {
+            let s = &outcome.summary;
+            let b = &s.bookings;
+            let outcomes: Vec<String> = b.outcomes.iter().map(|(o, n)| format!("{} {n}", o.as_str())).collect();
+            println!();
+            println!("bookings: {} attempted, {} acknowledged, {:.1} confirmed/s | {}", b.attempted, b.acknowledged, b.confirmed_per_s, outcomes.join(", "));
+            if let Some(all) = s.time_to_confirm.get("all") {
+                println!(
+                    "time-to-confirm: p50 {} p90 {} p99 {} p99.9 {} max {}",
+                    format_ms(all.p50_ms), format_ms(all.p90_ms), format_ms(all.p99_ms), format_ms(all.p999_ms), format_ms(all.max_ms)
+                );
+            }
+            if let Some(o) = &s.open_model {
+                println!(
+                    "open model: target {:.1}/s, started {:.1}/s ({} started, {} late, {} dropped)",
+                    o.target_rate_per_s, o.start_rate_per_s, o.started, o.late, o.dropped
+                );
+            }
+            for t in &s.thresholds {
+                println!("threshold {t}");
+            }
+            if let Some(e) = &s.history.write_error {
+                println!("history: WRITE FAILED: {e}");
+            }
+            println!("run folder: {}", outcome.out_dir.display());
+            println!("verdict: {}", if s.passed { "PASS" } else { "FAIL" });
+            outcome.exit_code()
+        }
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            e.exit_code()
+        }
+    }
+}

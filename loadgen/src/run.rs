@@ -1,0 +1,553 @@
+//! `loadgen run`: check every input, check the target, then drive goose with the open-model
+//! workers and the closed-model personas, and write the run folder.
+//!
+//! ```text
+//! inputs ─▶ target check ─▶ data + seat map ─▶ goose users arrive ─▶ gate opens
+//!   (exit 2 on any problem: nothing was sent yet)        │ scheduler issues arrivals (open model)
+//!                                                        │ closed users loop until the window ends
+//!                                                        ▼
+//!               drain in-flight ops ─▶ summary.json, history.jsonl, goose-report.{html,json}
+//! ```
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use goose::prelude::*;
+use goose::config::GooseConfiguration;
+
+use crate::cli::RunArgs;
+use crate::context::{Ctx, CtxParts, OpConfig, PoolUser};
+use crate::data::PreparedData;
+use crate::history::History;
+use crate::open_model::OpenModel;
+use crate::rate::{parse_duration, RateShape};
+use crate::scenarios::{closed_session, parse_weights, Persona};
+use crate::seats::{SeatPool, Strategy};
+use crate::summary::{self, Bookings, HistoryInfo, OpenModelSummary, Percentiles, RouteSummary, Summary};
+use crate::target::Target;
+use crate::thresholds::{is_saga_rule, Observed, SagaThreshold, Verdict};
+
+/// Why a run did not produce a verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad flags, data or target: nothing was loaded (exit 2).
+    #[error("{0}")]
+    BadInput(String),
+    /// The run broke while going (exit 3).
+    #[error("{0:#}")]
+    Harness(anyhow::Error),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::BadInput(_) => 2,
+            RunError::Harness(_) => 3,
+        }
+    }
+}
+
+fn bad(message: impl std::fmt::Display) -> RunError {
+    RunError::BadInput(message.to_string())
+}
+
+/// What a finished run hands back.
+pub struct RunOutcome {
+    pub summary: Summary,
+    pub out_dir: PathBuf,
+}
+
+impl RunOutcome {
+    /// 0 when every threshold held, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.summary.passed {
+            0
+        } else {
+            1
+        }
+    }
+}
+
+/// The validated plan of a run.
+struct Plan {
+    host: String,
+    shape: Option<RateShape>,
+    load_length: Duration,
+    weights: Vec<(Persona, u32)>,
+    closed_users: usize,
+    ops: OpConfig,
+    saga_rules: Vec<SagaThreshold>,
+    goose_rules: Vec<String>,
+    late_tolerance: Duration,
+    max_start_delay: Duration,
+    slice: Option<(usize, usize)>,
+    progress: Duration,
+}
+
+fn duration(flag: &str, text: &str) -> Result<Duration, RunError> {
+    parse_duration(text).map_err(|e| bad(format!("--{flag}: {e}")))
+}
+
+fn range<T: PartialOrd + Copy>(
+    flag: &str,
+    text: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<(T, T), RunError> {
+    let (a, b) = text.split_once("..").unwrap_or((text, text));
+    let (a, b) = (
+        parse(a.trim()).ok_or_else(|| bad(format!("--{flag}: bad value {a:?}")))?,
+        parse(b.trim()).ok_or_else(|| bad(format!("--{flag}: bad value {b:?}")))?,
+    );
+    if a > b {
+        return Err(bad(format!("--{flag}: {text:?} goes backwards")));
+    }
+    Ok((a, b))
+}
+
+fn plan(args: &RunArgs) -> Result<Plan, RunError> {
+    let host = args.host.clone().ok_or_else(|| bad("--host is required, e.g. --host http://127.0.0.1:3000"))?;
+    let load_length = duration("duration", &args.duration)?;
+    if load_length.is_zero() {
+        return Err(bad("--duration must be longer than 0s"));
+    }
+    let shape = args
+        .rate
+        .as_deref()
+        .map(|r| RateShape::parse(r, Some(load_length)).map_err(|e| bad(format!("--rate: {e}"))))
+        .transpose()?;
+    let load_length = shape.as_ref().map_or(load_length, RateShape::length);
+    let weights = parse_weights(&args.scenarios).map_err(|e| bad(format!("--scenarios: {e}")))?;
+    let closed_users = args.users.unwrap_or(if shape.is_some() { 0 } else { 10 });
+    if shape.is_some() && !weights.iter().any(|(p, _)| p.books()) {
+        return Err(bad("--rate starts booking operations, but --scenarios has no book, hot-seat or cancel"));
+    }
+    if shape.is_none() && closed_users == 0 {
+        return Err(bad("nothing to run: give --rate (open model) or --users N (closed model)"));
+    }
+    if args.inflight == 0 {
+        return Err(bad("--inflight must be at least 1"));
+    }
+    let strategy: Strategy = args.strategy.parse().map_err(|e| bad(format!("--strategy: {e}")))?;
+    let seats_per_booking = range("seats-per-booking", &args.seats_per_booking, |s| s.parse::<usize>().ok().filter(|n| *n > 0))?;
+    let poll = range("poll", &args.poll, |s| parse_duration(s).ok().filter(|d| !d.is_zero()))?;
+    let mut saga_rules = Vec::new();
+    let mut goose_rules = Vec::new();
+    for rule in &args.thresholds {
+        if is_saga_rule(rule) {
+            saga_rules.push(SagaThreshold::parse(rule).map_err(|e| bad(format!("--threshold: {e}")))?);
+        } else {
+            goose_rules.push(rule.clone());
+        }
+    }
+    let slice = args
+        .users_slice
+        .as_deref()
+        .map(|s| {
+            let (i, n) = s.split_once('/').ok_or_else(|| bad(format!("--users-slice {s:?}: use I/N, e.g. 0/3")))?;
+            let (i, n): (usize, usize) = (
+                i.parse().map_err(|_| bad(format!("--users-slice {s:?}: I is not a number")))?,
+                n.parse().map_err(|_| bad(format!("--users-slice {s:?}: N is not a number")))?,
+            );
+            if n == 0 || i >= n {
+                return Err(bad(format!("--users-slice {s:?}: needs 0 <= I < N")));
+            }
+            Ok((i, n))
+        })
+        .transpose()?;
+    Ok(Plan {
+        host,
+        shape,
+        load_length,
+        weights,
+        closed_users,
+        ops: OpConfig {
+            seats_per_booking,
+            strategy,
+            hot_seats: args.hot_seats.max(1),
+            poll,
+            confirm_timeout: duration("confirm-timeout", &args.confirm_timeout)?,
+            request_timeout: duration("request-timeout", &args.request_timeout)?,
+            retry_unknown: args.retry_unknown,
+            think: duration("think", &args.think)?,
+            seed: args.seed.unwrap_or_else(rand::random),
+        },
+        saga_rules,
+        goose_rules,
+        late_tolerance: duration("late-tolerance", &args.late_tolerance)?,
+        max_start_delay: duration("max-start-delay", &args.max_start_delay)?,
+        slice,
+        progress: duration("progress", &args.progress)?,
+    })
+}
+
+/// Splits `total` users over the weights (largest remainder); personas with no user are left out.
+fn split_users(total: usize, weights: &[(Persona, u32)]) -> Vec<(Persona, usize)> {
+    let sum: u32 = weights.iter().map(|(_, w)| w).sum();
+    let mut shares: Vec<(Persona, usize, f64)> = weights
+        .iter()
+        .map(|(p, w)| {
+            let exact = total as f64 * f64::from(*w) / f64::from(sum);
+            (*p, exact.floor() as usize, exact - exact.floor())
+        })
+        .collect();
+    let mut left = total - shares.iter().map(|s| s.1).sum::<usize>();
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    order.sort_by(|a, b| shares[*b].2.total_cmp(&shares[*a].2));
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        shares[i].1 += 1;
+        left -= 1;
+    }
+    shares.into_iter().filter(|s| s.1 > 0).map(|(p, n, _)| (p, n)).collect()
+}
+
+/// Runs the load test described by `args`.
+///
+/// # Errors
+/// [`RunError::BadInput`] before any load was sent; [`RunError::Harness`] when the run broke.
+pub async fn run(args: &RunArgs) -> Result<RunOutcome, RunError> {
+    run_with(args, None).await
+}
+
+/// [`run`], telling `load_started` the moment the load window opens (a fault schedule keys its
+/// offsets on it).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with(args: &RunArgs, load_started: Option<tokio::sync::oneshot::Sender<Instant>>) -> Result<RunOutcome, RunError> {
+    let plan = plan(args)?;
+    let target = Target::new(&plan.host).map_err(bad)?;
+    let run_id = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string() + &format!("-{:04x}", rand::random::<u16>());
+    let (data, seats) = if plan.weights.iter().any(|(p, _)| p.needs_data()) {
+        target.check().await.map_err(bad)?;
+        let data = load_data(args, &plan, &target, &run_id).await?;
+        let seats = target.seats(data.event_id).await.map_err(bad)?;
+        if seats.is_empty() {
+            return Err(bad(format!("event {} has an empty seat map", data.event_id)));
+        }
+        (data, seats)
+    } else {
+        // Only `health`: nothing to book, nobody to be.
+        let data = PreparedData {
+            version: crate::data::VERSION,
+            host: plan.host.clone(),
+            created_at: chrono::Utc::now().to_rfc3339(),
+            event_id: uuid::Uuid::nil(),
+            event_name: String::new(),
+            seats: 0,
+            users: Vec::new(),
+        };
+        (data, Vec::new())
+    };
+
+    // The run folder.
+    let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("reports/out/{run_id}-loadgen")));
+    std::fs::create_dir_all(&out_dir).map_err(|e| bad(format!("cannot create run folder {}: {e}", out_dir.display())))?;
+    let history_path = out_dir.join("history.jsonl");
+    let history = History::create(&history_path, Instant::now())
+        .map_err(|e| bad(format!("cannot create {}: {e}", history_path.display())))?;
+    let _ = std::fs::write(
+        out_dir.join("run.json"),
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "args": std::env::args().collect::<Vec<_>>(), "runId": run_id, "host": plan.host,
+            "eventId": data.event_id, "seed": plan.ops.seed, "users": data.users.len(),
+        }))
+        .unwrap_or_default(),
+    );
+
+    // Goose's configuration: ours first, then whatever the user passed after `--`.
+    let closed = split_users(plan.closed_users, &plan.weights);
+    let open_workers = if plan.shape.is_some() { args.inflight } else { 0 };
+    let total_users = open_workers + closed.iter().map(|(_, n)| n).sum::<usize>();
+    let mut goose_args: Vec<String> = vec![
+        "--host".into(),
+        plan.host.clone(),
+        "--users".into(),
+        total_users.to_string(),
+        "--increase-rate".into(),
+        total_users.max(1).to_string(),
+        "--iterations".into(),
+        "1".into(),
+        "--co-mitigation".into(),
+        "disabled".into(),
+        "--no-transaction-metrics".into(),
+        "--no-scenario-metrics".into(),
+        "--report-file".into(),
+        out_dir.join("goose-report.html").display().to_string(),
+        "--report-file".into(),
+        out_dir.join("goose-report.json").display().to_string(),
+    ];
+    if !args.threshold_abort {
+        goose_args.push("--no-threshold-abort".into());
+    }
+    for rule in &plan.goose_rules {
+        goose_args.push("--threshold".into());
+        goose_args.push(rule.clone());
+    }
+    goose_args.extend(args.goose_args.iter().cloned());
+    let config = GooseConfiguration::parse_args_default(&goose_args).map_err(|e| bad(format!("goose options: {e}")))?;
+
+    let open = plan
+        .shape
+        .clone()
+        .map(|shape| OpenModel::new(shape, open_workers, plan.late_tolerance, plan.max_start_delay));
+    let ctx = Arc::new(Ctx::new(CtxParts {
+        ops: plan.ops.clone(),
+        event_id: data.event_id,
+        users: data
+            .users
+            .iter()
+            .map(|u| PoolUser { id: u.id, email: u.email.clone(), password: u.password.clone(), token: RwLock::new(u.token.clone()) })
+            .collect(),
+        seats: SeatPool::new(seats),
+        history,
+        total_goose_users: total_users,
+        load_length: plan.load_length,
+        open,
+        open_personas: plan.weights.iter().copied().filter(|(p, _)| p.books()).collect(),
+        run_id: run_id.clone(),
+    }));
+
+    if let Some((i, n)) = plan.slice {
+        ctx.seats.slice(i, n);
+    }
+    let mut attack = GooseAttack::initialize_with_config(config).map_err(|e| bad(format!("goose: {e}")))?;
+    if open_workers > 0 {
+        let c = ctx.clone();
+        let work: TransactionFunction = Arc::new(move |user| {
+            let ctx = c.clone();
+            Box::pin(async move {
+                ctx.arrive().await;
+                match &ctx.open {
+                    Some(open) => open.work(user, &ctx).await,
+                    None => Ok(()),
+                }
+            })
+        });
+        let scenario = Scenario::new("open-model booking")
+            .register_transaction(Transaction::new(work).set_name("arrivals"))
+            .set_weight(open_workers)
+            .map_err(|e| bad(format!("goose: {e}")))?;
+        attack = attack.register_scenario(scenario);
+    }
+    for (persona, users) in &closed {
+        let c = ctx.clone();
+        let persona = *persona;
+        let session: TransactionFunction = Arc::new(move |user| {
+            let ctx = c.clone();
+            Box::pin(async move { closed_session(user, &ctx, persona).await })
+        });
+        let scenario = Scenario::new(persona.name())
+            .register_transaction(Transaction::new(session).set_name("session"))
+            .set_weight(*users)
+            .map_err(|e| bad(format!("goose: {e}")))?;
+        attack = attack.register_scenario(scenario);
+    }
+
+    // Helpers of the load window: the scheduler, the window's end, a watchdog on the gate, progress.
+    let stop_progress = tokio_util::sync::CancellationToken::new();
+    let mut helpers = tokio::task::JoinSet::new();
+    {
+        let ctx = ctx.clone();
+        helpers.spawn(async move {
+            // If goose never starts every user (a goose option cut them), start anyway.
+            tokio::select! {
+                _ = ctx.gate.wait() => {}
+                () = tokio::time::sleep(Duration::from_secs(30)) => { ctx.gate.open(); }
+            }
+            let start = ctx.gate.wait().await;
+            if let Some(tell) = load_started {
+                let _ = tell.send(start);
+            }
+            match &ctx.open {
+                Some(open) => open.schedule(&ctx, start).await,
+                None => {
+                    tokio::time::sleep_until((start + ctx.load_length).into()).await;
+                    ctx.gate.close();
+                }
+            }
+        });
+    }
+    if !plan.progress.is_zero() {
+        let ctx = ctx.clone();
+        let stop = stop_progress.clone();
+        let every = plan.progress;
+        helpers.spawn(async move { crate::progress::report(&ctx, every, stop).await });
+    }
+
+    let started_at = chrono::Utc::now();
+    let metrics = match attack.execute().await {
+        Ok(metrics) => metrics,
+        Err(GooseError::ThresholdsFailed { metrics, .. }) => *metrics.0,
+        Err(e) => {
+            stop_progress.cancel();
+            return Err(RunError::Harness(anyhow::anyhow!("goose stopped: {e}")));
+        }
+    };
+    stop_progress.cancel();
+    ctx.gate.close();
+    helpers.abort_all();
+    let ended_at = chrono::Utc::now();
+
+    let summary = summarize(&ctx, &plan, &metrics, &history_path, started_at, ended_at, &data);
+    let path = out_dir.join("summary.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&summary).unwrap_or_default())
+        .map_err(|e| RunError::Harness(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    Ok(RunOutcome { summary, out_dir })
+}
+
+/// The prepared data (checked against the target), or a live pool: the target's largest event
+/// and freshly signed-up users.
+async fn load_data(args: &RunArgs, plan: &Plan, target: &Target, run_id: &str) -> Result<PreparedData, RunError> {
+    let data = match &args.data {
+        Some(path) => {
+            let mut data = PreparedData::load(path).map_err(bad)?;
+            if let Some((i, n)) = plan.slice {
+                data.slice(i, n);
+                if data.users.is_empty() {
+                    return Err(bad(format!("--users-slice {i}/{n} leaves no users of {}", path.display())));
+                }
+            }
+            target.verify(&mut data, &path.display().to_string()).await.map_err(bad)?;
+            data
+        }
+        None => {
+            let (event_id, event_name, seats) = target.largest_event().await.map_err(bad)?;
+            eprintln!("loadgen: no --data; booking {event_name:?} ({seats} seats), signing up {} users", args.pool_users);
+            let users = target.register_many(&format!("loadgen-{run_id}"), args.pool_users.max(1)).await.map_err(bad)?;
+            PreparedData {
+                version: crate::data::VERSION,
+                host: plan.host.clone(),
+                created_at: chrono::Utc::now().to_rfc3339(),
+                event_id,
+                event_name,
+                seats,
+                users,
+            }
+        }
+    };
+    Ok(data)
+}
+
+fn summarize(
+    ctx: &Ctx,
+    plan: &Plan,
+    metrics: &GooseMetrics,
+    history_path: &std::path::Path,
+    started_at: chrono::DateTime<chrono::Utc>,
+    ended_at: chrono::DateTime<chrono::Utc>,
+    data: &PreparedData,
+) -> Summary {
+    let load_seconds = plan.load_length.as_secs_f64();
+    let total_seconds = ctx.gate.started().map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
+    let outcomes = ctx.stats.outcomes();
+    let count = |o| outcomes.get(&o).copied().unwrap_or(0);
+    let confirmed_per_s = count(crate::stats::Outcome::Confirmed) as f64 / load_seconds;
+    let attempted: u64 = outcomes.values().sum();
+    let acknowledged = attempted - count(crate::stats::Outcome::Rejected) - count(crate::stats::Outcome::Unknown);
+
+    let open_model = ctx.open.as_ref().map(|o| {
+        let started = o.started.load(Ordering::Relaxed);
+        OpenModelSummary {
+            shape: describe_shape(&o.shape),
+            workers: o.workers,
+            scheduled: o.scheduled.load(Ordering::Relaxed),
+            started,
+            dropped: o.dropped.load(Ordering::Relaxed),
+            late: o.late.load(Ordering::Relaxed),
+            target_rate_per_s: o.shape.expected_by(o.shape.length()) / o.shape.length().as_secs_f64(),
+            start_rate_per_s: o.achieved_rate(),
+            start_delay: Percentiles::of(&ctx.stats.start_delay()),
+        }
+    });
+    let histograms = ctx.stats.ttc_all();
+    let observed = Observed {
+        ttc_ms: histograms.clone(),
+        confirmed_per_s,
+        started_per_s: ctx.stats.started.load(Ordering::Relaxed) as f64 / load_seconds,
+        started: ctx.stats.started.load(Ordering::Relaxed),
+        outcomes: outcomes.clone(),
+        dropped: ctx.stats.dropped.load(Ordering::Relaxed),
+        late: ctx.stats.late.load(Ordering::Relaxed),
+    };
+    let mut thresholds: Vec<Verdict> = plan.saga_rules.iter().map(|r| r.judge(&observed)).collect();
+    thresholds.extend(metrics.thresholds.iter().map(|t| Verdict {
+        rule: t.rule.clone(),
+        passed: t.passed,
+        observed: t.observed.clone(),
+    }));
+    let history_error = ctx.history.error();
+    let passed = thresholds.iter().all(|t| t.passed) && history_error.is_none();
+    let mut routes: Vec<RouteSummary> = metrics
+        .requests
+        .iter()
+        .map(|(name, r)| {
+            let count = r.success_count + r.fail_count;
+            RouteSummary { name: name.clone(), count, failures: r.fail_count, per_s: count as f64 / load_seconds }
+        })
+        .collect();
+    routes.sort_by(|a, b| a.name.cmp(&b.name));
+
+    Summary {
+        version: 1,
+        loadgen: env!("CARGO_PKG_VERSION").to_string(),
+        run_id: ctx.run_id.clone(),
+        host: plan.host.clone(),
+        event_id: data.event_id.to_string(),
+        started_at: started_at.to_rfc3339(),
+        ended_at: ended_at.to_rfc3339(),
+        load_seconds,
+        total_seconds,
+        open_model,
+        closed_users: plan.closed_users,
+        bookings: Bookings {
+            attempted,
+            acknowledged,
+            outcomes,
+            confirmed_per_s,
+            sold_out: ctx.stats.sold_out.load(Ordering::Relaxed),
+            cancels_ok: ctx.stats.cancels_ok.load(Ordering::Relaxed),
+            cancels_failed: ctx.stats.cancels_failed.load(Ordering::Relaxed),
+            max_in_flight: ctx.stats.max_in_flight.load(Ordering::Relaxed),
+        },
+        time_to_confirm: histograms.iter().map(|(k, h)| (k.clone(), Percentiles::of(h))).collect(),
+        histograms: histograms.iter().map(|(k, h)| (k.clone(), summary::encode(h))).collect(),
+        routes,
+        thresholds,
+        passed,
+        history: HistoryInfo { file: history_path.display().to_string(), ops: ctx.history.len(), write_error: history_error },
+        timeline: ctx.stats.timeline(),
+    }
+}
+
+fn describe_shape(shape: &RateShape) -> String {
+    shape
+        .segments
+        .iter()
+        .map(|s| {
+            if s.from == s.to {
+                format!("{}/s for {:?}", s.from, s.length)
+            } else {
+                format!("{}/s..{}/s for {:?}", s.from, s.to, s.length)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_split_by_weight_and_add_up() {
+        let split = split_users(10, &[(Persona::Browse, 3), (Persona::Book, 1)]);
+        assert_eq!(split, vec![(Persona::Browse, 8), (Persona::Book, 2)]);
+        let split = split_users(1, &[(Persona::Browse, 1), (Persona::Book, 1)]);
+        assert_eq!(split.iter().map(|s| s.1).sum::<usize>(), 1);
+    }
+}

@@ -1,0 +1,253 @@
+//! Talking to the target outside goose: is it there, does the prepared data belong to it, the
+//! seat map, sign-ups for `prepare` and live runs. Every failure here is a bad input (exit 2):
+//! nothing has been sent to load the target yet.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::data::{PreparedData, PreparedUser};
+use crate::seats::Seat;
+
+/// Why the target cannot be used as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("cannot reach {host}: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error("{host} does not look like a TicketFlow gateway: {reason}")]
+    NotTicketFlow { host: String, reason: String },
+    #[error("prepared data {path} does not match {host}: {reason} (run `loadgen prepare --host {host}`)")]
+    Mismatch { path: String, host: String, reason: String },
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A plain HTTP client for the target.
+#[derive(Clone)]
+pub struct Target {
+    pub host: String,
+    client: reqwest::Client,
+}
+
+fn reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection refused or unreachable".into()
+    } else {
+        e.to_string()
+    }
+}
+
+impl Target {
+    /// # Errors
+    /// When `host` is not an http(s) URL.
+    pub fn new(host: &str) -> Result<Self, TargetError> {
+        let url = url::Url::parse(host).map_err(|e| TargetError::Unreachable { host: host.into(), reason: format!("not a URL ({e})") })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(TargetError::Unreachable { host: host.into(), reason: "not an http(s) URL".into() });
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| TargetError::Unreachable { host: host.into(), reason: e.to_string() })?;
+        Ok(Self { host: host.trim_end_matches('/').to_string(), client })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.host)
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> Result<(u16, Value), TargetError> {
+        let mut request = self.client.get(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| TargetError::Unreachable { host: self.host.clone(), reason: reason(&e) })?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Result<(u16, Value), TargetError> {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| TargetError::Unreachable { host: self.host.clone(), reason: reason(&e) })?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// Checks that the host answers the contract's event list.
+    ///
+    /// # Errors
+    /// Unreachable, or not a TicketFlow API.
+    pub async fn check(&self) -> Result<(), TargetError> {
+        let (status, body) = self.get("/api/events?page=1&limit=1", None).await?;
+        if status != 200 || !body["events"].is_array() {
+            return Err(TargetError::NotTicketFlow {
+                host: self.host.clone(),
+                reason: format!("GET /api/events answered {status} without an events list"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The event's seat map.
+    ///
+    /// # Errors
+    /// When the map cannot be read.
+    pub async fn seats(&self, event: Uuid) -> Result<Vec<Seat>, TargetError> {
+        let (status, body) = self.get(&format!("/api/inventory/events/{event}/seats"), None).await?;
+        if status != 200 {
+            return Err(TargetError::Refused(format!("GET /api/inventory/events/{event}/seats answered {status}")));
+        }
+        serde_json::from_value(body["seats"].clone())
+            .map_err(|e| TargetError::Refused(format!("the seat map of {event} does not parse: {e}")))
+    }
+
+    /// Checks the prepared data against the target: the event exists, and the users can log in
+    /// (tokens that expired are renewed in `data`).
+    ///
+    /// # Errors
+    /// [`TargetError::Mismatch`] naming the first thing that does not match.
+    pub async fn verify(&self, data: &mut PreparedData, path: &str) -> Result<(), TargetError> {
+        let mismatch = |reason: String| TargetError::Mismatch { path: path.into(), host: self.host.clone(), reason };
+        let (status, _) = self.get(&format!("/api/events/{}", data.event_id), None).await?;
+        if status != 200 {
+            return Err(mismatch(format!("event {} answered {status}", data.event_id)));
+        }
+        // One user is enough to tell a foreign file; the others renew on their first 401.
+        let user = &mut data.users[0];
+        let (status, _) = self.get("/api/users/me", Some(&user.token)).await?;
+        if status == 401 {
+            match self.login(&user.email, &user.password).await? {
+                Some(token) => user.token = token,
+                None => return Err(mismatch(format!("user {} cannot log in", user.email))),
+            }
+        }
+        Ok(())
+    }
+
+    /// A token for these credentials; `None` when the target refuses them.
+    ///
+    /// # Errors
+    /// Transport errors.
+    pub async fn login(&self, email: &str, password: &str) -> Result<Option<String>, TargetError> {
+        let (status, body) = self.post("/api/users/login", None, &json!({"email": email, "password": password})).await?;
+        Ok((status == 200).then(|| body["token"].as_str().map(str::to_string)).flatten())
+    }
+
+    /// Registers a user (the contract's 201 `{token, user}`).
+    ///
+    /// # Errors
+    /// When the target refuses.
+    pub async fn register(&self, name: &str, email: &str, password: &str) -> Result<PreparedUser, TargetError> {
+        let (status, body) = self
+            .post("/api/users/register", None, &json!({"name": name, "email": email, "password": password}))
+            .await?;
+        if status != 201 {
+            return Err(TargetError::Refused(format!("registering {email} answered {status}: {body}")));
+        }
+        let id = body["user"]["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default();
+        Ok(PreparedUser {
+            id,
+            email: email.into(),
+            password: password.into(),
+            token: body["token"].as_str().unwrap_or_default().into(),
+        })
+    }
+
+    /// Registers `count` users, 8 at a time (argon2 on the user service is the slow part).
+    ///
+    /// # Errors
+    /// The first refusal.
+    pub async fn register_many(&self, prefix: &str, count: usize) -> Result<Vec<PreparedUser>, TargetError> {
+        use futures::stream::{self, StreamExt, TryStreamExt};
+        stream::iter(0..count)
+            .map(|i| {
+                let target = self.clone();
+                let prefix = prefix.to_string();
+                async move {
+                    target.register(&format!("Loadgen {i}"), &format!("{prefix}-{i}@stampede.test"), "loadgen-password").await
+                }
+            })
+            .buffered(8)
+            .try_collect()
+            .await
+    }
+
+    /// The event with the most seats, for a run without prepared data.
+    ///
+    /// # Errors
+    /// When the target lists no event.
+    pub async fn largest_event(&self) -> Result<(Uuid, String, u64), TargetError> {
+        let (_, body) = self.get("/api/events?page=1&limit=100", None).await?;
+        let best = body["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let id: Uuid = e["id"].as_str()?.parse().ok()?;
+                let seats = e["total_seats"].as_u64().or_else(|| e["totalSeats"].as_u64()).unwrap_or(0);
+                Some((id, e["name"].as_str().unwrap_or_default().to_string(), seats))
+            })
+            .max_by_key(|(_, _, seats)| *seats);
+        best.ok_or_else(|| {
+            TargetError::Refused(format!("{} lists no events: run `loadgen prepare` (or `stack seed`) first", self.host))
+        })
+    }
+
+    /// Creates a venue and an event of `seats` seats as `admin` and waits (up to `wait`) until
+    /// the seat map lists them all.
+    ///
+    /// # Errors
+    /// When a step is refused or the seat map does not fill in time.
+    pub async fn create_event(&self, admin: &str, name: &str, seats: u64, wait: Duration) -> Result<Uuid, TargetError> {
+        let (status, venue) = self
+            .post("/api/venues", Some(admin), &json!({"name": format!("{name} venue"), "city": "Loadgen", "capacity": seats}))
+            .await?;
+        if status != 201 {
+            return Err(TargetError::Refused(format!("creating a venue answered {status}: {venue}")));
+        }
+        let venue_id = venue["venue"]["id"].as_str().or_else(|| venue["id"].as_str()).unwrap_or_default().to_string();
+        let (status, event) = self
+            .post(
+                "/api/events",
+                Some(admin),
+                &json!({"name": name, "venue_id": venue_id, "event_date": "2027-06-01T20:00:00Z",
+                        "ticket_price": 50.0, "total_seats": seats, "category": "loadgen",
+                        "description": "created by loadgen prepare"}),
+            )
+            .await?;
+        if status != 201 {
+            return Err(TargetError::Refused(format!("creating the event answered {status}: {event}")));
+        }
+        let id: Uuid = event["event"]["id"]
+            .as_str()
+            .or_else(|| event["id"].as_str())
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| TargetError::Refused(format!("the created event has no id: {event}")))?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let listed = self.seats(id).await.map(|s| s.len() as u64).unwrap_or(0);
+            if listed >= seats {
+                return Ok(id);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(TargetError::Refused(format!(
+                    "the seat map of event {id} lists {listed} of {seats} seats after {wait:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}

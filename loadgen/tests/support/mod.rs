@@ -1,0 +1,101 @@
+//! A fake TicketFlow target for tests that need no real stack: the contract's event, seat map and
+//! booking routes, with a POST /api/bookings delay the test chooses. Bookings are CONFIRMED at
+//! once. Counts the POSTs it answered.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use loadgen::data::{PreparedData, PreparedUser, VERSION};
+
+pub type Delay = Arc<dyn Fn() -> Duration + Send + Sync>;
+
+#[derive(Clone)]
+struct Fake {
+    event: Uuid,
+    delay: Delay,
+    posts: Arc<AtomicU64>,
+}
+
+/// A running fake target.
+pub struct FakeTarget {
+    pub host: String,
+    pub event: Uuid,
+    pub posts: Arc<AtomicU64>,
+}
+
+impl FakeTarget {
+    pub fn posts(&self) -> u64 {
+        self.posts.load(Ordering::Relaxed)
+    }
+
+    /// Writes a prepared-data file for this target with `users` users.
+    pub fn data_file(&self, path: &Path, users: usize) {
+        PreparedData {
+            version: VERSION,
+            host: self.host.clone(),
+            created_at: "test".into(),
+            event_id: self.event,
+            event_name: "fake".into(),
+            seats: 5000,
+            users: (0..users)
+                .map(|i| PreparedUser { id: Uuid::new_v4(), email: format!("u{i}@x"), password: "p".into(), token: "t".into() })
+                .collect(),
+        }
+        .save(path)
+        .unwrap();
+    }
+}
+
+async fn events(State(s): State<Fake>) -> Json<Value> {
+    Json(json!({"events": [{"id": s.event, "name": "fake", "total_seats": 5000}], "total": 1, "page": 1, "limit": 1}))
+}
+
+async fn one_event(State(s): State<Fake>) -> Json<Value> {
+    Json(json!({"event": {"id": s.event}}))
+}
+
+async fn seats(State(s): State<Fake>) -> Json<Value> {
+    let seats: Vec<Value> = (0..5000u128)
+        .map(|i| json!({"id": Uuid::from_u128(i + 1), "eventId": s.event, "seatNumber": i.to_string(), "row": "A", "section": "FLOOR", "status": "AVAILABLE"}))
+        .collect();
+    Json(json!({"seats": seats, "total": 5000}))
+}
+
+async fn book(State(s): State<Fake>) -> (StatusCode, Json<Value>) {
+    s.posts.fetch_add(1, Ordering::Relaxed);
+    tokio::time::sleep((s.delay)()).await;
+    (StatusCode::ACCEPTED, Json(json!({"id": Uuid::new_v4(), "status": "PENDING"})))
+}
+
+async fn booking(UrlPath(id): UrlPath<Uuid>) -> Json<Value> {
+    Json(json!({"id": id, "status": "CONFIRMED"}))
+}
+
+/// Starts a fake target on a random loopback port.
+pub async fn start(delay: Delay) -> FakeTarget {
+    let event = Uuid::new_v4();
+    let posts = Arc::new(AtomicU64::new(0));
+    let app = Router::new()
+        .route("/api/events", get(events))
+        .route("/api/events/{id}", get(one_event))
+        .route("/api/inventory/events/{id}/seats", get(seats))
+        .route("/api/bookings", post(book))
+        .route("/api/bookings/{id}", get(booking))
+        .route("/api/users/me", get(|| async { Json(json!({"user": {}})) }))
+        .with_state(Fake { event, delay, posts: posts.clone() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    FakeTarget { host, event, posts }
+}

@@ -1,0 +1,165 @@
+//! The whole stack inside one test process: the seven services on port 0 against their own
+//! databases (`ticketflow_*_<suffix>`), topic prefix and Redis key prefix, so tests run in
+//! parallel against the machine's one Postgres, Redis and broker. Used by the saga tests and by
+//! loadgen's end-to-end tests (feature `testing`).
+
+use std::collections::HashMap;
+
+use kit::config::Env;
+use kit::testing::{self, TEST_INTERNAL_SECRET, TEST_JWT_SECRET};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+/// The admin every in-process stack ensures.
+pub const ADMIN_EMAIL: &str = "admin@stampede.test";
+pub const ADMIN_PASSWORD: &str = "Admin1234!";
+
+/// Knobs of one in-process stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    pub lock_strategy: &'static str,
+    pub booking_timeout_ms: u64,
+    pub payment_success_rate: f64,
+    pub payment_latency_ms: u64,
+    /// Another broker than the machine's (the outage test runs its own).
+    pub brokers: Option<String>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            lock_strategy: "lua",
+            booking_timeout_ms: 60_000,
+            payment_success_rate: 1.0,
+            payment_latency_ms: 0,
+            brokers: None,
+        }
+    }
+}
+
+/// The databases of the six services that have one.
+pub const DATABASES: [(&str, &str); 6] = [
+    ("user-service", "ticketflow_users"),
+    ("event-service", "ticketflow_events"),
+    ("booking-service", "ticketflow_bookings"),
+    ("inventory-service", "ticketflow_inventory"),
+    ("payment-service", "ticketflow_payments"),
+    ("notification-service", "ticketflow_notifications"),
+];
+
+/// The seven services of one test; all stop when dropped.
+pub struct InProcessStack {
+    /// Base URL of the gateway.
+    pub gateway: String,
+    pub prefix: String,
+    pub brokers: String,
+    /// A one-connection pool on each service's database, for assertions on the final state.
+    pub pools: HashMap<&'static str, PgPool>,
+    /// Database URL of each service.
+    pub database_urls: HashMap<&'static str, String>,
+    /// Base URL of each service (for /metrics).
+    pub service_urls: HashMap<&'static str, String>,
+    envs: HashMap<&'static str, Vec<(String, String)>>,
+    stops: HashMap<&'static str, CancellationToken>,
+}
+
+impl Drop for InProcessStack {
+    fn drop(&mut self) {
+        for token in self.stops.values() {
+            token.cancel();
+        }
+    }
+}
+
+impl InProcessStack {
+    /// Creates topics, then builds and spawns the six services and the gateway.
+    ///
+    /// # Panics
+    /// When the broker, Postgres or a service cannot start: a test cannot go on without them,
+    /// and the message says which and how to fix it.
+    pub async fn start(options: StackOptions) -> Self {
+        kit::telemetry::init_for_tests();
+        let suffix = testing::unique_suffix();
+        let prefix = format!("t{suffix}.");
+        let brokers = options.brokers.clone().unwrap_or_else(testing::brokers);
+        let names = kit::kafka::Topics::new(prefix.clone()).all_with_dlt();
+        kit::kafka::ensure_topics(&brokers, &names, 3)
+            .await
+            .unwrap_or_else(|e| panic!("Kafka broker at {brokers} is required (run infra/local/up): {e:#}"));
+        let common = vec![
+            ("PORT", "0".to_string()),
+            ("DATABASE_POOL_SIZE", "5".to_string()),
+            ("KAFKA_BROKERS", brokers.clone()),
+            ("KAFKA_TOPIC_PREFIX", prefix.clone()),
+            ("INTERNAL_SECRET", TEST_INTERNAL_SECRET.to_string()),
+            ("JWT_SECRET", TEST_JWT_SECRET.to_string()),
+            ("ADMIN_EMAIL", ADMIN_EMAIL.to_string()),
+            ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
+            ("REDIS_KEY_PREFIX", format!("test:{suffix}:")),
+            ("LOCK_STRATEGY", options.lock_strategy.to_string()),
+            ("BOOKING_TIMEOUT_MS", options.booking_timeout_ms.to_string()),
+            ("EXPIRY_SCAN_INTERVAL_MS", "200".to_string()),
+            ("PAYMENT_SUCCESS_RATE", options.payment_success_rate.to_string()),
+            ("PAYMENT_LATENCY_MS", options.payment_latency_ms.to_string()),
+        ];
+        let mut stack = Self {
+            gateway: String::new(),
+            prefix,
+            brokers,
+            pools: HashMap::new(),
+            database_urls: HashMap::new(),
+            service_urls: HashMap::new(),
+            envs: HashMap::new(),
+            stops: HashMap::new(),
+        };
+        let mut urls = Vec::new();
+        for (service, database) in DATABASES {
+            let mut env: Vec<(String, String)> = common.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let url = format!("{}/{database}_{suffix}", testing::postgres_server());
+            env.push(("DATABASE_URL".into(), url.clone()));
+            stack.envs.insert(service, env);
+            let port = stack.start_service(service).await;
+            let var = format!("{}_SERVICE_URL", service.trim_end_matches("-service").to_uppercase());
+            urls.push((var, format!("http://127.0.0.1:{port}")));
+            stack.service_urls.insert(service, format!("http://127.0.0.1:{port}"));
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&url)
+                .await
+                .expect("test database reachable");
+            stack.pools.insert(service, pool);
+            stack.database_urls.insert(service, url);
+        }
+        let mut gateway_env: Vec<(String, String)> = common.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        gateway_env.extend(urls);
+        stack.envs.insert("gateway", gateway_env);
+        let port = stack.start_service("gateway").await;
+        stack.gateway = format!("http://127.0.0.1:{port}");
+        stack
+    }
+
+    /// Builds and spawns one service with its env; returns its port.
+    ///
+    /// # Panics
+    /// When the service does not start.
+    pub async fn start_service(&mut self, name: &'static str) -> u16 {
+        let env = &self.envs[name];
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let built = crate::services::build(name, &Env::from_pairs(&pairs))
+            .await
+            .unwrap_or_else(|e| panic!("{name} starts: {e:#}"));
+        let port = built.port();
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        tokio::spawn(async move { built.run_until_stopped(async move { stop.cancelled().await }).await });
+        self.stops.insert(name, token);
+        port
+    }
+
+    /// Stops one service (as if its process died; its consumer leaves the group).
+    pub fn stop_service(&mut self, name: &'static str) {
+        if let Some(token) = self.stops.remove(name) {
+            token.cancel();
+        }
+    }
+}
