@@ -22,6 +22,7 @@ pub mod nemesis;
 pub mod proxy;
 pub mod runner;
 pub mod scenario;
+pub mod selftest;
 
 pub use client::{ClientError, ToxiproxyClient};
 pub use proxy::{ProxyServer, ServerHandle};

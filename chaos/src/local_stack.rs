@@ -48,7 +48,7 @@ pub struct LocalStack {
     /// Direct database URLs, for the checker.
     pub databases: DatabaseUrls,
     /// All six service databases, to drop at the end.
-    database_names: Vec<String>,
+    pub database_names: Vec<String>,
     proxy: Option<ServerHandle>,
     pub suffix: String,
 }
@@ -227,12 +227,17 @@ impl LocalStack {
             proxy.shutdown().await;
         }
         if !keep_databases {
-            use sqlx::Connection;
-            if let Ok(mut conn) = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
-                for db in &self.database_names {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut conn).await;
-                }
-            }
+            drop_databases(&self.database_names).await;
+        }
+    }
+}
+
+/// Drops databases of a run (those it kept, once done with them).
+pub async fn drop_databases(names: &[String]) {
+    use sqlx::Connection;
+    if let Ok(mut conn) = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
+        for db in names {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut conn).await;
         }
     }
 }

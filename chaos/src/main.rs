@@ -88,6 +88,12 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Prove the checker can fail: unsafe locks must show double booking, tampered databases
+    /// must be named. Exit 0 only when every expected violation is found.
+    Selftest {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Run one service of the local stack in this process (what `chaos run` spawns).
     #[command(hide = true)]
     Serve { name: String },
@@ -131,6 +137,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run { scenario, out, keep_databases } => run_scenario(&scenario, out, keep_databases),
         Command::Validate { scenarios } => validate(&scenarios),
+        Command::Selftest { out } => selftest(out),
         Command::Serve { name } => {
             kit::telemetry::init("info,sqlx=warn");
             match tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(stack::services::serve(&name))) {
@@ -177,6 +184,36 @@ fn main() -> ExitCode {
                 notifications: notifications_db,
             };
             collect(&urls, &events, &out, timeout)
+        }
+    }
+}
+
+/// `chaos selftest`.
+fn selftest(out: Option<PathBuf>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error")))
+        .with_writer(std::io::stderr)
+        .init();
+    let out = out.unwrap_or_else(chaos::selftest::default_out);
+    let result = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(chaos::selftest::run(&out)));
+    match result {
+        Ok(findings) => {
+            let mut all = true;
+            for f in &findings {
+                all &= f.found;
+                println!("{} {}
+     {}", if f.found { "FOUND  " } else { "MISSING" }, f.expectation, f.evidence);
+            }
+            println!("selftest: {} (run folders in {})", if all { "PASS" } else { "FAIL" }, out.display());
+            if all {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("chaos selftest: harness error: {e:#}");
+            ExitCode::from(3)
         }
     }
 }

@@ -85,6 +85,16 @@ pub struct RunReport {
     pub faults: Vec<FaultWindow>,
     pub verdict: Verdict,
     pub bookings_attempted: u64,
+    /// The history and final state judged (for re-checking, e.g. by the self-test).
+    #[serde(skip)]
+    pub history: Option<History>,
+    /// The databases read (direct URLs), and their names when the run kept them.
+    #[serde(skip)]
+    pub databases: Option<DatabaseUrls>,
+    #[serde(skip)]
+    pub kept_databases: Vec<String>,
+    #[serde(skip)]
+    pub event_id: Option<uuid::Uuid>,
 }
 
 /// Harness failures (exit 3).
@@ -268,8 +278,11 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
             (url.clone(), toxiproxy, scenario.target.databases.clone(), None)
         }
     };
-    let result = drive(scenario, &run_dir, &gateway, toxiproxy, databases, local.as_ref()).await;
+    let mut result = drive(scenario, &run_dir, &gateway, toxiproxy, databases, local.as_ref()).await;
     if let Some(stack) = local {
+        if let (Ok(report), true) = (&mut result, options.keep_databases) {
+            report.kept_databases = stack.database_names.clone();
+        }
         stack.stop(options.keep_databases).await;
     }
     result
@@ -401,6 +414,10 @@ async fn drive(
         faults: windows,
         verdict,
         bookings_attempted: outcome.summary.bookings.attempted,
+        history: Some(history),
+        databases,
+        kept_databases: Vec::new(),
+        event_id: Some(data.event_id),
     };
     write_json(run_dir, "run-report.json", &report)?;
     Ok(report)
