@@ -18,9 +18,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/stampede/target}
 curl -fsS "$host/health" >/dev/null || { echo "no stack at $host: cargo run --release -p stack -- up" >&2; exit 2; }
-cargo build -q --release -p loadgen -p chaos
-loadgen=$CARGO_TARGET_DIR/release/loadgen
-chaos=$CARGO_TARGET_DIR/release/chaos
+# PROFILE=dev uses debug builds (faster to build; the generators are not the bottleneck here).
+profile=${PROFILE:-release}
+cargo build -q --profile "$profile" -p loadgen -p chaos
+dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+loadgen=$CARGO_TARGET_DIR/$dir/loadgen
+chaos=$CARGO_TARGET_DIR/$dir/chaos
 work=${OUT_DIR:-reports/out/multi-generator-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$work"
 # Enough seats that neither run sells out: 1.5 seats per booking on average, with room.
