@@ -11,9 +11,10 @@
 //!   scenario scenario files (TOML): target, stack, data, load, fault timeline, thresholds,
 //!            invariants, validated up front with file:line: field messages
 //!   nemesis  faults on processes: kill -9, SIGSTOP/SIGCONT, restart, with timestamped events
+//!   local_stack  the seven services (`chaos serve`), a private broker and the proxy for one run
+//!   runner   `chaos run`: stack, loadgen, fault timeline, heal, quiesce, checker, run folder
+//!   selftest `chaos selftest`: unsafe locks must double-book, tampered state must be named
 //! ```
-//!
-//! The scenario runner will sit beside these.
 
 pub mod checker;
 pub mod client;
