@@ -165,6 +165,7 @@ pub async fn lock_unguarded(
 /// # Errors
 /// When a query fails.
 pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guarded: bool) -> Result<Vec<Uuid>, sqlx::Error> {
+    lock_booking(tx, booking).await?;
     // A seat whose lock was swept may be taken back while free; a released booking takes nothing.
     let condition = if guarded {
         "AND (booking_id = $1 OR status = 'AVAILABLE')
@@ -184,6 +185,17 @@ pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guard
     Ok(seats.iter().filter(|s| !reserved.contains(s)).copied().collect())
 }
 
+/// Serialises confirm and release of one booking (transaction-scoped advisory lock). Without it
+/// a confirm running beside the release re-checks the freed seats after the release commits but
+/// judges `released_bookings` with its older snapshot, and reserves them anyway.
+async fn lock_booking(tx: &mut PgConnection, booking: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(booking)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// Frees the seats `booking` holds (LOCKED or RESERVED); others' seats are untouched. Returns how
 /// many were freed. Records the booking as released, so a confirm that arrives later (it travels
 /// on another topic) cannot reserve its seats again.
@@ -191,6 +203,7 @@ pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guard
 /// # Errors
 /// When the update fails.
 pub async fn release(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid]) -> Result<u64, sqlx::Error> {
+    lock_booking(tx, booking).await?;
     sqlx::query("INSERT INTO released_bookings (booking_id) VALUES ($1) ON CONFLICT DO NOTHING")
         .bind(booking)
         .execute(&mut *tx)
