@@ -61,20 +61,15 @@ impl Target {
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> Result<(u16, Value), TargetError> {
-        let mut request = self.client.get(self.url(path));
-        if let Some(t) = token {
-            request = request.bearer_auth(t);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| TargetError::Unreachable { host: self.host.clone(), reason: reason(&e) })?;
-        let status = response.status().as_u16();
-        Ok((status, response.json().await.unwrap_or(Value::Null)))
+        self.send(self.client.get(self.url(path)), token).await
     }
 
     async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Result<(u16, Value), TargetError> {
-        let mut request = self.client.post(self.url(path)).json(body);
+        self.send(self.client.post(self.url(path)).json(body), token).await
+    }
+
+    /// Sends with an optional bearer token; the status and the JSON body (Null when not JSON).
+    async fn send(&self, mut request: reqwest::RequestBuilder, token: Option<&str>) -> Result<(u16, Value), TargetError> {
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }
