@@ -9,8 +9,8 @@
 //! benches also print acquisitions/s and the conflict rate, and append them as JSON lines to
 //! `$STAMPEDE_BENCH_OUT` when set (`locking-limits.sh` reads them).
 //!
-//! `cargo bench -p benches` measures; `cargo bench -p benches -- --test` or
-//! `cargo test -p benches --benches` runs every bench once (CI).
+//! `cargo bench -p benches` measures; `cargo test --workspace --bench locking` (debug) or
+//! `cargo bench -p benches -- --test` (release) runs every bench once (CI).
 //!
 //! `STAMPEDE_LOCK_SCRIPT=lock|release cargo bench -q -p benches --bench locking` prints the source of
 //! inventory-service's lock or release script instead, byte for byte, so `locking-limits.sh` can
@@ -68,8 +68,9 @@ fn lock_release(c: &mut Criterion) {
     // Postgres strategies take milliseconds (each commit waits for the WAL flush); 30 samples fit.
     group.sample_size(30);
     let mut next_seat = 0;
-    for strategy in Strategy::ALL {
-        for k in SEAT_COUNTS {
+    // k outer: strategies compared at the same k run next to each other (the machine's load drifts).
+    for k in SEAT_COUNTS {
+        for strategy in Strategy::ALL {
             // Each bench its own seats, so nothing one bench did can be in another's way.
             let seats = event.seats[next_seat..next_seat + k].to_vec();
             next_seat += k;
@@ -112,34 +113,30 @@ fn contention(c: &mut Criterion) {
     let mut summaries = Vec::new();
     for strategy in Strategy::ALL {
         for lockers in LOCKERS {
-            let event = runtime.block_on(rig.event(POOL)).expect("seats inserted");
-            let bench = Contention {
-                rig: rig.clone(),
-                event: Arc::new(event),
-                strategy,
-                spot: HotSpot::pareto(POOL),
-                lockers,
-                k: CONTENTION_K,
-                tally: Arc::new(Tally::default()),
-            };
-            group.bench_with_input(
-                BenchmarkId::new(strategy.name(), lockers),
-                &bench,
-                |b, bench| {
-                    b.to_async(&runtime).iter_custom(|attempts| {
-                        let seed = seed.fetch_add(1, Ordering::Relaxed);
-                        async move { bench.run(attempts, seed).await }
-                    });
-                },
-            );
-            let mut summary = bench.tally.summary();
-            if summary["attempts"] == 0 {
-                continue; // filtered out on the command line
+            // Built on first use: a bench filtered out on the command line inserts nothing.
+            let mut bench: Option<Contention> = None;
+            group.bench_function(BenchmarkId::new(strategy.name(), lockers), |b| {
+                let bench: &Contention = bench.get_or_insert_with(|| Contention {
+                    rig: rig.clone(),
+                    event: Arc::new(runtime.block_on(rig.event(POOL)).expect("seats inserted")),
+                    strategy,
+                    spot: HotSpot::pareto(POOL),
+                    lockers,
+                    k: CONTENTION_K,
+                    tally: Arc::new(Tally::default()),
+                });
+                b.to_async(&runtime).iter_custom(|attempts| {
+                    let seed = seed.fetch_add(1, Ordering::Relaxed);
+                    async move { bench.run(attempts, seed).await }
+                });
+            });
+            if let Some(bench) = bench {
+                let mut summary = bench.tally.summary();
+                summary["strategy"] = strategy.name().into();
+                summary["lockers"] = lockers.into();
+                summary["k"] = CONTENTION_K.into();
+                summaries.push(summary);
             }
-            summary["strategy"] = strategy.name().into();
-            summary["lockers"] = lockers.into();
-            summary["k"] = CONTENTION_K.into();
-            summaries.push(summary);
         }
     }
     group.finish();

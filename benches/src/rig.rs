@@ -1,7 +1,8 @@
 //! What every bench runs against: Redis and Postgres on loopback, isolated per run. Redis keys live
 //! under a unique prefix (`stampede-bench:<12 hex>:`) and are deleted at the end; Postgres gets its
-//! own database (`ticketflow_bench_<12 hex>`, so `.ci/run` also drops one a crashed run left)
-//! migrated with inventory-service's own migrations and dropped at the end.
+//! own database (`stampede_bench_<12 hex>`), migrated with inventory-service's own migrations and
+//! dropped at the end. The name must not look like `ticketflow_<x>_<12 hex>`: `.ci/run` drops those
+//! with FORCE when it starts, even under a running bench.
 
 use std::time::Duration;
 
@@ -57,7 +58,7 @@ impl Rig {
     pub async fn connect(max_connections: u32) -> anyhow::Result<Self> {
         let suffix = Uuid::new_v4().simple().to_string()[..12].to_string();
         let prefix = format!("stampede-bench:{suffix}:");
-        let database = format!("ticketflow_bench_{suffix}");
+        let database = format!("stampede_bench_{suffix}");
         let redis_url = redis_url();
         let connect =
             |strategy| SeatLocks::connect(&redis_url, &prefix, strategy, Duration::from_millis(0));

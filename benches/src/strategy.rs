@@ -6,9 +6,9 @@
 //! |---|---|---|---|
 //! | `lua` | the all-or-nothing script | the owner-checked release script | 1 + 1 |
 //! | `setnx` | `SET NX PX` per seat, rollback on conflict (the seed's) | the release script | k + 1 |
-//! | `pg_update` | `BEGIN; SAVEPOINT; UPDATE .. WHERE status = 'AVAILABLE' ..; RELEASE; COMMIT` | `BEGIN; UPDATE .. WHERE booking_id = $1; COMMIT` | 5 + 3 |
-//! | `pg_skip_locked` | `BEGIN; SELECT .. FOR UPDATE SKIP LOCKED; UPDATE; COMMIT` (the seed's) | as `pg_update` | 4 + 3 |
-//! | `full` | `BEGIN`, Redis `lua` lock, then the `pg_update` guard, `COMMIT` | `BEGIN`, guarded release, Redis release, `COMMIT` | 6 + 4 |
+//! | `pg_update` | `BEGIN; SAVEPOINT; UPDATE .. WHERE status = 'AVAILABLE' ..; RELEASE; COMMIT` | `seats::release` in a transaction: `BEGIN`; advisory lock; `INSERT released_bookings`; `UPDATE .. WHERE booking_id = $1`; `COMMIT` | 5 + 5 |
+//! | `pg_skip_locked` | `BEGIN; SELECT .. FOR UPDATE SKIP LOCKED; UPDATE; COMMIT` (the seed's) | as `pg_update` | 4 + 5 |
+//! | `full` | `BEGIN`, Redis `lua` lock, then the `pg_update` guard, `COMMIT` | `BEGIN`, `seats::release`, Redis release, `COMMIT` | 6 + 6 |
 //!
 //! `full` is `on_booking_initiated` and `on_seats_release` of inventory-service without what is not
 //! locking (inbox claim, seat count, outbox message). One difference: a Redis error is an error here,
