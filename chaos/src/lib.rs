@@ -12,18 +12,24 @@
 //!            invariants, validated up front with file:line: field messages
 //!   nemesis  faults on processes: kill -9, SIGSTOP/SIGCONT, restart, with timestamped events
 //!   local_stack  the seven services (`chaos serve`), a private broker and the proxy for one run
+//!   exposure what the load did during each fault window (in flight, ttc in vs out of faults)
 //!   runner   `chaos run`: stack, loadgen, fault timeline, heal, quiesce, checker, run folder
+//!   capacity `chaos capacity`: the highest booking rate that holds an SLO (ramp, bisect, verify)
+//!   suite    `chaos suite`: several scenarios in a row, one table
 //!   selftest `chaos selftest`: unsafe locks must double-book, tampered state must be named
 //! ```
 
+pub mod capacity;
 pub mod checker;
 pub mod client;
+pub mod exposure;
 pub mod local_stack;
 pub mod nemesis;
 pub mod proxy;
 pub mod runner;
 pub mod scenario;
 pub mod selftest;
+pub mod suite;
 
 pub use client::{ClientError, ToxiproxyClient};
 pub use proxy::{ProxyServer, ServerHandle};

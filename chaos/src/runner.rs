@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::checker::{self, collect_from_databases, DatabaseUrls, FinalState, History, Opts, Validity, Verdict};
 use crate::client::ToxiproxyClient;
+use crate::exposure::{self, Window};
 use crate::local_stack::{LocalOptions, LocalStack, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::nemesis::ManagedProcess;
 use crate::scenario::{Fault, FaultAction, Scenario, TargetKind, TargetMode};
@@ -54,6 +55,8 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Keep the run's databases (local mode) for inspection.
     pub keep_databases: bool,
+    /// The scenario was stretched this many times (recorded in the run report; 0 or 1 = as written).
+    pub stretch: u32,
 }
 
 /// One fault as it happened.
@@ -72,6 +75,9 @@ pub struct FaultWindow {
     pub max_in_flight: Option<u64>,
     /// Booking operations started during the window.
     pub started: Option<u64>,
+    /// Booking operations in flight at some moment of the window (from the history: invoke
+    /// before the window's end, completion after its start).
+    pub bookings_in_flight: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -85,6 +91,17 @@ pub struct RunReport {
     pub faults: Vec<FaultWindow>,
     pub verdict: Verdict,
     pub bookings_attempted: u64,
+    /// Booking operations by how they ended (loadgen's outcomes: CONFIRMED, FAILED, ...).
+    pub outcomes: std::collections::BTreeMap<String, u64>,
+    /// Time-to-confirm p99 of the bookings in flight during a fault, and of the others (ms).
+    pub ttc_p99_in_faults_ms: Option<f64>,
+    pub ttc_p99_outside_faults_ms: Option<f64>,
+    /// How many times longer than the file the run was (`--stretch`).
+    pub stretch: u32,
+    /// Wall-clock seconds of the whole run (stack start to verdict).
+    pub seconds: f64,
+    /// The HTML report (`report.html` in the run folder), once rendered.
+    pub report: Option<PathBuf>,
     /// The history and final state judged (for re-checking, e.g. by the self-test).
     #[serde(skip)]
     pub history: Option<History>,
@@ -205,6 +222,7 @@ async fn timeline(faults: Arc<Faults>, list: Vec<Fault>, start: Instant, windows
                 end_wall: None,
                 max_in_flight: None,
                 started: None,
+                bookings_in_flight: None,
                 error: result.err().map(|e| format!("{e:#}")),
             });
         } else {
@@ -265,6 +283,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
     });
     std::fs::create_dir_all(&run_dir).with_context(|| format!("cannot create {}", run_dir.display()))?;
     std::fs::copy(&scenario.path, run_dir.join("scenario.toml")).with_context(|| format!("cannot copy {}", scenario.path.display()))?;
+    reports::Environment::capture().save(&run_dir).with_context(|| format!("cannot write {}/environment.json", run_dir.display()))?;
     eprintln!("chaos: {} -> {}", scenario.name, run_dir.display());
 
     let (gateway, toxiproxy, databases, local) = match &scenario.target.mode {
@@ -278,7 +297,18 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
             (url.clone(), toxiproxy, scenario.target.databases.clone(), None)
         }
     };
+    let began = Instant::now();
     let mut result = drive(scenario, &run_dir, &gateway, toxiproxy, databases, local.as_ref()).await;
+    if let Ok(report) = &mut result {
+        report.stretch = options.stretch.max(1);
+        report.seconds = began.elapsed().as_secs_f64();
+        write_json(&run_dir, "run-report.json", &*report)?;
+        // The verdict stands without the page: a rendering problem is said, not fatal.
+        match reports::render_run(&run_dir, &reports::RenderOptions::default()) {
+            Ok(page) => report.report = Some(page),
+            Err(e) => eprintln!("chaos: the HTML report was not written: {e}"),
+        }
+    }
     if let Some(stack) = local {
         if let (Ok(report), true) = (&mut result, options.keep_databases) {
             report.kept_databases = stack.database_names.clone();
@@ -355,7 +385,14 @@ async fn drive(
     let outcome = outcome.map_err(|e| anyhow::anyhow!("loadgen: {e}"))?;
 
     // Fault windows with what the load did during each.
+    let history = History::load(run_dir.join("loadgen/history.jsonl")).context("reading loadgen's history")?;
     let mut windows = windows.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let spans: Vec<Window> = windows.iter().filter_map(|w| Window::of(&w.start_wall, w.end_wall.as_deref(), now_ms)).collect();
+    let exposure = exposure::measure(&history, &spans);
+    for (w, n) in windows.iter_mut().zip(&exposure.in_flight_per_window) {
+        w.bookings_in_flight = Some(*n);
+    }
     for w in &mut windows {
         let (from, to) = (w.start_s.floor() as usize, w.end_s.unwrap_or(w.start_s).ceil() as usize);
         let seconds = outcome.summary.timeline.iter().skip(from).take(to.saturating_sub(from).max(1));
@@ -370,7 +407,6 @@ async fn drive(
     write_json(run_dir, "faults.json", &windows)?;
 
     // Settle, read the final state, judge.
-    let history = History::load(run_dir.join("loadgen/history.jsonl")).context("reading loadgen's history")?;
     let (state, verdict) = match &databases {
         Some(dbs) => {
             eprintln!("chaos: healed; waiting up to {:?} for the stack to quiesce", scenario.quiesce);
@@ -399,11 +435,13 @@ async fn drive(
         write_json(run_dir, "nemesis.json", &events)?;
     }
 
-    let thresholds = outcome.summary.thresholds.clone();
+    let mut thresholds = outcome.summary.thresholds.clone();
+    thresholds.extend(scenario.fault_rules.iter().map(|rule| rule.judge(&exposure.in_flight_per_window)));
+    let thresholds_passed = outcome.summary.passed && thresholds.iter().all(|t| t.passed);
     let ending = match verdict.valid {
         Validity::False => Ending::InvariantViolated,
         Validity::Unknown => Ending::InvariantUnknown,
-        Validity::True if !outcome.summary.passed => Ending::ThresholdFailed,
+        Validity::True if !thresholds_passed => Ending::ThresholdFailed,
         Validity::True => Ending::Passed,
     };
     let report = RunReport {
@@ -414,6 +452,12 @@ async fn drive(
         faults: windows,
         verdict,
         bookings_attempted: outcome.summary.bookings.attempted,
+        outcomes: outcome.summary.bookings.outcomes.iter().map(|(o, n)| (o.as_str().to_string(), *n)).collect(),
+        ttc_p99_in_faults_ms: exposure.ttc_p99_in_faults_ms,
+        ttc_p99_outside_faults_ms: exposure.ttc_p99_outside_faults_ms,
+        stretch: 1,
+        seconds: 0.0,
+        report: None,
         history: Some(history),
         databases,
         kept_databases: Vec::new(),
@@ -425,14 +469,25 @@ async fn drive(
 
 /// The verdict table printed at the end of a run.
 pub fn table(report: &RunReport) -> String {
-    let mut out = format!("\nscenario {}: {} bookings attempted\n", report.scenario, report.bookings_attempted);
+    let count = |o: &str| report.outcomes.get(o).copied().unwrap_or(0);
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), loadgen::thresholds::format_ms);
+    let mut out = format!(
+        "\nscenario {}: {} bookings attempted, {} confirmed, {} failed, {} expired; ttc p99 {} during faults, {} outside\n",
+        report.scenario,
+        report.bookings_attempted,
+        count("CONFIRMED"),
+        count("FAILED"),
+        count("EXPIRED"),
+        ms(report.ttc_p99_in_faults_ms),
+        ms(report.ttc_p99_outside_faults_ms),
+    );
     for w in &report.faults {
         out.push_str(&format!(
-            "fault    {:<44} {:>6.1}s..{:<6} in flight max {:>4}, started {:>5}{}\n",
+            "fault    {:<44} {:>6.1}s..{:<6} bookings in flight {:>5}, started {:>5}{}\n",
             w.description,
             w.start_s,
             w.end_s.map(|e| format!("{e:.1}s")).unwrap_or_else(|| "open".into()),
-            w.max_in_flight.unwrap_or(0),
+            w.bookings_in_flight.unwrap_or(0),
             w.started.unwrap_or(0),
             w.error.as_ref().map(|e| format!("  ERROR {e}")).unwrap_or_default()
         ));
@@ -442,8 +497,9 @@ pub fn table(report: &RunReport) -> String {
     }
     out.push_str(&report.verdict.table());
     out.push_str(&format!(
-        "\nrun folder: {}\nverdict: {}\n",
+        "\nrun folder: {}\nreport: {}\nverdict: {}\n",
         report.run_dir.display(),
+        report.report.as_ref().map_or("not written".to_string(), |p| p.display().to_string()),
         match report.ending {
             Ending::Passed => "PASS",
             Ending::ThresholdFailed => "FAIL (threshold)",

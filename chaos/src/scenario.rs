@@ -58,6 +58,8 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// loadgen threshold rules (saga rules and goose rules), as written.
     pub thresholds: Vec<String>,
+    /// The runner's own rules on the load during faults (`fault-in-flight>=200`).
+    pub fault_rules: Vec<crate::exposure::FaultRule>,
     /// The invariants the checker judges (default: all six, in ARCHITECTURE.md order).
     pub invariants: Vec<Invariant>,
 }
@@ -536,6 +538,69 @@ impl Scenario {
         self.load.length()
     }
 
+    /// The scenario aimed at a running stack instead of the file's target (`chaos run --target`):
+    /// its gateway `url`, the toxiproxy API for proxy faults, the databases for the checker.
+    ///
+    /// # Errors
+    /// A one-line reason: not an http(s) URL; a process fault (kill, pause, restart) or a
+    /// `[stack]` setting, neither of which a running stack takes; a proxy fault and no toxiproxy.
+    pub fn aimed_at(&self, url: &str, toxiproxy: Option<String>, databases: Option<DatabaseUrls>) -> Result<Scenario, String> {
+        let file = self.path.display();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!("--target {url:?}: not an http(s) URL"));
+        }
+        if let Some(f) = self.faults.iter().find(|f| f.target.kind() != TargetKind::Proxy) {
+            return Err(format!(
+                "{file}: faults[{}] acts on the process {} ({}), which only a local stack can do; --target runs against a stack chaos did not start",
+                f.index,
+                f.target.name(),
+                f.action.name()
+            ));
+        }
+        if self.stack != StackSettings::default() {
+            let env: Vec<String> = self.stack.env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            return Err(format!(
+                "{file}: [stack] sets the local stack's services; a running stack takes them from its own environment ({}): set them there and remove [stack]",
+                env.join(" ")
+            ));
+        }
+        let toxiproxy = toxiproxy.or_else(|| self.target.toxiproxy.clone());
+        if toxiproxy.is_none() && !self.faults.is_empty() {
+            return Err(format!("{file}: proxy faults against --target need --toxiproxy URL (the toxiproxy in front of Redis, Kafka and Postgres)"));
+        }
+        let mut s = self.clone();
+        s.target = Target {
+            mode: TargetMode::Url(url.trim_end_matches('/').to_string()),
+            toxiproxy,
+            databases: databases.or_else(|| self.target.databases.clone()),
+            proxies: self.target.proxies.clone(),
+        };
+        Ok(s)
+    }
+
+    /// The same scenario `factor` times longer, for the long versions of the CI-sized files:
+    /// every segment of the load shape, every fault's offset and length, and the event's seats
+    /// (so the longer load does not sell out; at most 100,000). Rates, quiesce and thresholds
+    /// stay as they are.
+    #[must_use]
+    pub fn stretched(&self, factor: u32) -> Scenario {
+        let mut s = self.clone();
+        if factor <= 1 {
+            return s;
+        }
+        for segment in &mut s.load.shape.segments {
+            segment.length *= factor;
+        }
+        s.load.rate = s.load.shape.to_spec();
+        s.load.duration = None;
+        for fault in &mut s.faults {
+            fault.at *= factor;
+            fault.length *= factor;
+        }
+        s.data.seats = (s.data.seats * u64::from(factor)).min(100_000);
+        s
+    }
+
     /// The loadgen `run` flags for this scenario's load and thresholds (the runner adds
     /// `--host`, `--data`, `--out`, ...).
     pub fn loadgen_args(&self) -> Vec<String> {
@@ -839,7 +904,8 @@ impl Validator<'_> {
             data: data?,
             load: load?,
             faults: faults?,
-            thresholds: thresholds?,
+            fault_rules: thresholds.as_ref()?.iter().filter_map(|r| crate::exposure::FaultRule::parse(r).ok()).collect(),
+            thresholds: thresholds?.into_iter().filter(|r| !crate::exposure::FaultRule::is_fault_rule(r)).collect(),
             invariants: invariants?,
         })
     }
@@ -1445,7 +1511,9 @@ impl Validator<'_> {
         let mut ok = true;
         for (i, rule) in raw.rules.iter().enumerate() {
             let text = rule.get_ref().trim();
-            let error = if is_saga_rule(text) {
+            let error = if crate::exposure::FaultRule::is_fault_rule(text) {
+                crate::exposure::FaultRule::parse(text).err().map(|e| e.to_string())
+            } else if is_saga_rule(text) {
                 SagaThreshold::parse(text).err().map(|e| e.to_string())
             } else {
                 match goose::threshold::Threshold::from_str(text) {
@@ -1823,6 +1891,48 @@ check = ["double_booking", "liveness"]
              --strategy random --seats-per-booking 1..2 --hot-seats 10 \
              --threshold unknown=0 --threshold ttc-p99<10s --threshold p95<500ms"
         );
+    }
+
+    #[test]
+    fn a_stretched_scenario_scales_the_load_window_faults_and_seats() {
+        let s = parse(VALID).unwrap();
+        let long = s.stretched(10);
+        assert_eq!(long.load_length(), Duration::from_secs(300));
+        assert_eq!(long.load.rate, "100/s for 300000ms");
+        assert_eq!((long.faults[0].at, long.faults[0].heals_at()), (Duration::from_secs(20), Duration::from_secs(70)));
+        assert_eq!(long.faults[2].at, Duration::from_secs(200));
+        assert_eq!(long.data.seats, 30_000);
+        assert_eq!(long.thresholds, s.thresholds);
+        assert!(long.loadgen_args().join(" ").starts_with("--rate 100/s for 300000ms --scenarios"));
+        assert_eq!(s.stretched(1), s);
+    }
+
+    #[test]
+    fn a_scenario_can_be_aimed_at_a_running_stack_unless_it_needs_the_local_one() {
+        let proxy_only = "name = \"p\"\n[target]\nmode = \"local\"\n[load]\nrate = \"1/s\"\nduration = \"10s\"\n\
+                          [[faults]]\nat = \"1s\"\nfor = \"2s\"\ntarget = \"redis\"\naction = \"down\"\n";
+        let s = parse(proxy_only).unwrap();
+        let dbs = DatabaseUrls::on_server("postgres://u:p@db:5432");
+        let aimed = s.aimed_at("http://gateway:3000/", Some("http://toxiproxy:8474".into()), Some(dbs.clone())).unwrap();
+        assert_eq!(aimed.target.mode, TargetMode::Url("http://gateway:3000".into()));
+        assert_eq!(aimed.target.toxiproxy.as_deref(), Some("http://toxiproxy:8474"));
+        assert_eq!(aimed.target.databases.unwrap().bookings, "postgres://u:p@db:5432/ticketflow_bookings");
+        assert!(s.aimed_at("http://gateway:3000", None, None).unwrap_err().contains("--toxiproxy"));
+        assert!(s.aimed_at("gateway:3000", None, None).unwrap_err().contains("not an http(s) URL"));
+        let err = parse(VALID).unwrap().aimed_at("http://g:3000", Some("http://t:8474".into()), None).unwrap_err();
+        assert!(err.contains("faults[1]") && err.contains("booking-service"), "{err}");
+    }
+
+    #[test]
+    fn fault_rules_are_the_runners_and_do_not_reach_loadgen() {
+        let text = VALID.replace("[thresholds]\nrules = [", "[thresholds]\nrules = [\"fault-in-flight>=200\", ");
+        assert_ne!(text, VALID, "the fixture has a rules list");
+        let s = parse(&text).unwrap();
+        assert_eq!(s.fault_rules, vec![crate::exposure::FaultRule::parse("fault-in-flight>=200").unwrap()]);
+        assert!(!s.loadgen_args().iter().any(|a| a.starts_with("fault-")));
+        let bad = VALID.replace("[thresholds]\nrules = [", "[thresholds]\nrules = [\"fault-in-flight>200\", ");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("thresholds.rules[0]") && err.contains("fault-in-flight takes >="), "{err}");
     }
 
     #[test]

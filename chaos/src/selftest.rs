@@ -83,7 +83,7 @@ pub async fn run(out: &Path) -> anyhow::Result<Vec<Finding>> {
     // The services inherit this process's environment: widen the unsafe strategy's check-to-set
     // gap so the race it exists to show happens within a short run.
     std::env::set_var("UNSAFE_RACE_WINDOW_MS", "200");
-    let unsafe_run = runner::run(&scenario(out, "selftest-unsafe-lock", UNSAFE)?, &RunOptions { out: Some(out.join("unsafe-lock")), keep_databases: false })
+    let unsafe_run = runner::run(&scenario(out, "selftest-unsafe-lock", UNSAFE)?, &RunOptions { out: Some(out.join("unsafe-lock")), keep_databases: false, stretch: 1 })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     std::env::remove_var("UNSAFE_RACE_WINDOW_MS");
@@ -97,7 +97,7 @@ pub async fn run(out: &Path) -> anyhow::Result<Vec<Finding>> {
     });
 
     eprintln!("selftest 2/2: a clean run, then tampered databases");
-    let clean = runner::run(&scenario(out, "selftest-tampered", CLEAN)?, &RunOptions { out: Some(out.join("tampered")), keep_databases: true })
+    let clean = runner::run(&scenario(out, "selftest-tampered", CLEAN)?, &RunOptions { out: Some(out.join("tampered")), keep_databases: true, stretch: 1 })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let result = tamper_and_check(&clean).await;

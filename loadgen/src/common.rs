@@ -6,13 +6,14 @@ use std::time::Duration;
 use goose::prelude::*;
 use serde_json::Value;
 
-use crate::context::PoolUser;
+use crate::context::{Ctx, PoolUser};
 
 /// What a request came back with, reduced to what the flows decide on.
 #[derive(Debug)]
 pub enum Reply {
-    /// An HTTP answer: status and the JSON body (Null when it was not JSON).
-    Http { status: u16, body: Value },
+    /// An HTTP answer: status, the JSON body (Null when it was not JSON), and whether the
+    /// request counts as failed (a status outside the call's `ok`, or no JSON).
+    Http { status: u16, body: Value, failed: bool },
     /// No HTTP answer: timeout, refused connection, reset.
     Transport(String),
 }
@@ -28,7 +29,7 @@ impl Reply {
     /// The error code of the envelope `{"error":{"code"}}`, or a short description.
     pub fn error_text(&self) -> String {
         match self {
-            Reply::Http { status, body } => {
+            Reply::Http { status, body, .. } => {
                 let code = body["error"]["code"].as_str().or_else(|| body["error"].as_str()).or_else(|| body["message"].as_str());
                 match code {
                     Some(code) => format!("{status} {code}"),
@@ -59,12 +60,39 @@ impl<'a> Call<'a> {
     }
 }
 
+/// The route's name in the per-second timeline: `POST /api/bookings`, `GET /api/bookings/:id`.
+fn route_key(method: &GooseMethod, name: &str) -> String {
+    let method = match method {
+        GooseMethod::Get => "GET",
+        GooseMethod::Post => "POST",
+        GooseMethod::Put => "PUT",
+        GooseMethod::Patch => "PATCH",
+        GooseMethod::Delete => "DELETE",
+        GooseMethod::Head => "HEAD",
+        GooseMethod::Custom => "CUSTOM",
+    };
+    format!("{method} {name}")
+}
+
 /// Sends `call` through the goose user; marks the request failed in goose's metrics when its
-/// status is not in `call.ok` or the body is not JSON.
+/// status is not in `call.ok` or the body is not JSON, and records it in the run's per-second,
+/// per-route latency timeline (`ctx.stats`), which goose does not keep.
 ///
 /// # Errors
 /// Only goose's own (throttle shut down); HTTP and transport failures are a [`Reply`].
-pub async fn send(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, Box<TransactionError>> {
+pub async fn send(user: &mut GooseUser, ctx: &Ctx, call: Call<'_>) -> Result<Reply, Box<TransactionError>> {
+    let route = route_key(&call.method, call.name);
+    let began = std::time::Instant::now();
+    let result = send_unrecorded(user, call).await;
+    let failed = match &result {
+        Ok(Reply::Http { failed, .. }) => *failed,
+        _ => true,
+    };
+    ctx.stats.record_request(ctx.since_start(), &route, began.elapsed(), failed);
+    result
+}
+
+async fn send_unrecorded(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, Box<TransactionError>> {
     let mut builder = user.get_request_builder(&call.method, call.path)?.timeout(call.timeout);
     if let Some(token) = call.token {
         builder = builder.bearer_auth(token);
@@ -87,6 +115,7 @@ pub async fn send(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, Box<Tra
             let status = response.status().as_u16();
             let text = response.text().await.unwrap_or_default();
             let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let failed = !call.ok.contains(&status) || body.is_null();
             if call.ok.contains(&status) {
                 if body.is_null() {
                     user.set_failure("response is not JSON", &mut goose.request, None, Some(&text))?;
@@ -94,7 +123,7 @@ pub async fn send(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, Box<Tra
             } else if goose.request.success {
                 user.set_failure(&format!("unexpected status {status}"), &mut goose.request, None, Some(&text))?;
             }
-            Ok(Reply::Http { status, body })
+            Ok(Reply::Http { status, body, failed })
         }
     }
 }
@@ -115,14 +144,15 @@ fn describe(e: &impl std::fmt::Display) -> String {
 ///
 /// # Errors
 /// Only goose's own.
-pub async fn relogin(user: &mut GooseUser, who: &PoolUser, timeout: Duration) -> Result<bool, Box<TransactionError>> {
+pub async fn relogin(user: &mut GooseUser, ctx: &Ctx, who: &PoolUser, timeout: Duration) -> Result<bool, Box<TransactionError>> {
     let body = serde_json::json!({"email": who.email, "password": who.password});
     let reply = send(
         user,
+        ctx,
         Call { method: GooseMethod::Post, body: Some(&body), ok: &[200], ..Call::get("/api/users/login", "/api/users/login", timeout) },
     )
     .await?;
-    if let Reply::Http { status: 200, body } = reply {
+    if let Reply::Http { status: 200, body, .. } = reply {
         if let Some(token) = body["token"].as_str() {
             *who.token.write().unwrap_or_else(|e| e.into_inner()) = token.to_string();
             return Ok(true);

@@ -53,7 +53,7 @@ pub async fn book(user: &mut GooseUser, ctx: &Ctx, process: u64, due: Instant, l
     }
 
     let outcome = match &reply {
-        Reply::Http { status: 200..=202, body } => {
+        Reply::Http { status: 200..=202, body, .. } => {
             let booking = booking_of(body);
             let id = booking["id"].as_str().unwrap_or_default().to_string();
             value["bookingId"] = json!(id);
@@ -119,6 +119,7 @@ async fn post_booking(
         let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
         let reply = send(
             user,
+            ctx,
             Call {
                 method: GooseMethod::Post,
                 token: Some(&token),
@@ -130,7 +131,7 @@ async fn post_booking(
         )
         .await?;
         // An expired token is the generator's problem, not the target's: log in and try again.
-        if reply.status() == Some(401) && attempt == 0 && relogin(user, who, ctx.ops.request_timeout).await? {
+        if reply.status() == Some(401) && attempt == 0 && relogin(user, ctx, who, ctx.ops.request_timeout).await? {
             continue;
         }
         return Ok(reply);
@@ -160,11 +161,12 @@ async fn wait_for_end(
         let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
         let reply = send(
             user,
+            ctx,
             Call { token: Some(&token), ..Call::get(&path, "/api/bookings/:id", ctx.ops.request_timeout) },
         )
         .await?;
         match reply {
-            Reply::Http { status: 200, body } => {
+            Reply::Http { status: 200, body, .. } => {
                 if let Some(status) = booking_of(&body)["status"].as_str() {
                     if statuses.last().map(String::as_str) != Some(status) {
                         statuses.push(status.to_string());
@@ -172,7 +174,7 @@ async fn wait_for_end(
                 }
             }
             Reply::Http { status: 401, .. } => {
-                relogin(user, who, ctx.ops.request_timeout).await?;
+                relogin(user, ctx, who, ctx.ops.request_timeout).await?;
             }
             // Errors while polling change nothing we know; keep polling until the deadline.
             _ => {}
@@ -193,6 +195,7 @@ async fn cancel(user: &mut GooseUser, ctx: &Ctx, process: u64, who: &crate::cont
     let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
     let reply = send(
         user,
+        ctx,
         Call {
             method: GooseMethod::Post,
             token: Some(&token),

@@ -78,6 +78,11 @@ async fn run(args: &loadgen::cli::RunArgs) -> i32 {
                 println!("history: WRITE FAILED: {e}");
             }
             println!("run folder: {}", outcome.out_dir.display());
+            match reports::render_run(&outcome.out_dir, &reports::RenderOptions::default()) {
+                Ok(page) => println!("report: {}", page.display()),
+                // The run and its files stand without the page: say so, keep the verdict.
+                Err(e) => eprintln!("loadgen: the HTML report was not written: {e}"),
+            }
             println!("verdict: {}", if s.passed { "PASS" } else { "FAIL" });
             outcome.exit_code()
         }

@@ -190,14 +190,19 @@ fn combine(summaries: &[Summary], histograms: BTreeMap<String, Histogram<u64>>, 
     let mut routes: BTreeMap<String, RouteSummary> = BTreeMap::new();
     for s in summaries {
         for r in &s.routes {
-            let e = routes.entry(r.name.clone()).or_insert(RouteSummary { name: r.name.clone(), count: 0, failures: 0, per_s: 0.0 });
+            let e = routes.entry(r.name.clone()).or_insert(RouteSummary { name: r.name.clone(), count: 0, failures: 0, per_s: 0.0, latency: None });
             e.count += r.count;
             e.failures += r.failures;
             e.per_s += r.per_s;
         }
     }
+    for r in routes.values_mut() {
+        r.latency = histograms.get(&format!("route:{}", r.name)).map(Percentiles::of);
+    }
+    // Time-to-confirm rules judge the ttc histograms only, not the routes'.
+    let ttc: BTreeMap<String, Histogram<u64>> = histograms.iter().filter(|(k, _)| !k.starts_with("route:")).map(|(k, h)| (k.clone(), h.clone())).collect();
     let observed = Observed {
-        ttc_ms: histograms.clone(),
+        ttc_ms: ttc.clone(),
         confirmed_per_s: bookings.confirmed_per_s,
         started_per_s: open_model.as_ref().map_or(0.0, |o| o.start_rate_per_s),
         started: summaries.iter().map(|s| s.bookings.attempted).sum(),
@@ -235,7 +240,7 @@ fn combine(summaries: &[Summary], histograms: BTreeMap<String, Histogram<u64>>, 
         open_model,
         closed_users: summaries.iter().map(|s| s.closed_users).sum(),
         bookings,
-        time_to_confirm: histograms.iter().map(|(k, h)| (k.clone(), Percentiles::of(h))).collect(),
+        time_to_confirm: ttc.iter().map(|(k, h)| (k.clone(), Percentiles::of(h))).collect(),
         histograms: histograms.iter().map(|(k, h)| (k.clone(), summary::encode(h))).collect(),
         routes: routes.into_values().collect(),
         thresholds,
@@ -264,6 +269,12 @@ fn merge_timelines(summaries: &[Summary]) -> Vec<Second> {
             m.in_flight += sec.in_flight;
             for (o, n) in &sec.outcomes {
                 *m.outcomes.entry(*o).or_default() += n;
+            }
+            // Counts add up; per-second percentiles cannot be merged from percentiles.
+            for (route, r) in &sec.routes {
+                let e = m.routes.entry(route.clone()).or_default();
+                e.count += r.count;
+                e.errors += r.errors;
             }
         }
     }

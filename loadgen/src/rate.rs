@@ -73,6 +73,22 @@ impl RateShape {
         Ok(Self { segments })
     }
 
+    /// The shape as a `--rate` spec that parses back to itself (every segment with its `for`).
+    pub fn to_spec(&self) -> String {
+        self.segments
+            .iter()
+            .map(|s| {
+                let ms = s.length.as_millis();
+                if s.from == s.to {
+                    format!("{}/s for {ms}ms", s.from)
+                } else {
+                    format!("{}/s..{}/s for {ms}ms", s.from, s.to)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// How long the shape lasts.
     pub fn length(&self) -> Duration {
         self.segments.iter().map(|s| s.length).sum()
@@ -254,5 +270,13 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
         assert!(parse_duration("7 parsecs").is_err());
+    }
+
+    #[test]
+    fn a_spec_parses_back_to_its_shape() {
+        for spec in ["200/s", "50/s..400/s", "100/s for 20s, 200/s for 1m30s, 0.5/s..3/s for 250ms", "1/m"] {
+            let shape = RateShape::parse(spec, Some(Duration::from_secs(7))).unwrap();
+            assert_eq!(RateShape::parse(&shape.to_spec(), None).unwrap(), shape, "{spec} -> {}", shape.to_spec());
+        }
     }
 }

@@ -9,6 +9,7 @@
 //!               drain in-flight ops ─▶ summary.json, history.jsonl, goose-report.{html,json}
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
@@ -247,6 +248,10 @@ pub async fn run_with(args: &RunArgs, load_started: Option<tokio::sync::oneshot:
     // The run folder.
     let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("reports/out/{run_id}-loadgen")));
     std::fs::create_dir_all(&out_dir).map_err(|e| bad(format!("cannot create run folder {}: {e}", out_dir.display())))?;
+    // The machine and build the numbers come from, for the report's header.
+    reports::Environment::capture()
+        .save(&out_dir)
+        .map_err(|e| bad(format!("cannot write {}: {e}", out_dir.join("environment.json").display())))?;
     let history_path = out_dir.join("history.jsonl");
     let history = History::create(&history_path, Instant::now())
         .map_err(|e| bad(format!("cannot create {}: {e}", history_path.display())))?;
@@ -482,15 +487,19 @@ fn summarize(
     }));
     let history_error = ctx.history.error();
     let passed = thresholds.iter().all(|t| t.passed) && history_error.is_none();
+    let timed = ctx.stats.routes();
     let mut routes: Vec<RouteSummary> = metrics
         .requests
         .iter()
         .map(|(name, r)| {
             let count = r.success_count + r.fail_count;
-            RouteSummary { name: name.clone(), count, failures: r.fail_count, per_s: count as f64 / load_seconds }
+            let latency = timed.get(name).map(|t| Percentiles::of(&t.latency));
+            RouteSummary { name: name.clone(), count, failures: r.fail_count, per_s: count as f64 / load_seconds, latency }
         })
         .collect();
     routes.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut histogram_texts: BTreeMap<String, String> = histograms.iter().map(|(k, h)| (k.clone(), summary::encode(h))).collect();
+    histogram_texts.extend(timed.iter().map(|(name, t)| (format!("route:{name}"), summary::encode(&t.latency))));
 
     Summary {
         version: 1,
@@ -515,7 +524,7 @@ fn summarize(
             max_in_flight: ctx.stats.max_in_flight.load(Ordering::Relaxed),
         },
         time_to_confirm: histograms.iter().map(|(k, h)| (k.clone(), Percentiles::of(h))).collect(),
-        histograms: histograms.iter().map(|(k, h)| (k.clone(), summary::encode(h))).collect(),
+        histograms: histogram_texts,
         routes,
         thresholds,
         passed,

@@ -95,8 +95,47 @@ pub struct Second {
     pub ttc_p99_ms: Option<f64>,
     /// Operations in flight at the end of the second.
     pub in_flight: u64,
+    /// HTTP requests that completed in this second, per route (`POST /api/bookings`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<String, RouteSecond>,
+    /// Time-to-confirm samples of the second (microseconds). Raw samples, not a histogram: a
+    /// histogram per second per route would cost ~180 KB each, a sample 4 bytes.
     #[serde(skip)]
-    ttc: Option<Histogram<u64>>,
+    ttc: Vec<u32>,
+}
+
+/// One route in one second of the run.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct RouteSecond {
+    /// Requests that completed in the second.
+    pub count: u64,
+    /// Of those, failures (unexpected status, not JSON, no answer).
+    pub errors: u64,
+    /// Latency percentiles of the second's requests (ms); `None` once merged from several runs.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    #[serde(skip)]
+    samples: Vec<u32>,
+}
+
+/// A route over the whole run.
+#[derive(Debug, Clone)]
+pub struct RouteTotal {
+    pub count: u64,
+    pub errors: u64,
+    /// Latency of every request (microseconds).
+    pub latency: Histogram<u64>,
+}
+
+/// The `q` quantile (nearest rank) of `samples` in microseconds, as milliseconds; sorts them.
+fn quantile_ms(samples: &mut [u32], q: f64) -> Option<f64> {
+    if samples.is_empty() {
+        return None;
+    }
+    samples.sort_unstable();
+    let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
+    Some(f64::from(samples[rank - 1]) / 1000.0)
 }
 
 /// Shared counters and histograms; everything is safe to update from many users at once.
@@ -115,6 +154,7 @@ pub struct Stats {
     /// How late operations started against their due time.
     start_delay: Mutex<Histogram<u64>>,
     timeline: Mutex<Vec<Second>>,
+    routes: Mutex<BTreeMap<String, RouteTotal>>,
 }
 
 impl Default for Stats {
@@ -132,12 +172,17 @@ impl Default for Stats {
             ttc: Mutex::default(),
             start_delay: Mutex::new(new_histogram()),
             timeline: Mutex::default(),
+            routes: Mutex::default(),
         }
     }
 }
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+}
+
+fn micros32(d: Duration) -> u32 {
+    u32::try_from(micros(d)).unwrap_or(u32::MAX)
 }
 
 impl Stats {
@@ -184,10 +229,40 @@ impl Stats {
         self.second(at, |s| {
             *s.outcomes.entry(outcome).or_default() += 1;
             if let Some(ttc) = ttc {
-                s.ttc.get_or_insert_with(new_histogram).saturating_record(micros(ttc));
+                s.ttc.push(micros32(ttc));
             }
             s.in_flight = in_flight;
         });
+    }
+
+    /// An HTTP request on `route` completed at `at` after `latency`; `error` when it failed.
+    pub fn record_request(&self, at: Duration, route: &str, latency: Duration, error: bool) {
+        {
+            let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+            let total = match routes.get_mut(route) {
+                Some(total) => total,
+                None => routes
+                    .entry(route.to_string())
+                    .or_insert_with(|| RouteTotal { count: 0, errors: 0, latency: new_histogram() }),
+            };
+            total.count += 1;
+            total.errors += u64::from(error);
+            total.latency.saturating_record(micros(latency));
+        }
+        self.second(at, |s| {
+            let r = match s.routes.get_mut(route) {
+                Some(r) => r,
+                None => s.routes.entry(route.to_string()).or_default(),
+            };
+            r.count += 1;
+            r.errors += u64::from(error);
+            r.samples.push(micros32(latency));
+        });
+    }
+
+    /// Copies of every route's totals, by route.
+    pub fn routes(&self) -> BTreeMap<String, RouteTotal> {
+        self.routes.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Count per outcome so far.
@@ -217,11 +292,15 @@ impl Stats {
     pub fn timeline(&self) -> Vec<Second> {
         let mut timeline = self.timeline.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for s in &mut timeline {
-            if let Some(h) = s.ttc.take() {
-                let ms = |q: f64| Some(h.value_at_quantile(q) as f64 / 1000.0);
-                s.ttc_p50_ms = ms(0.5);
-                s.ttc_p95_ms = ms(0.95);
-                s.ttc_p99_ms = ms(0.99);
+            let mut ttc = std::mem::take(&mut s.ttc);
+            s.ttc_p50_ms = quantile_ms(&mut ttc, 0.5);
+            s.ttc_p95_ms = quantile_ms(&mut ttc, 0.95);
+            s.ttc_p99_ms = quantile_ms(&mut ttc, 0.99);
+            for r in s.routes.values_mut() {
+                let mut samples = std::mem::take(&mut r.samples);
+                r.p50_ms = quantile_ms(&mut samples, 0.5);
+                r.p95_ms = quantile_ms(&mut samples, 0.95);
+                r.p99_ms = quantile_ms(&mut samples, 0.99);
             }
         }
         timeline
@@ -253,5 +332,32 @@ mod tests {
         assert_eq!(timeline[1].outcomes[&Outcome::Confirmed], 8);
         let p99 = timeline[1].ttc_p99_ms.unwrap();
         assert!((107.0..108.0).contains(&p99), "{p99}");
+    }
+
+    #[test]
+    fn requests_land_in_their_second_and_route() {
+        let stats = Stats::default();
+        for i in 1..=100u64 {
+            stats.record_request(Duration::from_millis(2500), "GET /api/bookings/:id", Duration::from_millis(i), i > 98);
+        }
+        stats.record_request(Duration::from_millis(500), "POST /api/bookings", Duration::from_millis(7), false);
+        let timeline = stats.timeline();
+        assert_eq!(timeline.len(), 3);
+        let get = &timeline[2].routes["GET /api/bookings/:id"];
+        assert_eq!((get.count, get.errors), (100, 2));
+        assert_eq!((get.p50_ms, get.p95_ms, get.p99_ms), (Some(50.0), Some(95.0), Some(99.0)));
+        assert_eq!(timeline[0].routes["POST /api/bookings"].p99_ms, Some(7.0));
+        assert!(timeline[1].routes.is_empty());
+        let totals = stats.routes();
+        assert_eq!(totals["GET /api/bookings/:id"].latency.len(), 100);
+        assert_eq!(totals["GET /api/bookings/:id"].errors, 2);
+    }
+
+    #[test]
+    fn nearest_rank_quantiles() {
+        assert_eq!(quantile_ms(&mut [], 0.99), None);
+        assert_eq!(quantile_ms(&mut [3000], 0.5), Some(3.0));
+        assert_eq!(quantile_ms(&mut [4000, 1000, 3000, 2000], 0.5), Some(2.0));
+        assert_eq!(quantile_ms(&mut [4000, 1000, 3000, 2000], 0.99), Some(4.0));
     }
 }

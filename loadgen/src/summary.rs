@@ -86,6 +86,10 @@ pub struct RouteSummary {
     pub failures: usize,
     /// Requests per second over the load window.
     pub per_s: f64,
+    /// Latency of the route's requests, as loadgen timed them around goose's call (absent in
+    /// summaries from before it was recorded). Its histogram is `histograms["route:<name>"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Percentiles>,
 }
 
 /// The whole summary.
@@ -107,7 +111,8 @@ pub struct Summary {
     pub bookings: Bookings,
     /// Time-to-confirm, "all" and per terminal outcome.
     pub time_to_confirm: BTreeMap<String, Percentiles>,
-    /// The same histograms, V2 + base64, for exact merging of runs.
+    /// The same histograms, V2 + base64, for exact merging of runs; also `route:<name>` per
+    /// route (request latency, microseconds).
     pub histograms: BTreeMap<String, String>,
     pub routes: Vec<RouteSummary>,
     pub thresholds: Vec<Verdict>,

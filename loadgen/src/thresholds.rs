@@ -3,7 +3,7 @@
 //! ```text
 //! ttc-p99<2s   ttc-p50<=500ms   ttc-max<10s   ttc-p99<1s for CONFIRMED
 //! confirmed-rate>=100/s   start-rate>=190/s
-//! unknown=0   pending=0   dropped=0   late<1%   failed<20%   expired=0   rejected<=5
+//! unknown=0   pending=0   dropped=0   late<1%   failed<20%   expired=0   rejected<=5   attempted>=2000
 //! ```
 //! Counts compare as numbers, or as a percentage of operations started when the value ends in
 //! `%`. Every other rule (p95<500ms, error-rate<1%, ...) is goose's own and goes to goose.
@@ -59,6 +59,9 @@ enum Counted {
     Outcome(Outcome),
     Dropped,
     Late,
+    /// Booking operations that sent their POST (every outcome): a run too small to show
+    /// anything can be refused with `attempted>=2000`.
+    Attempted,
 }
 
 /// One parsed saga rule.
@@ -102,7 +105,7 @@ impl fmt::Display for Verdict {
 pub fn is_saga_rule(rule: &str) -> bool {
     let name: String = rule.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.').collect();
     name.starts_with("ttc-")
-        || matches!(name.as_str(), "confirmed-rate" | "start-rate" | "dropped" | "late")
+        || matches!(name.as_str(), "confirmed-rate" | "start-rate" | "dropped" | "late" | "attempted")
         || Outcome::ALL.iter().any(|o| o.as_str().eq_ignore_ascii_case(&name))
 }
 
@@ -151,6 +154,7 @@ impl SagaThreshold {
                 "start-rate" => Metric::StartRate,
                 "dropped" => Metric::Count(Counted::Dropped),
                 "late" => Metric::Count(Counted::Late),
+                "attempted" => Metric::Count(Counted::Attempted),
                 other => Metric::Count(Counted::Outcome(
                     Outcome::ALL
                         .into_iter()
@@ -207,6 +211,7 @@ impl SagaThreshold {
                     Counted::Outcome(o) => seen.outcomes.get(o).copied().unwrap_or(0),
                     Counted::Dropped => seen.dropped,
                     Counted::Late => seen.late,
+                    Counted::Attempted => seen.outcomes.values().sum(),
                 };
                 if self.percent {
                     let pct = if seen.started == 0 { 0.0 } else { n as f64 * 100.0 / seen.started as f64 };
@@ -265,6 +270,8 @@ mod tests {
             ("late<5%", true),
             ("late<1%", false),
             ("dropped=0", true),
+            ("attempted>=953", true),
+            ("attempted>=2000", false),
         ] {
             let verdict = SagaThreshold::parse(rule).unwrap().judge(&seen);
             assert_eq!(verdict.passed, passed, "{rule}: {verdict}");
@@ -292,6 +299,7 @@ mod tests {
         assert!(is_saga_rule("ttc-p99<2s"));
         assert!(is_saga_rule("unknown=0"));
         assert!(is_saga_rule("confirmed-rate>=100/s"));
+        assert!(is_saga_rule("attempted>=2000"));
         assert!(!is_saga_rule("p95<500ms"));
         assert!(!is_saga_rule("error-rate<1%"));
         assert!(!is_saga_rule("p99<2s for GET /api/events"));

@@ -37,7 +37,13 @@ pub struct DatabaseUrls {
 impl DatabaseUrls {
     /// The local stack's databases (`postgres://postgres@127.0.0.1:5432/ticketflow_*`).
     pub fn local() -> Self {
-        let url = |db: &str| format!("postgres://postgres@127.0.0.1:5432/{db}");
+        Self::on_server("postgres://postgres@127.0.0.1:5432")
+    }
+
+    /// The four `ticketflow_*` databases on one server (`postgres://user:password@host:port`).
+    pub fn on_server(server: &str) -> Self {
+        let server = server.trim_end_matches('/');
+        let url = |db: &str| format!("{server}/{db}");
         Self {
             bookings: url("ticketflow_bookings"),
             inventory: url("ticketflow_inventory"),

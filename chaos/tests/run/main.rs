@@ -109,3 +109,38 @@ fn the_selftest_catches_unsafe_locks_and_tampered_state() {
     assert!(stdout.contains("is still PENDING"), "{stdout}");
     assert!(!stdout.contains("MISSING"), "{stdout}");
 }
+
+/// `chaos capacity` on the local stack finds a sustainable rate, and the rate holds: 80 % of it
+/// passes the SLO while 150 % fails it (the verification runs the search ends with).
+#[test]
+fn the_capacity_search_finds_a_rate_that_80_percent_holds_and_150_percent_breaks() {
+    let _one = ONE_STACK_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capacity.toml");
+    std::fs::write(
+        &path,
+        "name = \"capacity\"\n[target]\nmode = \"local\"\n[data]\nseats = 200\nusers = 10\n[load]\nrate = \"1/s\"\nduration = \"1s\"\nscenarios = \"book\"\nseats_per_booking = \"1\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("capacity");
+    let output = chaos()
+        .args(["capacity", path.to_str().unwrap(), "--slo", "ttc-p99<1500ms", "--slo", "dropped<1%", "--from", "4", "--growth", "2", "--refine", "2", "--step", "8s", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let capacity: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("capacity.json")).unwrap_or_default()).unwrap_or_default();
+    eprintln!("{stdout}");
+    assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr tail:\n{}", tail(&stderr));
+    let rate = capacity["sustainable_rate_per_s"].as_f64().expect("a sustainable rate");
+    assert!(rate >= 4.0, "{capacity}");
+    let verification = capacity["verification"].as_array().unwrap();
+    assert_eq!(verification.len(), 2, "{capacity}");
+    assert_eq!((verification[0]["fraction"].as_f64(), verification[0]["passed"].as_bool()), (Some(0.8), Some(true)), "{capacity}");
+    assert_eq!((verification[1]["fraction"].as_f64(), verification[1]["passed"].as_bool()), (Some(1.5), Some(false)), "{capacity}");
+    for step in capacity["steps"].as_array().unwrap() {
+        assert!(out.join(step["run_dir"].as_str().unwrap()).join("summary.json").exists(), "{step}");
+    }
+    assert!(stdout.contains("sustainable: ") && stdout.contains("verified: 80 % passed, 150 % failed"), "{stdout}");
+}

@@ -83,7 +83,7 @@ impl Persona {
             Persona::Browse => browse::iterate(user, ctx).await,
             Persona::Signup => signup::iterate(user, ctx).await,
             Persona::Health => {
-                crate::common::send(user, crate::common::Call::get("/health", "/health", ctx.ops.request_timeout)).await?;
+                crate::common::send(user, ctx, crate::common::Call::get("/health", "/health", ctx.ops.request_timeout)).await?;
                 Ok(())
             }
             booking => {
