@@ -70,8 +70,10 @@ pub struct RunArgs {
     /// Seats the hot-seat persona fights over.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub hot_seats: usize,
-    /// Poll backoff while waiting for the saga: FIRST..CAP.
-    #[arg(long, value_name = "RANGE", default_value = "25ms..250ms")]
+    /// Poll backoff while waiting for the saga: FIRST..CAP (each wait 1.5x the last). Polls are
+    /// load: with a backlog of 1,000 bookings a 250 ms cap is 4,000 GETs/s, enough on its own to
+    /// keep a small stack from ever recovering; 2 s is what a patient web client does.
+    #[arg(long, value_name = "RANGE", default_value = "25ms..2s")]
     pub poll: String,
     /// How long to poll a booking before recording it PENDING.
     #[arg(long, value_name = "DURATION", default_value = "90s")]

@@ -373,8 +373,9 @@ fn time_series_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
     c.caption = format!("{}. Gaps: no booking ended in that second.", slo_text(slo, slo_source));
     out.push_str(&c.render());
 
-    // Per endpoint.
-    let names = endpoint_names(run);
+    // Per endpoint: those with a timeline (goose's own rows such as loadgen's `SAGA
+    // time-to-confirm ...` have none; their latency is in the time-to-confirm chart).
+    let names: Vec<String> = endpoint_names(run).into_iter().filter(|n| tl.iter().any(|s| s.routes.contains_key(n))).collect();
     let has_route_timeline = tl.iter().any(|s| !s.routes.is_empty());
     out.push_str("<h3>Per endpoint</h3>");
     if !has_route_timeline {

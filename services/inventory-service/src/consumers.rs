@@ -194,11 +194,19 @@ impl Inventory {
             return Ok(Outcome::Duplicate);
         }
         let guarded = self.locks.strategy() != LockStrategy::Unsafe;
-        let lost = seats::confirm(&mut tx, command.booking_id, &command.seat_ids, guarded).await?;
+        let confirmed = seats::confirm(&mut tx, command.booking_id, &command.seat_ids, guarded).await?;
         tx.commit().await?;
-        if !lost.is_empty() {
-            self.metrics.confirm_conflicts.inc_by(lost.len() as u64);
-            tracing::error!(booking_id = %command.booking_id, seats = ?lost, "confirmed booking's seats are held by another booking");
+        match confirmed {
+            seats::Confirmed::Reserved { lost } if !lost.is_empty() => {
+                self.metrics.confirm_conflicts.inc_by(lost.len() as u64);
+                tracing::error!(booking_id = %command.booking_id, seats = ?lost, "confirmed booking's seats are held by another booking");
+            }
+            seats::Confirmed::Reserved { .. } => {}
+            seats::Confirmed::AfterRelease => {
+                // Expected when a cancel follows a confirm closely; the Redis locks are gone too.
+                tracing::info!(booking_id = %command.booking_id, "confirm after the booking's release: nothing reserved");
+                return Ok(Outcome::Processed);
+            }
         }
         if let Err(e) = self.locks.confirm(command.event_id, command.booking_id, &command.seat_ids).await {
             // Postgres already says RESERVED; the Redis key keeps its TTL, which only slows others.

@@ -11,7 +11,9 @@
 //! | `unsafe` | `GET` every seat, pause, `SET` every seat | 2k | none: it races on purpose |
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
 use redis::Script;
@@ -90,10 +92,62 @@ end
 return n
 ";
 
+/// After a Redis failure, calls fail at once for this long instead of each waiting out a
+/// reconnect (about 1.5 s): the Postgres guard decides alone meanwhile, at its own speed.
+const BREAKER_OPEN: Duration = Duration::from_secs(1);
+
+/// Trips on a Redis failure and stays open for [`BREAKER_OPEN`]. Without it, a Redis outage
+/// costs every booking one reconnect timeout, one partition worker at a time: the lock service
+/// fell to about 2 bookings/s while Redis was down and built a backlog it never caught up on.
+#[derive(Debug)]
+struct Breaker {
+    epoch: Instant,
+    /// Milliseconds since `epoch` until which calls fail fast (0: closed).
+    open_until_ms: AtomicU64,
+}
+
+impl Breaker {
+    fn new() -> Self {
+        Self { epoch: Instant::now(), open_until_ms: AtomicU64::new(0) }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn is_open(&self) -> bool {
+        self.now_ms() < self.open_until_ms.load(Ordering::Relaxed)
+    }
+
+    fn trip(&self) {
+        let until = self.now_ms() + u64::try_from(BREAKER_OPEN.as_millis()).unwrap_or(1000);
+        self.open_until_ms.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// Runs `call` unless open; a failure (not a script's answer) trips it.
+    async fn call<T>(&self, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
+        if self.is_open() {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::IoError,
+                "Redis circuit open",
+                format!("a Redis call failed within the last {BREAKER_OPEN:?}"),
+            )));
+        }
+        let result = call.await;
+        if let Err(e) = &result {
+            if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_unrecoverable_error() {
+                self.trip();
+            }
+        }
+        result
+    }
+}
+
 /// Seat locks on one Redis, with one strategy.
 #[derive(Clone)]
 pub struct SeatLocks {
     connection: ConnectionManager,
+    breaker: Arc<Breaker>,
     prefix: String,
     strategy: LockStrategy,
     unsafe_race_window: Duration,
@@ -122,6 +176,7 @@ impl SeatLocks {
         let connection = ConnectionManager::new_with_config(client, config).await?;
         Ok(Self {
             connection,
+            breaker: Arc::new(Breaker::new()),
             prefix: prefix.to_string(),
             strategy,
             unsafe_race_window,
@@ -155,11 +210,15 @@ impl SeatLocks {
     /// # Errors
     /// When Redis fails; callers fall back to the Postgres guard.
     pub async fn lock(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
-        match self.strategy {
-            LockStrategy::Lua => self.lock_lua(event_id, booking, seats, ttl).await,
-            LockStrategy::SetNx => self.lock_setnx(event_id, booking, seats, ttl).await,
-            LockStrategy::Unsafe => self.lock_unsafe(event_id, booking, seats, ttl).await,
-        }
+        self.breaker
+            .call(async {
+                match self.strategy {
+                    LockStrategy::Lua => self.lock_lua(event_id, booking, seats, ttl).await,
+                    LockStrategy::SetNx => self.lock_setnx(event_id, booking, seats, ttl).await,
+                    LockStrategy::Unsafe => self.lock_unsafe(event_id, booking, seats, ttl).await,
+                }
+            })
+            .await
     }
 
     async fn lock_lua(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
@@ -247,7 +306,7 @@ impl SeatLocks {
             invocation.key(key);
         }
         invocation.arg(booking.to_string());
-        invocation.invoke_async(&mut self.connection.clone()).await
+        self.breaker.call(invocation.invoke_async(&mut self.connection.clone())).await
     }
 
     /// Makes `booking`'s locks on `seats` permanent (sold).
@@ -260,7 +319,7 @@ impl SeatLocks {
             invocation.key(key);
         }
         invocation.arg(booking.to_string());
-        invocation.invoke_async(&mut self.connection.clone()).await
+        self.breaker.call(invocation.invoke_async(&mut self.connection.clone())).await
     }
 
     /// The booking holding a seat in Redis, if any (tests, benches).
@@ -291,6 +350,28 @@ fn outcome(seats: &[Uuid], taken_one_based: &[usize]) -> LockOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_failure_opens_the_breaker_for_a_while_and_answers_pass_through() {
+        let breaker = Breaker::new();
+        let refused: redis::RedisResult<()> = Err(redis::RedisError::from((redis::ErrorKind::IoError, "refused")));
+        assert!(breaker.call(async { refused }).await.is_err());
+        assert!(breaker.is_open());
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let fast = breaker
+            .call(async {
+                calls.fetch_add(1, Ordering::Relaxed);
+                Ok::<_, redis::RedisError>(())
+            })
+            .await;
+        assert!(fast.is_err() && calls.load(Ordering::Relaxed) == 0, "an open breaker does not call Redis");
+        breaker.open_until_ms.store(0, Ordering::Relaxed);
+        assert_eq!(breaker.call(async { Ok::<_, redis::RedisError>(7) }).await.unwrap(), 7);
+        // A script's own error (a reply, not a transport failure) leaves it closed.
+        let reply: redis::RedisResult<()> = Err(redis::RedisError::from((redis::ErrorKind::ResponseError, "ERR in script")));
+        assert!(breaker.call(async { reply }).await.is_err());
+        assert!(!breaker.is_open());
+    }
 
     async fn locks(strategy: LockStrategy) -> SeatLocks {
         let prefix = format!("test:{}:", Uuid::new_v4().simple());

@@ -160,12 +160,17 @@ pub async fn lock_unguarded(
 }
 
 /// Marks `booking`'s seats RESERVED. A seat the sweeper freed meanwhile is taken back if still
-/// AVAILABLE. Returns the seats that could not be reserved for the booking (held by another).
+/// AVAILABLE; a booking already released takes nothing ([`Confirmed`]).
 ///
 /// # Errors
 /// When a query fails.
-pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guarded: bool) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guarded: bool) -> Result<Confirmed, sqlx::Error> {
     lock_booking(tx, booking).await?;
+    if guarded && was_released(tx, booking).await? {
+        // Its cancel's release overtook this confirm (another topic): the booking is over, and its
+        // seats may rightly belong to someone else by now. Nothing to take, nothing lost.
+        return Ok(Confirmed::AfterRelease);
+    }
     // A seat whose lock was swept may be taken back while free; a released booking takes nothing.
     let condition = if guarded {
         "AND (booking_id = $1 OR status = 'AVAILABLE')
@@ -182,7 +187,24 @@ pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guard
     .bind(seats)
     .fetch_all(&mut *tx)
     .await?;
-    Ok(seats.iter().filter(|s| !reserved.contains(s)).copied().collect())
+    Ok(Confirmed::Reserved { lost: seats.iter().filter(|s| !reserved.contains(s)).copied().collect() })
+}
+
+/// What a confirm did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// The seats are RESERVED for the booking, except `lost`: held by another booking (its lock
+    /// expired and was swept, then someone else took them).
+    Reserved { lost: Vec<Uuid> },
+    /// The booking was released before its confirm arrived; the confirm took nothing.
+    AfterRelease,
+}
+
+async fn was_released(tx: &mut PgConnection, booking: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM released_bookings WHERE booking_id = $1)")
+        .bind(booking)
+        .fetch_one(&mut *tx)
+        .await
 }
 
 /// Serialises confirm and release of one booking (transaction-scoped advisory lock). Without it
