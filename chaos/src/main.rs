@@ -352,7 +352,7 @@ fn capacity(path: &Path, flags: CapacityFlags) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if !(flags.from > 0.0 && flags.from.is_finite()) || !(flags.max >= flags.from && flags.max.is_finite()) {
+    if !(flags.from > 0.0 && flags.from.is_finite() && flags.max >= flags.from && flags.max.is_finite()) {
         return bad(format!("--from {} and --max {} must be positive rates with --from <= --max", flags.from, flags.max));
     }
     if !(flags.growth > 1.0 && flags.growth.is_finite()) {
