@@ -180,4 +180,9 @@ fn reports_render_in_headless_chromium() {
     check_page(&render_run(&cap.dir, &RenderOptions::default()).unwrap(), "capacity");
     let a = Fixture::loadgen(&RunSpec::default());
     check_page(&reports::render_diff(&a.dir, &run.dir, None).unwrap(), "diff");
+    // A 10-minute run opens in under 2 s (check_page), and a real chaos run renders too.
+    let long = Fixture::chaos(&RunSpec { seconds: 600, routes: 8, faults: vec![(60.0, Some(120.0)), (300.0, Some(330.0)), (480.0, Some(540.0))], ..RunSpec::default() });
+    check_page(&render_run(&long.dir, &RenderOptions::default()).unwrap(), "chaos-run-600s");
+    let real = Fixture::real("redis-down");
+    check_page(&render_run(&real.dir, &RenderOptions::default()).unwrap(), "real-redis-down");
 }
