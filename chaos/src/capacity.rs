@@ -295,36 +295,22 @@ async fn step(scenario: &Scenario, o: &SearchOptions, rig: &Rig, n: usize, phase
     let data_path = dir.join("data.json");
     data.save(&data_path).with_context(|| format!("cannot write {}", data_path.display()))?;
 
-    let load = &scenario.load;
-    let (min, max) = load.seats_per_booking;
-    let mut words: Vec<String> = vec![
+    // The scenario's own load flags at a constant `rate` for one step, judged by the SLO alone.
+    let mut at_rate = scenario.clone();
+    at_rate.load.rate = format!("{rate}/s");
+    at_rate.load.duration = Some(o.step);
+    at_rate.thresholds = o.slo.clone();
+    let mut words = at_rate.loadgen_args();
+    words.extend([
         "--host".into(),
         rig.gateway.clone(),
         "--data".into(),
         data_path.display().to_string(),
         "--out".into(),
         dir.display().to_string(),
-        "--rate".into(),
-        format!("{rate}/s"),
-        "--duration".into(),
-        format!("{}ms", o.step.as_millis()),
-        "--scenarios".into(),
-        load.scenarios.clone(),
-        "--inflight".into(),
-        load.inflight.to_string(),
-        "--strategy".into(),
-        load.strategy.clone(),
-        "--seats-per-booking".into(),
-        format!("{min}..{max}"),
-        "--hot-seats".into(),
-        load.hot_seats.to_string(),
         "--progress".into(),
         "0s".into(),
-    ];
-    for rule in &o.slo {
-        words.push("--threshold".into());
-        words.push(rule.clone());
-    }
+    ]);
     words.extend(["--".into(), "--quiet".into()]);
     let args = loadgen::cli::RunArgs::from_words(&words).map_err(|e| anyhow::anyhow!("loadgen arguments: {e}"))?;
     eprintln!("chaos capacity: step {name} ({phase}) at {rate}/s for {:?}", o.step);
