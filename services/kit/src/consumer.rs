@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
@@ -130,7 +130,7 @@ struct EnvelopeHead {
 }
 
 struct Shared {
-    consumer: StreamConsumer,
+    consumer: crate::kafka::GroupConsumer,
     producer: FutureProducer,
     metrics: Metrics,
     handler: Handler,
@@ -199,7 +199,9 @@ pub async fn run(
     for handle in handles {
         let _ = tokio::time::timeout(Duration::from_secs(5), handle).await;
     }
-    let _ = shared.consumer.commit_consumer_state(CommitMode::Sync);
+    // Async: a sync commit waits for the coordinator, forever while the broker is unreachable.
+    // Closing the consumer (on its own thread, see GroupConsumer) commits what is still stored.
+    let _ = shared.consumer.commit_consumer_state(CommitMode::Async);
     Ok(())
 }
 

@@ -148,8 +148,8 @@ pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
 ///
 /// # Errors
 /// When librdkafka refuses the configuration.
-pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<StreamConsumer> {
-    ClientConfig::new()
+pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<GroupConsumer> {
+    let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
         .set("enable.auto.commit", "true")
@@ -161,7 +161,37 @@ pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<StreamConsumer> {
         .set("fetch.wait.max.ms", "50")
         .set("socket.keepalive.enable", "true")
         .create()
-        .context("cannot create Kafka consumer")
+        .context("cannot create Kafka consumer")?;
+    Ok(GroupConsumer(Some(consumer)))
+}
+
+/// A group consumer whose drop never blocks its caller.
+///
+/// Dropping a librdkafka group consumer leaves the group first, and rust-rdkafka polls until it
+/// has: while the broker is unreachable that is forever (librdkafka#4519, rust-rdkafka#509). A
+/// service stopped during a Kafka outage, or a test that ends after killing its broker, would
+/// hang there. The close runs on its own thread instead; when the process exits first, the
+/// broker sees the member time out after `session.timeout.ms`, as after a crash.
+pub struct GroupConsumer(Option<StreamConsumer>);
+
+impl std::ops::Deref for GroupConsumer {
+    type Target = StreamConsumer;
+    fn deref(&self) -> &StreamConsumer {
+        self.0.as_ref().expect("a GroupConsumer holds its consumer until dropped")
+    }
+}
+
+impl Drop for GroupConsumer {
+    fn drop(&mut self) {
+        if let Some(consumer) = self.0.take() {
+            let closing = std::thread::Builder::new()
+                .name("kafka-consumer-close".into())
+                .spawn(move || drop(consumer));
+            if let Err(e) = closing {
+                tracing::warn!(error = %e, "cannot start a thread to close the Kafka consumer; closing it here");
+            }
+        }
+    }
 }
 
 /// Creates `topics` with `partitions` partitions each; topics that exist already are fine.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::Message;
 
 use crate::config::{CommonSettings, Secret};
@@ -17,6 +17,29 @@ pub const TEST_JWT_SECRET: &str = "stampede-test-jwt-secret-0123456";
 /// A short unique suffix for database, topic and key names.
 pub fn unique_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// Ends the whole test process when it runs longer than `limit`: a hung test (a broker call that
+/// never returns, a close that waits for a dead broker) then fails CI with its name on stderr
+/// instead of eating CI's time budget. The first call arms it; later calls do nothing.
+pub fn watchdog(limit: Duration) {
+    static ARMED: std::sync::Once = std::sync::Once::new();
+    ARMED.call_once(|| {
+        let started = std::time::Instant::now();
+        let binary = std::env::args().next().unwrap_or_default();
+        let spawned = std::thread::Builder::new().name("test-watchdog".into()).spawn(move || {
+            std::thread::sleep(limit);
+            eprintln!(
+                "test watchdog: {binary} still running after {:.0} s (limit {} s): a test hangs; ending the process",
+                started.elapsed().as_secs_f64(),
+                limit.as_secs()
+            );
+            std::process::exit(101);
+        });
+        if let Err(e) = spawned {
+            eprintln!("test watchdog: cannot start its thread ({e}); running without it");
+        }
+    });
 }
 
 /// Postgres server for tests (`TEST_POSTGRES_URL`, default the local trust-auth server).
@@ -60,7 +83,7 @@ pub async fn create_topics(prefix: &str, logical: &[&str]) {
 
 /// Reads a topic from its beginning in a fresh consumer group.
 pub struct TopicReader {
-    consumer: StreamConsumer,
+    consumer: kafka::GroupConsumer,
 }
 
 impl TopicReader {
@@ -166,4 +189,94 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
             .all(|(k, v)| label_text.split(',').any(|pair| pair == format!("{k}=\"{v}\"")));
         all_match.then(|| value.trim().parse().ok()).flatten()
     })
+}
+
+/// A private tansu broker on a free port with its own SQLite file (never `memory://`), for tests
+/// that kill and restart the broker without disturbing the machine's one. Killed when dropped.
+pub struct PrivateBroker {
+    bin: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl PrivateBroker {
+    /// Starts tansu (`TANSU_BIN`, default `~/.cargo/bin/tansu`) and waits until it listens.
+    ///
+    /// # Panics
+    /// When tansu is not installed or does not listen within 10 s.
+    pub async fn start() -> Self {
+        let bin = std::env::var("TANSU_BIN").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+            let home = std::env::var("CARGO_HOME")
+                .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
+            std::path::PathBuf::from(home).join("bin/tansu")
+        });
+        assert!(bin.exists(), "tansu not found at {} (infra/local/up installs it; or set TANSU_BIN)", bin.display());
+        let dir = std::env::temp_dir().join(format!("stampede-broker-{}", unique_suffix()));
+        std::fs::create_dir_all(&dir).expect("temp dir is writable");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut broker = Self { bin, dir, port, child: None };
+        broker.spawn().await;
+        broker
+    }
+
+    /// `127.0.0.1:<port>`, for `bootstrap.servers`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (or restarts, on the same port and data) the broker process.
+    ///
+    /// # Panics
+    /// When it does not listen within 10 s.
+    pub async fn spawn(&mut self) {
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("tansu.log"))
+            .expect("the broker's log file opens");
+        let child = tokio::process::Command::new(&self.bin)
+            .current_dir(&self.dir)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "sqlite://tansu.db"])
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tansu starts");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(self.address()).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("tansu did not listen on {}", self.address());
+    }
+
+    /// The broker's process id while it runs (for SIGSTOP/SIGCONT).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(tokio::process::Child::id)
+    }
+
+    /// kill -9, and waits until the process is gone.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+}
+
+impl Drop for PrivateBroker {
+    /// Removes the broker's folder, except after a failed test: its log may say why.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("private broker's data and log kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }

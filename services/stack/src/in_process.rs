@@ -79,6 +79,8 @@ impl InProcessStack {
     /// and the message says which and how to fix it.
     pub async fn start(options: StackOptions) -> Self {
         kit::telemetry::init_for_tests();
+        // The slowest test binary with in-process stacks (the saga tests) takes ~1.5 min on 2 cores.
+        testing::watchdog(std::time::Duration::from_secs(600));
         let suffix = testing::unique_suffix();
         let prefix = format!("t{suffix}.");
         let brokers = options.brokers.clone().unwrap_or_else(testing::brokers);

@@ -1,100 +1,50 @@
 //! The broker dies for 10 s in the middle of a batch of bookings: the outbox holds every message,
 //! and every booking still reaches a terminal state.
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::process::{Child, Command};
-use uuid::Uuid;
+use kit::testing::PrivateBroker;
+use rdkafka::consumer::Consumer;
+use rdkafka::producer::FutureRecord;
 
 use crate::helpers::{SagaStack, StackOptions};
 
-/// A private tansu broker on a free port with its own SQLite file (never `memory://`).
-struct Broker {
-    bin: PathBuf,
-    dir: PathBuf,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Broker {
-    async fn start() -> Self {
-        let bin = std::env::var("TANSU_BIN").map(PathBuf::from).unwrap_or_else(|_| {
-            let home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()));
-            PathBuf::from(home).join("bin/tansu")
-        });
-        assert!(bin.exists(), "tansu not found at {} (infra/local/up installs it; or set TANSU_BIN)", bin.display());
-        let dir = std::env::temp_dir().join(format!("stampede-broker-{}", Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        let mut broker = Self { bin, dir, port, child: None };
-        broker.spawn().await;
-        broker
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    async fn spawn(&mut self) {
-        let url = format!("tcp://127.0.0.1:{}", self.port);
-        let child = Command::new(&self.bin)
-            .current_dir(&self.dir)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "sqlite://tansu.db"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("tansu starts");
-        self.child = Some(child);
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(self.address()).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("tansu did not listen on {}", self.address());
-    }
-
-    async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.unwrap();
-        }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-#[tokio::test]
+/// The whole test, bounded: a normal run takes ~25 s. Past the bound it fails with where it got
+/// to, instead of hanging CI (once it ran for over an hour without a word). Multi-threaded, so a
+/// blocking librdkafka call on one worker cannot stop the clock too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_down_for_ten_seconds_mid_batch_loses_no_booking() {
-    let mut broker = Broker::start().await;
+    let started = Instant::now();
+    let step = move |what: &str| println!("[{:6.1} s] {what}", started.elapsed().as_secs_f64());
+    tokio::time::timeout(Duration::from_secs(300), broker_outage(step))
+        .await
+        .expect("the broker-outage test finishes within 300 s (see its last [t s] line for where it stalled)");
+}
+
+async fn broker_outage(step: impl Fn(&str)) {
+    let mut broker = PrivateBroker::start().await;
+    step("private broker listening");
     let stack = SagaStack::start(StackOptions {
         brokers: Some(broker.address()),
         booking_timeout_ms: 180_000,
         ..StackOptions::default()
     })
     .await;
+    step("stack started");
     let (event, seats) = stack.create_event(116).await;
+    step("event's seat map built");
 
     // 30 bookings, 100 ms apart; the broker dies after the 10th and returns 10 s later.
     let mut bookings = Vec::new();
     for (i, seat) in seats.iter().take(30).enumerate() {
         if i == 10 {
             broker.kill().await;
-            println!("broker killed after {i} bookings");
+            step(&format!("broker killed after {i} bookings"));
         }
         if i == 20 {
             tokio::time::sleep(Duration::from_secs(9)).await;
             broker.spawn().await;
-            println!("broker restarted after a 10 s outage");
+            step("broker restarted after a 10 s outage");
         }
         let (_, token) = stack.user_token();
         let id = stack.book_ok(&token, event, std::slice::from_ref(seat)).await;
@@ -102,6 +52,7 @@ async fn broker_down_for_ten_seconds_mid_batch_loses_no_booking() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    step("30 bookings accepted");
     for (id, token, seat) in &bookings {
         let done = stack.wait_terminal(token, *id, Duration::from_secs(150)).await;
         assert_eq!(done["status"], "CONFIRMED", "booking {id}: {done}");
@@ -109,6 +60,7 @@ async fn broker_down_for_ten_seconds_mid_batch_loses_no_booking() {
             .wait_seats(std::slice::from_ref(seat), "RESERVED for its booking", |rows| rows[0].2 == Some(*id))
             .await;
     }
+    step("every booking CONFIRMED with its seat");
     let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE status = 'PENDING'")
         .fetch_one(stack.pool("booking-service"))
         .await
@@ -125,4 +77,59 @@ async fn broker_down_for_ten_seconds_mid_batch_loses_no_booking() {
             })
             .await;
     }
+}
+
+/// Dropping a librdkafka group consumer waits until it has left its group, which never happens
+/// while the broker does not answer (librdkafka#4519): a service stopped during a Kafka outage, or a test
+/// ending after killing its broker, hung there. `kit::kafka::GroupConsumer` closes on its own
+/// thread, so the drop returns at once.
+#[tokio::test]
+async fn a_consumer_dropped_while_its_broker_is_unresponsive_returns_at_once() {
+    let mut broker = PrivateBroker::start().await;
+    let topic = format!("close-test-{}", kit::testing::unique_suffix());
+    kit::kafka::ensure_topics(&broker.address(), std::slice::from_ref(&topic), 1).await.unwrap();
+    let producer = kit::kafka::producer(&broker.address()).unwrap();
+    producer
+        .send(FutureRecord::<str, str>::to(&topic).payload("joined"), Duration::from_secs(10))
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap();
+    let consumer = kit::kafka::consumer(&broker.address(), &format!("close-test-{}", kit::testing::unique_suffix())).unwrap();
+    consumer.subscribe(&[topic.as_str()]).unwrap();
+    // Receiving a message means the consumer joined the group and knows its coordinator.
+    tokio::time::timeout(Duration::from_secs(60), consumer.recv())
+        .await
+        .expect("a message within 60 s")
+        .unwrap();
+
+    // Stopped, not killed: the kernel still accepts its connections, nothing answers, as with
+    // a broker behind a dead network link.
+    let pid = broker.pid().expect("the broker runs").to_string();
+    std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let dropping = std::thread::spawn(move || {
+        let started = Instant::now();
+        drop(consumer);
+        let _ = done_tx.send(started.elapsed());
+    });
+    let took = done_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("dropping the consumer returns within 5 s while its broker does not answer");
+    dropping.join().unwrap();
+    println!("consumer dropped in {took:?} with its broker unresponsive");
+
+    // The relay replaces its producer after a failed delivery; the old one must not block either.
+    let in_flight = producer.send_result(FutureRecord::<str, str>::to(&topic).payload("stuck")).map_err(|(e, _)| e);
+    assert!(in_flight.is_ok(), "queued");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let dropping = std::thread::spawn(move || {
+        let started = Instant::now();
+        drop(in_flight);
+        drop(producer);
+        let _ = done_tx.send(started.elapsed());
+    });
+    let took = done_rx.recv_timeout(Duration::from_secs(5)).expect("dropping the producer returns within 5 s");
+    dropping.join().unwrap();
+    println!("producer dropped in {took:?} with its broker unresponsive");
+    broker.kill().await;
 }
