@@ -289,6 +289,13 @@ pub async fn run_with(args: &RunArgs, load_started: Option<tokio::sync::oneshot:
     if !args.threshold_abort {
         goose_args.push("--no-threshold-abort".into());
     }
+    // goose's telnet controller listens on a fixed port (5116) and keeps it until the process
+    // exits: every later run in one process (`chaos suite`, capacity steps) logged an ERROR
+    // that it could not listen. loadgen drives the attack itself; a user who wants the
+    // controller asks for it after `--`. (goose's WebSocket controller is off by default.)
+    if !args.goose_args.iter().any(|a| a.contains("telnet")) {
+        goose_args.push("--no-telnet".into());
+    }
     for rule in &plan.goose_rules {
         goose_args.push("--threshold".into());
         goose_args.push(rule.clone());
