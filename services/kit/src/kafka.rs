@@ -168,9 +168,10 @@ pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<GroupConsumer> {
 /// A group consumer whose drop never blocks its caller.
 ///
 /// Dropping a librdkafka group consumer leaves the group first, and rust-rdkafka polls until it
-/// has: while the broker is unreachable that is forever (librdkafka#4519, rust-rdkafka#509). A
-/// service stopped during a Kafka outage, or a test that ends after killing its broker, would
-/// hang there. The close runs on its own thread instead; when the process exits first, the
+/// has: while the broker accepts connections but does not answer (stalled, wedged, or behind a
+/// link that drops packets) that is forever (librdkafka#4519, rust-rdkafka#509). A service
+/// stopped during such a stall, or a test whose runtime drops its consumers then, hung there.
+/// (A broker that refuses connections is fine: the close gives up at once.) The close runs on its own thread instead; when the process exits first, the
 /// broker sees the member time out after `session.timeout.ms`, as after a crash.
 pub struct GroupConsumer(Option<StreamConsumer>);
 
