@@ -183,41 +183,10 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(value / seconds)
 }
 
-/// `500ms`, `10s`, `2m`, `1h`, `1m30s`, or a bare number of seconds.
-///
-/// # Errors
-/// A message naming the text when it does not parse.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("{text:?} needs a unit (ms, s, m, h)"))?;
-        let (number, tail) = rest.split_at(digits);
-        let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a duration"))?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let scale = match unit {
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m, h)")),
-        };
-        total += Duration::from_secs_f64(value * scale);
-        rest = tail;
-    }
-    Ok(total)
-}
+/// `500ms`, `10s`, `2m`, `1h`, `1m30s`, or a bare number of seconds: one parser for loadgen's
+/// flags and thresholds, chaos's scenario files and the reports (it lives in `reports`, which
+/// loadgen depends on).
+pub use reports::format::parse_duration;
 
 #[cfg(test)]
 mod tests {
