@@ -184,7 +184,7 @@ async fn kafka_produce_stalls_under_timeout_toxic_and_completes_after_removal() 
         println!("consumed {seen:?}");
         assert_eq!(seen.first().map(String::as_str), Some("before"));
 
-        // A group consumer's drop waits until it has left the group: never, once the broker is dead.
+        // A group consumer's drop waits until it has left the group; close it while the broker answers.
         drop(consumer);
         broker.kill().await.unwrap();
     })

@@ -171,8 +171,9 @@ pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<GroupConsumer> {
 /// has: while the broker accepts connections but does not answer (stalled, wedged, or behind a
 /// link that drops packets) that is forever (librdkafka#4519, rust-rdkafka#509). A service
 /// stopped during such a stall, or a test whose runtime drops its consumers then, hung there.
-/// (A broker that refuses connections is fine: the close gives up at once.) The close runs on its own thread instead; when the process exits first, the
-/// broker sees the member time out after `session.timeout.ms`, as after a crash.
+/// (A broker that refuses connections is fine: the close gives up at once.) The close runs on
+/// its own thread instead; when the process exits first, the broker sees the member time out
+/// after `session.timeout.ms`, as after a crash.
 pub struct GroupConsumer(Option<StreamConsumer>);
 
 impl std::ops::Deref for GroupConsumer {
