@@ -1,5 +1,6 @@
 //! Seat locking strategies measured against real Redis and Postgres (`benches/locking.rs`), with
-//! `locking-limits.sh` running redis-benchmark and pgbench beside them.
+//! `locking-limits.sh` running redis-benchmark and pgbench beside them; and the Kafka-protocol
+//! broker measured from outside by `broker-bench` ([`broker`]).
 //!
 //! ```text
 //!   Rig::connect            own Redis key prefix + own Postgres database (inventory-service's migrations)
@@ -17,7 +18,9 @@
 //! - [`rig`]: connections and isolation (unique key prefix, unique database dropped at the end).
 //! - [`strategy`]: the five strategies, each `lock` + `release`.
 //! - [`contention`]: the hot-spot distribution and the concurrent lockers.
+//! - [`broker`]: `broker-bench`'s produce -> consume latency and idle-consumer measurements.
 
+pub mod broker;
 pub mod contention;
 pub mod rig;
 pub mod strategy;

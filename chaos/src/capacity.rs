@@ -64,6 +64,8 @@ pub struct Step {
     pub attempted: u64,
     pub passed: bool,
     pub failed_rules: Vec<String>,
+    /// CPU of every process of the stack per confirmed booking over the step (its `cpu.json`).
+    pub cpu_ms_per_confirmed: Option<f64>,
 }
 
 /// A verification run.
@@ -314,8 +316,12 @@ async fn step(scenario: &Scenario, o: &SearchOptions, rig: &Rig, n: usize, phase
     words.extend(["--".into(), "--quiet".into()]);
     let args = loadgen::cli::RunArgs::from_words(&words).map_err(|e| anyhow::anyhow!("loadgen arguments: {e}"))?;
     eprintln!("chaos capacity: step {name} ({phase}) at {rate}/s for {:?}", o.step);
+    let cpu_before = reports::cpu::ProcessSnapshot::take(std::process::id());
     let outcome = loadgen::run::run(&args).await.map_err(|e| anyhow::anyhow!("step {name}: loadgen: {e}"))?;
     let summary = &outcome.summary;
+    let confirmed = summary.bookings.outcomes.iter().find(|(o, _)| o.as_str() == "CONFIRMED").map_or(0, |(_, n)| *n);
+    let cpu = reports::cpu::CpuUsage::between(&cpu_before, &reports::cpu::ProcessSnapshot::take(std::process::id()), confirmed);
+    cpu.save(&dir).with_context(|| format!("cannot write {}/cpu.json", dir.display()))?;
     let all = summary.time_to_confirm.get("all");
     let (requests, failures) = summary.routes.iter().fold((0usize, 0usize), |(n, f), r| (n + r.count, f + r.failures));
     let step = Step {
@@ -331,12 +337,14 @@ async fn step(scenario: &Scenario, o: &SearchOptions, rig: &Rig, n: usize, phase
         attempted: summary.bookings.attempted,
         passed: summary.passed,
         failed_rules: summary.thresholds.iter().filter(|t| !t.passed).map(|t| format!("{} (observed {})", t.rule, t.observed)).collect(),
+        cpu_ms_per_confirmed: cpu.ms_per_confirmed,
     };
     eprintln!(
-        "chaos capacity: step {name}: {} (confirmed {:.1}/s, ttc p99 {}){}",
+        "chaos capacity: step {name}: {} (confirmed {:.1}/s, ttc p99 {}, {}){}",
         if step.passed { "PASS" } else { "FAIL" },
         step.confirmed_per_s,
         step.ttc_p99_ms.map_or("-".into(), loadgen::thresholds::format_ms),
+        cpu.summary_line(),
         if step.failed_rules.is_empty() { String::new() } else { format!(": {}", step.failed_rules.join(", ")) }
     );
     Ok(step)
@@ -396,6 +404,7 @@ mod tests {
             attempted: 0,
             passed: true,
             failed_rules: Vec::new(),
+            cpu_ms_per_confirmed: None,
         }
     }
 

@@ -11,7 +11,8 @@
 //!   ─▶ final state from the databases ─▶ checker ─▶ verdict.json, verdict table, exit code
 //! ```
 //! Exit codes: 0 thresholds and invariants hold; 1 a threshold failed; 2 bad scenario or input;
-//! 3 harness error; 4 an invariant was violated; 5 an invariant could not be decided.
+//! 3 harness error, or the stack broke (a consumer group still stalled after the quiesce: see
+//! `kit::consumer_watch`); 4 an invariant was violated; 5 an invariant could not be decided.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,9 @@ pub enum Ending {
     ThresholdFailed,
     InvariantViolated,
     InvariantUnknown,
+    /// A service's consumer group was still stalled after the quiesce: the saga stopped, which
+    /// is a broken stack, not a slow one.
+    StackBroken,
 }
 
 impl Ending {
@@ -44,6 +48,7 @@ impl Ending {
             Ending::ThresholdFailed => 1,
             Ending::InvariantViolated => 4,
             Ending::InvariantUnknown => 5,
+            Ending::StackBroken => 3,
         }
     }
 }
@@ -102,6 +107,13 @@ pub struct RunReport {
     pub seconds: f64,
     /// The HTML report (`report.html` in the run folder), once rendered.
     pub report: Option<PathBuf>,
+    /// CPU by process over the load and the settling (also `cpu.json`).
+    #[serde(default)]
+    pub cpu: Option<reports::cpu::CpuUsage>,
+    /// Services whose consumer group was stalled after the quiesce, with the reason their
+    /// /health gave (`booking-service: consumer group .. assigned no partition for 40 s`).
+    #[serde(default)]
+    pub stalled_consumers: Vec<String>,
     /// The history and final state judged (for re-checking, e.g. by the self-test).
     #[serde(skip)]
     pub history: Option<History>,
@@ -123,6 +135,15 @@ fn wall() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The names of the service processes (every process of the local stack but the broker).
+fn processes_of_services() -> Vec<&'static str> {
+    crate::scenario::FaultTarget::ALL
+        .iter()
+        .filter(|t| t.kind() == TargetKind::Service)
+        .map(|t| t.name())
+        .collect()
+}
+
 /// Where faults are applied: the proxy API and the processes.
 struct Faults {
     toxiproxy: ToxiproxyClient,
@@ -142,6 +163,24 @@ impl Faults {
                 let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
                 let toxic = fault.toxic().context("no toxic for this action")?;
                 self.toxiproxy.add_toxic(proxy, &toxic).await?;
+            }
+            (TargetKind::Stack, _) => {
+                // What Ctrl-C on `stack up` and starting it again do: every service stops
+                // gracefully (at once, so none outlives the others by much), then all start.
+                let mut processes = self.processes.lock().await;
+                let services = || processes_of_services();
+                let stops = processes
+                    .iter_mut()
+                    .filter(|(name, _)| services().contains(&name.as_str()))
+                    .map(|(_, p)| p.stop(Duration::from_secs(10)));
+                for stopped in futures::future::join_all(stops).await {
+                    stopped?;
+                }
+                for (name, process) in processes.iter_mut() {
+                    if services().contains(&name.as_str()) {
+                        process.restart()?;
+                    }
+                }
             }
             (_, action) => {
                 let mut processes = self.processes.lock().await;
@@ -168,6 +207,8 @@ impl Faults {
                 let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
                 self.toxiproxy.remove_toxic(proxy, &fault.toxic_name()).await?;
             }
+            // A stack restart is over when it was applied.
+            (TargetKind::Stack, _) => {}
             (_, action) => {
                 let mut processes = self.processes.lock().await;
                 let process = processes.get_mut(target).with_context(|| format!("no process {target}"))?;
@@ -379,6 +420,7 @@ async fn drive(
             }
         })
     };
+    let cpu_before = reports::cpu::ProcessSnapshot::take(std::process::id());
     let outcome = loadgen::run::run_with(&args, Some(tell)).await;
     schedule.abort();
     faults.heal_all().await;
@@ -425,6 +467,11 @@ async fn drive(
     if let Some(state) = &state {
         state.save(run_dir.join("final-state.json")).context("writing final-state.json")?;
     }
+    // The load and the settling after it: what the stack spent on this run's bookings.
+    let confirmed = outcome.summary.bookings.outcomes.iter().find(|(o, _)| o.as_str() == "CONFIRMED").map_or(0, |(_, n)| *n);
+    let cpu = reports::cpu::CpuUsage::between(&cpu_before, &reports::cpu::ProcessSnapshot::take(std::process::id()), confirmed);
+    cpu.save(run_dir).with_context(|| format!("cannot write {}/cpu.json", run_dir.display()))?;
+    eprintln!("chaos: {}", cpu.summary_line());
     let mut verdict = verdict;
     if state.is_none() {
         verdict.valid = Validity::Unknown;
@@ -435,10 +482,16 @@ async fn drive(
         write_json(run_dir, "nemesis.json", &events)?;
     }
 
+    let stalled_consumers = stalled_consumers(gateway).await;
+    for stall in &stalled_consumers {
+        eprintln!("chaos: stack broken: {stall}");
+    }
+
     let mut thresholds = outcome.summary.thresholds.clone();
     thresholds.extend(scenario.fault_rules.iter().map(|rule| rule.judge(&exposure.in_flight_per_window)));
     let thresholds_passed = outcome.summary.passed && thresholds.iter().all(|t| t.passed);
     let ending = match verdict.valid {
+        _ if !stalled_consumers.is_empty() => Ending::StackBroken,
         Validity::False => Ending::InvariantViolated,
         Validity::Unknown => Ending::InvariantUnknown,
         Validity::True if !thresholds_passed => Ending::ThresholdFailed,
@@ -458,6 +511,8 @@ async fn drive(
         stretch: 1,
         seconds: 0.0,
         report: None,
+        cpu: Some(cpu),
+        stalled_consumers,
         history: Some(history),
         databases,
         kept_databases: Vec::new(),
@@ -465,6 +520,33 @@ async fn drive(
     };
     write_json(run_dir, "run-report.json", &report)?;
     Ok(report)
+}
+
+/// Every service behind `gateway` whose /health says its consumers are stalled, as
+/// `name: reason`. Empty when none is, and when the target does not answer Stampede's
+/// `/health/all` (another stack: nothing to say).
+async fn stalled_consumers(gateway: &str) -> Vec<String> {
+    let answer = reqwest::Client::new()
+        .get(format!("{gateway}/health/all"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    let Ok(body) = answer.map(|r| r.json::<serde_json::Value>()) else { return Vec::new() };
+    let Ok(body) = body.await else { return Vec::new() };
+    stalls_in(&body)
+}
+
+/// The stalled consumers in a `/health/all` answer.
+fn stalls_in(health_all: &serde_json::Value) -> Vec<String> {
+    let Some(services) = health_all["services"].as_object() else { return Vec::new() };
+    services
+        .iter()
+        .filter_map(|(name, entry)| {
+            let consumers = &entry["details"]["checks"]["consumers"];
+            (consumers["status"] == "down")
+                .then(|| format!("{name}: {}", consumers["error"].as_str().unwrap_or("stalled")))
+        })
+        .collect()
 }
 
 /// The verdict table printed at the end of a run.
@@ -495,6 +577,12 @@ pub fn table(report: &RunReport) -> String {
     for t in &report.thresholds {
         out.push_str(&format!("threshold {t}\n"));
     }
+    if let Some(cpu) = &report.cpu {
+        out.push_str(&format!("cpu      {}\n", cpu.summary_line()));
+    }
+    for stall in &report.stalled_consumers {
+        out.push_str(&format!("stalled  {stall}\n"));
+    }
     out.push_str(&report.verdict.table());
     out.push_str(&format!(
         "\nrun folder: {}\nreport: {}\nverdict: {}\n",
@@ -505,7 +593,29 @@ pub fn table(report: &RunReport) -> String {
             Ending::ThresholdFailed => "FAIL (threshold)",
             Ending::InvariantViolated => "FAIL (invariant violated)",
             Ending::InvariantUnknown => "UNKNOWN (invariant undecided)",
+            Ending::StackBroken => "STACK BROKEN (a consumer group stalled; see the lines above)",
         }
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stalled_consumer_in_health_all_is_named_with_its_reason() {
+        let body = serde_json::json!({"status": "degraded", "services": {
+            "booking-service": {"status": "down", "details": {"checks": {"consumers": {"status": "down",
+                "error": "consumer group booking-service has been assigned no partition for 41 s"}}}},
+            "payment-service": {"status": "ok", "details": {"checks": {"consumers": {"status": "ok"}}}},
+            "gateway-like-without-details": {"status": "down", "error": "connection refused"}
+        }});
+        assert_eq!(
+            stalls_in(&body),
+            vec!["booking-service: consumer group booking-service has been assigned no partition for 41 s".to_string()]
+        );
+        assert!(stalls_in(&serde_json::json!({"gateway": "up", "services": []})).is_empty());
+        assert_eq!(Ending::StackBroken.exit_code(), 3);
+    }
 }

@@ -321,6 +321,8 @@ pub enum FaultTarget {
     NotificationService,
     /// The Kafka broker process (tansu).
     Broker,
+    /// All seven service processes at once.
+    Stack,
 }
 
 /// The kind of a [`FaultTarget`], which decides the actions it takes.
@@ -332,11 +334,14 @@ pub enum TargetKind {
     Service,
     /// The broker process: `restart`, `pause`.
     Broker,
+    /// Every service process: `restart` (stopped with SIGTERM, as Ctrl-C stops `stack up`,
+    /// and started again at once).
+    Stack,
 }
 
 impl FaultTarget {
     /// Every target, in the order messages list them.
-    pub const ALL: [FaultTarget; 11] = [
+    pub const ALL: [FaultTarget; 12] = [
         FaultTarget::Redis,
         FaultTarget::Kafka,
         FaultTarget::Postgres,
@@ -348,6 +353,7 @@ impl FaultTarget {
         FaultTarget::PaymentService,
         FaultTarget::NotificationService,
         FaultTarget::Broker,
+        FaultTarget::Stack,
     ];
 
     /// The name in scenario files; for services, the service's (and its process's) name.
@@ -364,6 +370,7 @@ impl FaultTarget {
             FaultTarget::PaymentService => "payment-service",
             FaultTarget::NotificationService => "notification-service",
             FaultTarget::Broker => "broker",
+            FaultTarget::Stack => "stack",
         }
     }
 
@@ -372,6 +379,7 @@ impl FaultTarget {
         match self {
             FaultTarget::Redis | FaultTarget::Kafka | FaultTarget::Postgres => TargetKind::Proxy,
             FaultTarget::Broker => TargetKind::Broker,
+            FaultTarget::Stack => TargetKind::Stack,
             _ => TargetKind::Service,
         }
     }
@@ -1328,7 +1336,7 @@ impl Validator<'_> {
             (TargetKind::Proxy, t) if ToxicKind::TYPES.contains(&t) => None,
             (TargetKind::Service, "kill") => Some(FaultAction::Kill),
             (TargetKind::Service | TargetKind::Broker, "pause") => Some(FaultAction::Pause),
-            (TargetKind::Service | TargetKind::Broker, "restart") => Some(FaultAction::Restart),
+            (TargetKind::Service | TargetKind::Broker | TargetKind::Stack, "restart") => Some(FaultAction::Restart),
             (kind, other) => {
                 let (what, actions) = match kind {
                     TargetKind::Proxy => (
@@ -1337,6 +1345,7 @@ impl Validator<'_> {
                     ),
                     TargetKind::Service => ("a service process", "kill, pause or restart".into()),
                     TargetKind::Broker => ("the broker process", "restart or pause".into()),
+                    TargetKind::Stack => ("every service process", "restart".into()),
                 };
                 self.problem(
                     &f.action.span(),
@@ -1353,7 +1362,7 @@ impl Validator<'_> {
         // Where the target can be reached.
         if let Some(target) = target {
             match (&target.mode, kind) {
-                (TargetMode::Url(_), TargetKind::Service | TargetKind::Broker) => {
+                (TargetMode::Url(_), TargetKind::Service | TargetKind::Broker | TargetKind::Stack) => {
                     self.problem(
                         &f.target.span(),
                         field("target"),

@@ -75,6 +75,12 @@ pub struct RunArgs {
     /// keep a small stack from ever recovering; 2 s is what a patient web client does.
     #[arg(long, value_name = "RANGE", default_value = "25ms..2s")]
     pub poll: String,
+    /// Ask the target to hold each status GET up to this long until the booking leaves PENDING
+    /// (`GET /api/bookings/{id}?waitMs=`). Used only when the target says it long-polls (header
+    /// `x-long-poll-max-ms`, as Stampede's booking-service does); otherwise, and with `0s`,
+    /// loadgen polls on the `--poll` grid.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub long_poll: String,
     /// How long to poll a booking before recording it PENDING.
     #[arg(long, value_name = "DURATION", default_value = "90s")]
     pub confirm_timeout: String,

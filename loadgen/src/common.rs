@@ -13,9 +13,29 @@ use crate::context::{Ctx, PoolUser};
 pub enum Reply {
     /// An HTTP answer: status, the JSON body (Null when it was not JSON), and whether the
     /// request counts as failed (a status outside the call's `ok`, or no JSON).
-    Http { status: u16, body: Value, failed: bool },
+    Http { status: u16, body: Value, failed: bool, long_poll: LongPoll },
     /// No HTTP answer: timeout, refused connection, reset.
     Transport(String),
+}
+
+/// Whether the target said it holds status requests until something changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LongPoll {
+    /// It did, up to this long (header `x-long-poll-max-ms`).
+    Offered(Duration),
+    /// It did not: poll on the grid.
+    NotOffered,
+}
+
+impl LongPoll {
+    /// Reads the `x-long-poll-max-ms` header.
+    pub fn of(headers: &reqwest::header::HeaderMap) -> Self {
+        headers
+            .get("x-long-poll-max-ms")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map_or(Self::NotOffered, |ms| Self::Offered(Duration::from_millis(ms)))
+    }
 }
 
 impl Reply {
@@ -113,6 +133,7 @@ async fn send_unrecorded(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, 
         Err(e) => Ok(Reply::Transport(describe(&e))),
         Ok(response) => {
             let status = response.status().as_u16();
+            let long_poll = LongPoll::of(response.headers());
             let text = response.text().await.unwrap_or_default();
             let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             let failed = !call.ok.contains(&status) || body.is_null();
@@ -123,7 +144,7 @@ async fn send_unrecorded(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, 
             } else if goose.request.success {
                 user.set_failure(&format!("unexpected status {status}"), &mut goose.request, None, Some(&text))?;
             }
-            Ok(Reply::Http { status, body, failed })
+            Ok(Reply::Http { status, body, failed, long_poll })
         }
     }
 }

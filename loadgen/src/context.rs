@@ -25,6 +25,8 @@ pub struct OpConfig {
     pub hot_seats: usize,
     /// Poll backoff: first wait and cap.
     pub poll: (Duration, Duration),
+    /// The longest a status GET asks the target to hold (`?waitMs=`); zero: never ask.
+    pub long_poll: Duration,
     /// How long to poll a booking for a terminal status before recording it as PENDING.
     pub confirm_timeout: Duration,
     /// Timeout of each HTTP request.

@@ -7,13 +7,13 @@
 //!   └────────────────────────── time-to-confirm (per outcome) ──────────────────────┘
 //! ```
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use goose::prelude::*;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-use crate::common::{booking_of, relogin, send, Call, Reply};
+use crate::common::{booking_of, relogin, send, Call, LongPoll, Reply};
 use crate::context::Ctx;
 use crate::history::OpType;
 use crate::scenarios::Persona;
@@ -139,8 +139,9 @@ async fn post_booking(
     unreachable!("the loop returns on its second pass")
 }
 
-/// Polls the booking with backoff until a terminal status or the confirm timeout; returns the
-/// distinct statuses seen, in order.
+/// Asks for the booking until a terminal status or the confirm timeout; returns the distinct
+/// statuses seen, in order. A target that long-polls (see [`LongPoll`]) is asked again at once,
+/// each request held until the status changes; any other is polled with backoff on the grid.
 async fn wait_for_end(
     user: &mut GooseUser,
     ctx: &Ctx,
@@ -152,32 +153,61 @@ async fn wait_for_end(
     if id.is_empty() {
         return Ok(statuses);
     }
-    let path = format!("/api/bookings/{id}");
+    let plain = format!("/api/bookings/{id}");
     let deadline = Instant::now() + ctx.ops.confirm_timeout;
     let (mut wait, cap) = ctx.ops.poll;
+    // Until the target answers with the header, ask with waitMs and sleep on the grid as well.
+    let mut long_poll = if ctx.ops.long_poll.is_zero() { LongPoll::NotOffered } else { LongPoll::Offered(ctx.ops.long_poll) };
+    let mut offered_seen = false;
     while !is_terminal(statuses.last().map(String::as_str).unwrap_or_default()) && Instant::now() < deadline {
-        tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
-        wait = (wait.mul_f64(1.5)).min(cap);
+        let left = deadline.saturating_duration_since(Instant::now());
+        let path = match long_poll {
+            LongPoll::Offered(hold) => {
+                if !offered_seen {
+                    tokio::time::sleep(wait.min(left)).await;
+                    wait = (wait.mul_f64(1.5)).min(cap);
+                }
+                let hold = hold.min(ctx.ops.long_poll).min(deadline.saturating_duration_since(Instant::now()));
+                format!("{plain}?waitMs={}", hold.as_millis())
+            }
+            LongPoll::NotOffered => {
+                tokio::time::sleep(wait.min(left)).await;
+                wait = (wait.mul_f64(1.5)).min(cap);
+                plain.clone()
+            }
+        };
         let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let reply = send(
-            user,
-            ctx,
-            Call { token: Some(&token), ..Call::get(&path, "/api/bookings/:id", ctx.ops.request_timeout) },
-        )
-        .await?;
+        // The request may be held for the long poll: its timeout covers that too.
+        let timeout = ctx.ops.request_timeout + if offered_seen { ctx.ops.long_poll } else { Duration::ZERO };
+        // A held request is named apart: its latency is the saga's, not the endpoint's.
+        let name = if path.contains("waitMs") { "/api/bookings/:id?waitMs" } else { "/api/bookings/:id" };
+        let reply = send(user, ctx, Call { token: Some(&token), ..Call::get(&path, name, timeout) }).await?;
         match reply {
-            Reply::Http { status: 200, body, .. } => {
+            Reply::Http { status: 200, body, long_poll: offered, .. } => {
                 if let Some(status) = booking_of(&body)["status"].as_str() {
                     if statuses.last().map(String::as_str) != Some(status) {
                         statuses.push(status.to_string());
                     }
                 }
+                match offered {
+                    LongPoll::Offered(_) if !ctx.ops.long_poll.is_zero() => {
+                        offered_seen = true;
+                        long_poll = offered;
+                    }
+                    _ => long_poll = LongPoll::NotOffered,
+                }
             }
             Reply::Http { status: 401, .. } => {
                 relogin(user, ctx, who, ctx.ops.request_timeout).await?;
             }
-            // Errors while polling change nothing we know; keep polling until the deadline.
-            _ => {}
+            // Errors while polling change nothing we know; keep polling until the deadline,
+            // on the grid (a failing target must not be asked in a tight loop).
+            _ => {
+                if offered_seen {
+                    tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
+                    wait = (wait.mul_f64(1.5)).min(cap);
+                }
+            }
         }
     }
     Ok(statuses)

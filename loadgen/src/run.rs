@@ -168,6 +168,7 @@ fn plan(args: &RunArgs) -> Result<Plan, RunError> {
             strategy,
             hot_seats: args.hot_seats.max(1),
             poll,
+            long_poll: duration("long-poll", &args.long_poll)?,
             confirm_timeout: duration("confirm-timeout", &args.confirm_timeout)?,
             request_timeout: duration("request-timeout", &args.request_timeout)?,
             retry_unknown: args.retry_unknown,

@@ -35,6 +35,7 @@ async fn open_model_keeps_its_rate_while_the_target_slows_down() {
         seats_per_booking: "1".into(),
         hot_seats: 10,
         poll: "10ms..50ms".into(),
+        long_poll: "5s".into(),
         confirm_timeout: "30s".into(),
         request_timeout: "10s".into(),
         retry_unknown: 0,

@@ -394,6 +394,8 @@ pub struct Run {
     pub verdict: Option<Verdict>,
     pub run_report: Option<RunReport>,
     pub nemesis: Vec<NemesisEvent>,
+    /// CPU by process over the run (`cpu.json`, chaos runs).
+    pub cpu: Option<crate::cpu::CpuUsage>,
     /// Scenario name and description (chaos: scenario.toml; loadgen: the run id and shape).
     pub name: String,
     pub description: String,
@@ -429,6 +431,7 @@ impl Run {
             None => None,
         };
         let (mut faults, mut verdict, mut run_report, mut nemesis) = (Vec::new(), None, None, Vec::new());
+        let cpu = read_optional_json::<crate::cpu::CpuUsage>(&dir.join("cpu.json"))?;
         let (mut name, mut description) = (String::new(), String::new());
         if kind == FolderKind::Chaos {
             run_report = read_optional_json::<RunReport>(&dir.join("run-report.json"))?;
@@ -478,6 +481,7 @@ impl Run {
             verdict,
             run_report,
             nemesis,
+            cpu,
             name,
             description,
         })

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod capacity;
+pub mod cpu;
 pub mod diff;
 pub mod environment;
 pub mod error;

@@ -131,6 +131,7 @@ pub fn render(run: &Run, opts: &RenderOptions) -> String {
     main.push_str(&distribution_section(run, &histograms));
     main.push_str(&fault_section(run, slo, &slo_source));
     main.push_str(&nemesis_section(run));
+    main.push_str(&cpu_section(run));
     let mut header = String::new();
     let overall = run.overall();
     let _ = write!(header, "<h1>{} {}</h1>", esc(&run.name), badge(overall.label()));
@@ -613,6 +614,34 @@ fn fault_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
         }
     }
     out.push_str("</section>");
+    out
+}
+
+fn cpu_section(run: &Run) -> String {
+    let Some(cpu) = &run.cpu else { return String::new() };
+    let mut out = String::from(
+        "<section id=\"cpu\"><h2>CPU by process (cpu.json)</h2><table><tr><th>process</th><th class=\"num\">CPU s</th><th class=\"num\">ms per confirmed booking</th><th class=\"num\">share</th></tr>",
+    );
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.2}"));
+    for p in &cpu.processes {
+        let share = if cpu.total_cpu_seconds > 0.0 { p.cpu_seconds / cpu.total_cpu_seconds * 100.0 } else { 0.0 };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td class=\"num\">{share:.0} %</td></tr>",
+            esc(&p.name),
+            p.cpu_seconds,
+            ms(p.ms_per_confirmed)
+        );
+    }
+    let _ = write!(
+        out,
+        "<tr><th>total</th><th class=\"num\">{:.1}</th><th class=\"num\">{}</th><th></th></tr></table><p class=\"caption\">{} confirmed bookings; {:.2} cores busy on average over {:.0} s (load and settling). Postgres and Redis are the machine's: anything else using them counts too.</p></section>",
+        cpu.total_cpu_seconds,
+        ms(cpu.ms_per_confirmed),
+        cpu.confirmed,
+        cpu.cores_busy,
+        cpu.wall_seconds
+    );
     out
 }
 

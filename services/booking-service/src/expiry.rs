@@ -48,7 +48,7 @@ pub async fn expire_batch(pool: &PgPool, transitions: &Transitions) -> anyhow::R
     for booking in &overdue {
         transitions.close(&mut tx, booking, "EXPIRED", "EXPIRED").await?;
     }
-    tx.commit().await?;
+    kit::outbox::commit(tx).await?;
     if !overdue.is_empty() {
         tracing::info!(bookings = overdue.len(), "expired overdue bookings");
     }

@@ -21,6 +21,7 @@ pub mod routes;
 mod saga;
 pub mod startup;
 pub mod state;
+pub mod watchers;
 
 pub use configuration::Settings;
 pub use startup::Application;

@@ -60,7 +60,7 @@ impl Saga {
         .bind(&prices)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         Ok(Outcome::Processed)
     }
 
@@ -104,7 +104,7 @@ impl Saga {
         } else {
             Outcome::Ignored
         };
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         Ok(outcome)
     }
 
@@ -123,7 +123,7 @@ impl Saga {
         } else {
             Outcome::Ignored
         };
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         Ok(outcome)
     }
 
@@ -162,7 +162,7 @@ impl Saga {
             }
             _ => Outcome::Ignored,
         };
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         Ok(outcome)
     }
 }

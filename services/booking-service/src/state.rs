@@ -100,6 +100,8 @@ pub struct Transitions {
     pub topics: Topics,
     /// `booking_outcomes_total{outcome}`.
     pub outcomes: IntCounterVec,
+    /// Long-polling clients, woken on every status change.
+    pub watchers: crate::watchers::StatusWatchers,
 }
 
 impl Transitions {
@@ -110,7 +112,11 @@ impl Transitions {
         )
         .expect("metric definition is valid");
         registry.register(Box::new(outcomes.clone())).expect("registered once");
-        Self { topics, outcomes }
+        Self {
+            topics,
+            outcomes,
+            watchers: crate::watchers::StatusWatchers::default(),
+        }
     }
 
     async fn publish<T: Serialize>(&self, tx: &mut PgConnection, logical: &str, booking: Uuid, payload: T) -> anyhow::Result<()> {
@@ -136,6 +142,8 @@ impl Transitions {
         .execute(&mut *tx)
         .await?;
         self.outcomes.with_label_values(&[status]).inc();
+        // Before the commit: a woken waiter reads FOR SHARE, which waits for this transaction.
+        self.watchers.changed(booking.id);
         Ok(())
     }
 

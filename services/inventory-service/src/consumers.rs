@@ -85,7 +85,7 @@ impl Inventory {
             return Ok(Outcome::Duplicate);
         }
         let inserted = seats::insert_seat_map(&mut tx, &event).await?;
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         tracing::info!(event_id = %event.event_id, seats = inserted, elapsed_ms = started.elapsed().as_millis() as u64, "seat map built");
         Ok(Outcome::Processed)
     }
@@ -107,7 +107,7 @@ impl Inventory {
                 )));
             }
             self.fail_lock(&mut tx, &booking, "UNKNOWN_SEATS", Vec::new()).await?;
-            tx.commit().await?;
+            kit::outbox::commit(tx).await?;
             return Ok(Outcome::Processed);
         }
         let until = Utc::now() + chrono::Duration::from_std(self.lock_ttl).unwrap_or(chrono::Duration::minutes(5));
@@ -122,7 +122,7 @@ impl Inventory {
             Ok(LockOutcome::Conflict(taken)) => {
                 self.metrics.lock_conflicts.inc();
                 self.fail_lock(&mut tx, &booking, "SEATS_TAKEN", taken).await?;
-                tx.commit().await?;
+                kit::outbox::commit(tx).await?;
                 return Ok(Outcome::Processed);
             }
             Err(e) if self.locks.strategy() == LockStrategy::Unsafe => {
@@ -166,7 +166,7 @@ impl Inventory {
                     .await?;
             }
         }
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         Ok(Outcome::Processed)
     }
 
@@ -195,7 +195,7 @@ impl Inventory {
         }
         let guarded = self.locks.strategy() != LockStrategy::Unsafe;
         let confirmed = seats::confirm(&mut tx, command.booking_id, &command.seat_ids, guarded).await?;
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         match confirmed {
             seats::Confirmed::Reserved { lost } if !lost.is_empty() => {
                 self.metrics.confirm_conflicts.inc_by(lost.len() as u64);
@@ -224,7 +224,7 @@ impl Inventory {
         let released = seats::release(&mut tx, command.booking_id, &command.seat_ids).await?;
         self.release_redis_or_defer(&mut tx, command.event_id, command.booking_id, &command.seat_ids)
             .await?;
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         tracing::debug!(booking_id = %command.booking_id, released, "seats released");
         Ok(if released > 0 { Outcome::Processed } else { Outcome::Ignored })
     }

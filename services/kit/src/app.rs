@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{CommonSettings, DEV_INTERNAL_SECRET};
 use crate::consumer::{self, ConsumerOptions, Handler};
+use crate::consumer_watch::ConsumerWatch;
 use crate::db::{connect_and_migrate, PoolSettings};
 use crate::health::HealthChecks;
 use crate::identity::IdentityKeys;
@@ -39,6 +40,12 @@ pub struct Infra {
     pub metrics: Metrics,
     pub identity: IdentityKeys,
     pub brokers: String,
+    /// Assignment, lag and progress of this service's consumer groups (`/health`, `/metrics`).
+    pub consumers: ConsumerWatch,
+    /// See [`CommonSettings::consumer_rejoin_after`].
+    pub consumer_rejoin_after: Option<Duration>,
+    /// See [`CommonSettings::consumer_concurrency`].
+    pub consumer_concurrency: usize,
 }
 
 impl Infra {
@@ -66,34 +73,44 @@ impl Infra {
             .await
             .context("cannot create outbox/inbox tables")?;
         let producer = kafka::producer(&common.kafka_brokers)?;
+        let metrics = Metrics::new(name);
+        let consumers = ConsumerWatch::new(&metrics, common.consumer_stall_after)?;
         Ok(Self {
             name,
             pool,
             producer,
             topics: Topics::new(common.topic_prefix.clone()),
-            metrics: Metrics::new(name),
+            metrics,
             identity: IdentityKeys::new(&common.internal_secret),
             brokers: common.kafka_brokers.clone(),
+            consumers,
+            consumer_rejoin_after: common.consumer_rejoin_after,
+            consumer_concurrency: common.consumer_concurrency,
         })
     }
 
-    /// Health checks for Postgres and Kafka; services add Redis etc.
+    /// Health checks for Postgres, Kafka and this service's consumer groups; services add
+    /// Redis etc.
     pub fn health(&self) -> HealthChecks {
         HealthChecks::new(self.name)
             .with_postgres(self.pool.clone())
             .with_kafka(self.producer.clone())
+            .with_consumers(self.consumers.clone())
     }
 
     /// Runs this service's consumer group (named after the service, prefixed like the topics) on
     /// `topics` until `token` is cancelled. A consumer that cannot start is logged, not returned:
     /// the HTTP side keeps serving and /health shows the broker's state.
     pub async fn run_consumer(self, topics: &[&'static str], handler: Handler, token: CancellationToken) {
-        let options = ConsumerOptions::new(&self.topics.group(self.name), topics);
+        let mut options = ConsumerOptions::new(&self.topics.group(self.name), topics);
+        options.rejoin_after = self.consumer_rejoin_after;
+        options.concurrency = self.consumer_concurrency;
         let run = consumer::run(
             &self.brokers,
             &self.topics,
             self.producer.clone(),
             self.metrics.clone(),
+            self.consumers.clone(),
             options,
             handler,
             token,

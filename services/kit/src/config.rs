@@ -175,6 +175,15 @@ pub struct CommonSettings {
     /// Most Postgres connections this service holds (`DATABASE_POOL_SIZE`, default 10). Seven
     /// services share one server whose default limit is 100 connections.
     pub database_pool_size: u32,
+    /// A consumer group assigned nothing, or with lag and no progress, this long makes
+    /// `/health` degraded (`CONSUMER_STALL_AFTER_MS`, default 20000).
+    pub consumer_stall_after: std::time::Duration,
+    /// A consumer holding no partition this long leaves its group and joins again
+    /// (`CONSUMER_REJOIN_AFTER_MS`, default 5000; 0 never). See `kit::consumer`.
+    pub consumer_rejoin_after: Option<std::time::Duration>,
+    /// Messages of one partition a consumer handles at once, one key at a time
+    /// (`CONSUMER_CONCURRENCY`, default 1; payment-service's default is higher).
+    pub consumer_concurrency: usize,
 }
 
 /// The development default for `INTERNAL_SECRET`; every service warns when it is in use.
@@ -199,6 +208,12 @@ impl CommonSettings {
             topic_prefix: env.string_or("KAFKA_TOPIC_PREFIX", ""),
             internal_secret: env.secret_or("INTERNAL_SECRET", DEV_INTERNAL_SECRET)?,
             database_pool_size: env.parse_or("DATABASE_POOL_SIZE", 10)?,
+            consumer_stall_after: std::time::Duration::from_millis(env.parse_or("CONSUMER_STALL_AFTER_MS", 20_000)?),
+            consumer_rejoin_after: match env.parse_or("CONSUMER_REJOIN_AFTER_MS", 5_000u64)? {
+                0 => None,
+                ms => Some(std::time::Duration::from_millis(ms)),
+            },
+            consumer_concurrency: env.parse_or("CONSUMER_CONCURRENCY", 1)?,
         })
     }
 

@@ -2,7 +2,9 @@
 //! retries, dead letters that are really written.
 //!
 //! ```text
-//!   recv ──> per (topic, partition) worker ──> handler(Delivery)
+//!   recv ──> per (topic, partition) worker ──> handler(Delivery)   (up to `concurrency` at once,
+//!                                               one key at a time, offsets stored up to the
+//!                                               oldest unfinished message)
 //!                                               ├─ Ok(Processed|Duplicate|Ignored) ─> store offset
 //!                                               ├─ Err(Retryable) ─> backoff, retry (max_attempts)
 //!                                               │                    └─ exhausted ─> <topic>.DLT ─> store offset
@@ -10,12 +12,33 @@
 //!   stored offsets are committed every 500 ms and at shutdown (at-least-once; handlers dedupe
 //!   by eventId through `inbox::claim`)
 //! ```
+//!
+//! # Membership: leave on stop, rejoin when assigned nothing
+//!
+//! tansu 0.6.0's group coordinator can freeze a group with an empty assignment: when a member
+//! that vanished without leaving (a process that exited before its close finished, or one killed
+//! with -9) is still within its session timeout while a new member joins, the coordinator ends
+//! the rebalance by accepting the new member's empty SyncGroup as the leader's
+//! (`Forming::sync` in tansu-broker's `coordinator/group/administrator.rs`; fixed upstream only
+//! in 0.7.0 pre-releases). Heartbeats then succeed and nothing is ever assigned: messages wait
+//! on the broker and every booking expires. Two defences, each enough for its case:
+//!
+//! - on shutdown the consumer leaves its group and the runner waits for that (bounded), so the
+//!   next process finds an empty group and leads it: an immediate restart just works;
+//! - a member that holds no partition for `rejoin_after` closes (leaving the group, which makes
+//!   it empty again) and joins anew: the recovery after a `kill -9` and an immediate restart.
+//!   Do not run more consumers of one group than there are partitions with it on: the idle
+//!   ones would rejoin (and rebalance the group) every `rejoin_after`.
+//!
+//! Assignment, lag (librdkafka statistics) and progress go to a [`ConsumerWatch`]: `/metrics`
+//! and `/health` show a stalled group.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -26,7 +49,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::kafka::{Envelope, Topics};
+use crate::consumer_watch::ConsumerWatch;
+use crate::kafka::{Envelope, GroupConsumer, Topics};
 use crate::metrics::Metrics;
 
 /// One message handed to a handler.
@@ -108,6 +132,12 @@ pub struct ConsumerOptions {
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// Messages of one partition handled at once (different keys only; one key's messages run in
+    /// offset order). 1 = strictly one after another.
+    pub concurrency: usize,
+    /// Leave and rejoin the group after holding no partition this long (`None`: never). See
+    /// the module docs.
+    pub rejoin_after: Option<Duration>,
 }
 
 impl ConsumerOptions {
@@ -118,6 +148,8 @@ impl ConsumerOptions {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(3),
+            rejoin_after: Some(Duration::from_secs(5)),
+            concurrency: 1,
         }
     }
 }
@@ -130,9 +162,10 @@ struct EnvelopeHead {
 }
 
 struct Shared {
-    consumer: crate::kafka::GroupConsumer,
+    consumer: GroupConsumer,
     producer: FutureProducer,
     metrics: Metrics,
+    watch: ConsumerWatch,
     handler: Handler,
     options: ConsumerOptions,
     /// Broker-side name -> logical name.
@@ -140,84 +173,247 @@ struct Shared {
     token: CancellationToken,
 }
 
-/// Consumes until `token` is cancelled. Connection trouble is logged and retried by librdkafka.
+/// How one membership in the group ended.
+enum Ended {
+    /// The token was cancelled: the service stops.
+    Stopped,
+    /// Held no partition for this long: leave and join again.
+    Rejoin(Duration),
+}
+
+/// Consumes until `token` is cancelled. Connection trouble is logged and retried by librdkafka;
+/// a membership that is assigned nothing is renewed (see the module docs).
 ///
 /// # Errors
 /// When the consumer cannot be created or subscribe.
+#[allow(clippy::too_many_arguments)] // each is a distinct handle the caller owns; a struct would only rename them
 pub async fn run(
     brokers: &str,
     topics: &Topics,
     producer: FutureProducer,
     metrics: Metrics,
+    watch: ConsumerWatch,
     options: ConsumerOptions,
     handler: Handler,
     token: CancellationToken,
 ) -> anyhow::Result<()> {
-    let consumer = crate::kafka::consumer(brokers, &options.group)?;
     let logical: HashMap<String, &'static str> = options
         .topics
         .iter()
         .map(|t| (topics.name(t), *t))
         .collect();
-    let names: Vec<&str> = logical.keys().map(String::as_str).collect();
-    consumer.subscribe(&names)?;
-    let shared = Arc::new(Shared {
-        consumer,
-        producer,
-        metrics,
-        handler,
-        options,
-        logical,
-        token: token.clone(),
-    });
+    let names: Vec<String> = logical.keys().cloned().collect();
+    let group = options.group.clone();
+    let result = loop {
+        let consumer = match crate::kafka::watched_consumer(brokers, &group, watch.clone()) {
+            Ok(consumer) => consumer,
+            Err(e) => break Err(e),
+        };
+        let subscription: Vec<&str> = names.iter().map(String::as_str).collect();
+        if let Err(e) = consumer.subscribe(&subscription) {
+            break Err(anyhow::Error::new(e).context(format!("cannot subscribe group {group} to {names:?}")));
+        }
+        watch.subscribed(&group, &names);
+        let shared = Arc::new(Shared {
+            consumer,
+            producer: producer.clone(),
+            metrics: metrics.clone(),
+            watch: watch.clone(),
+            handler: handler.clone(),
+            options: options.clone(),
+            logical: logical.clone(),
+            token: token.clone(),
+        });
+        match membership(shared, &token).await {
+            Ended::Stopped => break Ok(()),
+            Ended::Rejoin(unassigned) => {
+                watch.rejoining(&group);
+                tracing::warn!(
+                    group = %group,
+                    unassigned_secs = unassigned.as_secs_f64(),
+                    "consumer holds no partition; leaving the group and joining again"
+                );
+            }
+        }
+    };
+    watch.stopped(&group);
+    result
+}
+
+/// One membership of the group: receive and dispatch until stopped or assigned nothing too
+/// long, then drain the workers and leave the group.
+async fn membership(shared: Arc<Shared>, token: &CancellationToken) -> Ended {
+    let group = shared.options.group.clone();
     let mut workers: HashMap<(String, i32), mpsc::Sender<OwnedMessage>> = HashMap::new();
     let mut handles = Vec::new();
-    loop {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stalled = false;
+    let ended = loop {
         let message = tokio::select! {
             m = shared.consumer.recv() => m,
-            _ = token.cancelled() => break,
+            _ = tick.tick() => {
+                observe_assignment(&shared);
+                let stalls = shared.watch.stalls();
+                let stall = stalls.iter().find(|s| s.group() == group);
+                match (stall, stalled) {
+                    (Some(stall), false) => tracing::error!(group = %group, "consumer stalled: {stall}"),
+                    (None, true) => tracing::info!(group = %group, "consumer makes progress again"),
+                    _ => {}
+                }
+                stalled = stall.is_some();
+                if let (Some(limit), Some(unassigned)) = (shared.options.rejoin_after, shared.watch.unassigned_for(&group)) {
+                    if unassigned > limit {
+                        break Ended::Rejoin(unassigned);
+                    }
+                }
+                continue;
+            }
+            _ = token.cancelled() => break Ended::Stopped,
         };
         let message = match message {
             Ok(m) => m.detach(),
             Err(e) => {
-                tracing::warn!(group = %shared.options.group, error = %e, "Kafka receive failed");
+                tracing::warn!(group = %group, error = %e, "Kafka receive failed");
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
         };
         let slot = (message.topic().to_string(), message.partition());
-        let sender = workers.entry(slot).or_insert_with(|| {
+        let sender = workers.entry(slot).or_insert_with_key(|(topic, partition)| {
             let (tx, rx) = mpsc::channel(256);
-            handles.push(tokio::spawn(partition_worker(shared.clone(), rx)));
+            handles.push(tokio::spawn(partition_worker(shared.clone(), topic.clone(), *partition, rx)));
             tx
         });
         if sender.send(message).await.is_err() {
-            break;
+            break Ended::Stopped;
         }
-    }
+    };
     drop(workers);
     for handle in handles {
         let _ = tokio::time::timeout(Duration::from_secs(5), handle).await;
     }
     // Async: a sync commit waits for the coordinator, forever while the broker is unreachable.
-    // Closing the consumer (on its own thread, see GroupConsumer) commits what is still stored.
+    // The close below commits what is still stored.
     let _ = shared.consumer.commit_consumer_state(CommitMode::Async);
-    Ok(())
+    match Arc::try_unwrap(shared) {
+        Ok(shared) => {
+            if !shared.consumer.close(Duration::from_secs(5)).await {
+                tracing::warn!(group = %group, "consumer did not leave its group within 5 s; the broker drops it after its session timeout");
+            }
+        }
+        Err(_) => tracing::warn!(group = %group, "a partition worker still runs; the consumer closes when it ends"),
+    }
+    ended
 }
 
-async fn partition_worker(shared: Arc<Shared>, mut inbox: mpsc::Receiver<OwnedMessage>) {
-    while let Some(message) = inbox.recv().await {
-        if shared.token.is_cancelled() {
-            return; // not stored: redelivered after restart
+/// Tells the watch which partitions the group holds now.
+fn observe_assignment(shared: &Shared) {
+    match shared.consumer.assignment() {
+        Ok(list) => {
+            let partitions: Vec<(String, i32)> = list
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect();
+            shared.watch.assigned(&shared.options.group, &partitions);
         }
-        if process(&shared, &message).await {
-            let _ = shared
-                .consumer
-                .store_offset(message.topic(), message.partition(), message.offset());
-        } else {
-            return;
+        Err(e) => tracing::debug!(group = %shared.options.group, error = %e, "cannot read the assignment"),
+    }
+}
+
+/// Handles one partition: up to `concurrency` messages at once, those with the same key one
+/// after another in offset order, and stores only the offset below the oldest message not yet
+/// handled, so a crash redelivers whatever was unfinished and never skips a message.
+///
+/// ```text
+///   offsets  10 11 12 13 14      done: 10 12 13    outstanding: 11 14
+///   stored   10 (commits 11)      11 done -> stored 13 (commits 14)
+/// ```
+async fn partition_worker(shared: Arc<Shared>, topic: String, partition: i32, mut inbox: mpsc::Receiver<OwnedMessage>) {
+    let limit = shared.options.concurrency.max(1);
+    let mut running = FuturesUnordered::new();
+    // Keys with a message running, and the messages of that key waiting behind it.
+    let mut busy: HashMap<Option<Vec<u8>>, VecDeque<OwnedMessage>> = HashMap::new();
+    let mut offsets = OffsetTracker::default();
+    let mut open = true;
+    loop {
+        tokio::select! {
+            message = inbox.recv(), if open && offsets.outstanding() < limit => {
+                let Some(message) = message else {
+                    open = false;
+                    continue;
+                };
+                if shared.token.is_cancelled() {
+                    return; // not stored: redelivered after restart
+                }
+                offsets.received(message.offset());
+                let key = message.key().map(<[u8]>::to_vec);
+                match busy.get_mut(&key) {
+                    Some(waiting) => waiting.push_back(message),
+                    None => {
+                        busy.insert(key.clone(), VecDeque::new());
+                        running.push(handle(shared.clone(), message, key));
+                    }
+                }
+            }
+            Some((offset, key, handled)) = running.next() => {
+                if !handled {
+                    return; // shutdown interrupted it: nothing from here on is stored
+                }
+                shared.watch.progressed(&shared.options.group);
+                if let Some(safe) = offsets.handled(offset) {
+                    let _ = shared.consumer.store_offset(&topic, partition, safe);
+                }
+                match busy.get_mut(&key).and_then(VecDeque::pop_front) {
+                    Some(next) => running.push(handle(shared.clone(), next, key)),
+                    None => {
+                        busy.remove(&key);
+                    }
+                }
+            }
+            else => return,
         }
     }
+}
+
+/// Which offset of a partition may be stored while messages finish out of order: the one just
+/// below the oldest message still unfinished (librdkafka commits stored + 1, the next to read).
+#[derive(Debug, Default)]
+struct OffsetTracker {
+    /// Received and not yet handled.
+    outstanding: BTreeSet<i64>,
+    highest_handled: Option<i64>,
+    stored: Option<i64>,
+}
+
+impl OffsetTracker {
+    fn received(&mut self, offset: i64) {
+        self.outstanding.insert(offset);
+    }
+
+    fn outstanding(&self) -> usize {
+        self.outstanding.len()
+    }
+
+    /// `offset` is handled; the offset to store now, if it moved forward.
+    fn handled(&mut self, offset: i64) -> Option<i64> {
+        self.outstanding.remove(&offset);
+        self.highest_handled = self.highest_handled.max(Some(offset));
+        let safe = match self.outstanding.first() {
+            Some(first) => Some(first - 1),
+            None => self.highest_handled,
+        };
+        let safe = safe.filter(|s| Some(*s) > self.stored)?;
+        self.stored = Some(safe);
+        Some(safe)
+    }
+}
+
+/// One message through [`process`], with what the worker needs to know afterwards.
+async fn handle(shared: Arc<Shared>, message: OwnedMessage, key: Option<Vec<u8>>) -> (i64, Option<Vec<u8>>, bool) {
+    let handled = process(&shared, &message).await;
+    (message.offset(), key, handled)
 }
 
 /// Handles one message with retries; true when its offset may be stored (handled or
@@ -321,4 +517,35 @@ pub fn dlt_error(message: &impl Message) -> Option<String> {
             .find(|h| h.key == "dlt-error")
             .and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OffsetTracker;
+
+    #[test]
+    fn offsets_are_stored_only_below_the_oldest_unfinished_message() {
+        let mut offsets = OffsetTracker::default();
+        for offset in 10..=14 {
+            offsets.received(offset);
+        }
+        assert_eq!(offsets.handled(12), Some(9), "10 and 11 unfinished: nothing past 9");
+        assert_eq!(offsets.handled(10), Some(10), "11 unfinished: commit 11, not past it");
+        assert_eq!(offsets.handled(13), None);
+        assert_eq!(offsets.handled(11), Some(13), "10..=13 done, 14 not: commit 14");
+        assert_eq!(offsets.outstanding(), 1);
+        assert_eq!(offsets.handled(14), Some(14));
+        assert_eq!(offsets.outstanding(), 0);
+    }
+
+    #[test]
+    fn in_order_handling_stores_every_offset() {
+        let mut offsets = OffsetTracker::default();
+        offsets.received(0);
+        assert_eq!(offsets.handled(0), Some(0));
+        offsets.received(1);
+        offsets.received(2);
+        assert_eq!(offsets.handled(1), Some(1));
+        assert_eq!(offsets.handled(2), Some(2));
+    }
 }

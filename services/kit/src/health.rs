@@ -61,6 +61,22 @@ impl HealthChecks {
         })
     }
 
+    /// The service's consumer groups: down while one is stalled (assigned nothing, or lag
+    /// without progress, for longer than the watch's limit), with the reason.
+    pub fn with_consumers(self, watch: crate::consumer_watch::ConsumerWatch) -> Self {
+        self.with("consumers", move || {
+            let stalls = watch.stalls();
+            async move {
+                if stalls.is_empty() {
+                    Ok(())
+                } else {
+                    let reasons: Vec<String> = stalls.iter().map(ToString::to_string).collect();
+                    anyhow::bail!("{}", reasons.join("; "))
+                }
+            }
+        })
+    }
+
     /// `PING` on Redis.
     pub fn with_redis(self, connection: redis::aio::ConnectionManager) -> Self {
         self.with("redis", move || {

@@ -11,14 +11,17 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::StreamConsumer;
+use rdkafka::consumer::{ConsumerContext, StreamConsumer};
+use rdkafka::statistics::Statistics;
 use rdkafka::producer::FutureProducer;
 use rdkafka::types::RDKafkaErrorCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::consumer_watch::ConsumerWatch;
 
 /// Every topic of the saga, unprefixed (ARCHITECTURE.md section 3).
 pub mod topic {
@@ -149,21 +152,79 @@ pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
 /// # Errors
 /// When librdkafka refuses the configuration.
 pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<GroupConsumer> {
-    let consumer: StreamConsumer = ClientConfig::new()
+    consumer_config(brokers, group)
+        .create_with_context(WatchContext { watch: None })
+        .context("cannot create Kafka consumer")
+        .map(|c| GroupConsumer(Some(c)))
+}
+
+/// [`consumer`] whose librdkafka statistics (every 5 s) report the group's lag to `watch`.
+///
+/// # Errors
+/// When librdkafka refuses the configuration.
+pub fn watched_consumer(brokers: &str, group: &str, watch: ConsumerWatch) -> anyhow::Result<GroupConsumer> {
+    consumer_config(brokers, group)
+        .set("statistics.interval.ms", "5000")
+        .create_with_context(WatchContext {
+            watch: Some((watch, group.to_string())),
+        })
+        .context("cannot create Kafka consumer")
+        .map(|c| GroupConsumer(Some(c)))
+}
+
+fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
         .set("enable.auto.commit", "true")
         .set("enable.auto.offset.store", "false")
         .set("auto.commit.interval.ms", "500")
         .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "10000")
+        // tansu 0.6.0 expires a member that stopped heartbeating only after this (and only when
+        // another request for the group arrives): a process killed with -9 holds its partitions
+        // that long. 6 s = 6 missed heartbeats. tansu keeps the value the group was created with.
+        .set("session.timeout.ms", "6000")
         .set("heartbeat.interval.ms", "1000")
-        .set("fetch.wait.max.ms", "50")
-        .set("socket.keepalive.enable", "true")
-        .create()
-        .context("cannot create Kafka consumer")?;
-    Ok(GroupConsumer(Some(consumer)))
+        // With the patched broker (infra/local/build-tansu) a fetch answers as soon as a message
+        // is produced, so this bounds only how often an idle consumer asks: 500 (librdkafka's
+        // default) costs the idle broker ~0.02 core for 4 groups where 50 cost ~0.6. Against a
+        // stock tansu 0.6.0 every hop would wait up to this long.
+        .set("fetch.wait.max.ms", "500")
+        .set("socket.keepalive.enable", "true");
+    config
 }
+
+/// librdkafka callbacks of a consumer: its statistics feed a [`ConsumerWatch`] when it has one.
+pub struct WatchContext {
+    watch: Option<(ConsumerWatch, String)>,
+}
+
+impl ClientContext for WatchContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some((watch, group)) = &self.watch else { return };
+        let lag = statistics
+            .topics
+            .iter()
+            .map(|(topic, stats)| {
+                // Partition -1 is librdkafka's internal one; -1 lag means unknown yet.
+                let lag = stats
+                    .partitions
+                    .values()
+                    .filter(|p| p.partition >= 0 && p.consumer_lag_stored >= 0)
+                    .map(|p| p.consumer_lag_stored)
+                    .sum();
+                (topic.clone(), lag)
+            })
+            .collect();
+        watch.lag(group, lag);
+    }
+}
+
+impl ConsumerContext for WatchContext {}
+
+/// The consumer type every service and test reader uses.
+pub type ServiceConsumer = StreamConsumer<WatchContext>;
 
 /// A group consumer whose drop never blocks its caller.
 ///
@@ -171,15 +232,36 @@ pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<GroupConsumer> {
 /// has: while the broker accepts connections but does not answer (stalled, wedged, or behind a
 /// link that drops packets) that is forever (librdkafka#4519, rust-rdkafka#509). A service
 /// stopped during such a stall, or a test whose runtime drops its consumers then, hung there.
-/// (A broker that refuses connections is fine: the close gives up at once.) The close runs on
-/// its own thread instead; when the process exits first, the broker sees the member time out
-/// after `session.timeout.ms`, as after a crash.
-pub struct GroupConsumer(Option<StreamConsumer>);
+/// (A broker that refuses connections is fine: the close gives up at once.) A drop closes on
+/// its own thread instead; [`GroupConsumer::close`] does the same and waits a bounded time for
+/// the group to be left, which a clean shutdown must do (see [`crate::consumer`]: a member that
+/// vanishes without leaving can wedge tansu 0.6.0's group).
+pub struct GroupConsumer(Option<ServiceConsumer>);
 
 impl std::ops::Deref for GroupConsumer {
-    type Target = StreamConsumer;
-    fn deref(&self) -> &StreamConsumer {
+    type Target = ServiceConsumer;
+    fn deref(&self) -> &ServiceConsumer {
         self.0.as_ref().expect("a GroupConsumer holds its consumer until dropped")
+    }
+}
+
+impl GroupConsumer {
+    /// Leaves the group, commits what is stored and closes, waiting at most `within`. True when
+    /// the close finished in time; otherwise it goes on on its own thread.
+    pub async fn close(mut self, within: Duration) -> bool {
+        let Some(consumer) = self.0.take() else { return true };
+        let (done, closed) = tokio::sync::oneshot::channel();
+        let closing = std::thread::Builder::new()
+            .name("kafka-consumer-close".into())
+            .spawn(move || {
+                drop(consumer);
+                let _ = done.send(());
+            });
+        if let Err(e) = closing {
+            tracing::warn!(error = %e, "cannot start a thread to close the Kafka consumer");
+            return false;
+        }
+        matches!(tokio::time::timeout(within, closed).await, Ok(Ok(())))
     }
 }
 

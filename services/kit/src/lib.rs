@@ -11,6 +11,7 @@
 //!   kafka       topic names, message envelope, producer/consumer/admin on rdkafka
 //!   inbox       dedupe by eventId inside the consumer's transaction
 //!   consumer    per-partition workers, bounded retries with backoff, then <topic>.DLT
+//!   consumer_watch  assignment, lag and progress per consumer group: /health, /metrics, rejoin
 //!   outbox      state change + message in one transaction; a relay publishes (no dual writes)
 //!   identity    the gateway's proof of a verified user, checked by every service
 //!   token       the user-facing JWT (issued by user-service, verified by the gateway)
@@ -24,6 +25,7 @@
 pub mod app;
 pub mod config;
 pub mod consumer;
+pub mod consumer_watch;
 pub mod db;
 pub mod error;
 pub mod health;

@@ -2,11 +2,18 @@
 //! publishes them afterwards with an idempotent producer. No dual writes.
 //!
 //! ```text
-//!   handler ──tx──> UPDATE state; INSERT outbox; NOTIFY outbox ──commit──┐
-//!                                                                       v
-//!   Relay: LISTEN outbox (+ poll) -> SELECT .. FOR UPDATE SKIP LOCKED -> produce, await acks
-//!          -> DELETE the delivered prefix -> commit          (at-least-once; consumers dedupe)
+//!   handler ──tx──> UPDATE state; INSERT outbox ──outbox::commit──> wake (in process) ──┐
+//!                                                                                      v
+//!   Relay: woken (+ poll for rows of other processes) -> SELECT .. FOR UPDATE SKIP LOCKED
+//!          -> produce, await acks -> DELETE the delivered prefix -> commit
+//!          (at-least-once; consumers dedupe)
 //! ```
+//!
+//! The wake is in process, after the commit: a `pg_notify` inside the transaction would make
+//! Postgres serialise the commit of every notifying transaction in the cluster (a lock taken in
+//! PreCommit_Notify and held through the WAL flush), so five notifying commits per booking could
+//! not be group-committed. Rows written by another process (another replica) are found by the
+//! poll.
 //!
 //! If the broker is down the rows stay and the relay retries with backoff; if the relay crashes
 //! between produce and delete the messages go out twice, which the consumers' eventId dedupe
@@ -18,8 +25,10 @@ use std::time::Duration;
 use anyhow::Context;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Serialize;
-use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgPool};
+use std::sync::LazyLock;
+
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::watch;
 
 use crate::kafka::{Envelope, Topics};
 use crate::metrics::Metrics;
@@ -40,7 +49,24 @@ CREATE TABLE IF NOT EXISTS processed_messages (
 );
 "#;
 
-const CHANNEL: &str = "stampede_outbox";
+/// Bumped after every commit that may have written outbox rows; every relay of this process
+/// watches it (a version, so a wake while a relay is busy is never lost).
+static COMMITTED: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
+
+/// Tells this process's relays that outbox rows were committed.
+pub fn wake_relays() {
+    COMMITTED.send_modify(|version| *version = version.wrapping_add(1));
+}
+
+/// Commits a transaction that may have [`enqueue`]d messages, then wakes the relays.
+///
+/// # Errors
+/// When the commit fails (nothing was written then, and no relay is woken).
+pub async fn commit(tx: Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    tx.commit().await?;
+    wake_relays();
+    Ok(())
+}
 
 /// Appends `envelope` to the outbox inside the caller's transaction.
 ///
@@ -61,12 +87,6 @@ pub async fn enqueue<T: Serialize>(
         .execute(&mut *tx)
         .await
         .context("cannot insert into outbox")?;
-    // Delivered at commit only, so the relay wakes exactly when there is something to send.
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(CHANNEL)
-        .execute(&mut *tx)
-        .await
-        .context("cannot notify outbox relay")?;
     Ok(())
 }
 
@@ -105,12 +125,11 @@ impl Relay {
     /// gives up on a message (at-least-once).
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut listener = None;
+        let mut committed = COMMITTED.subscribe();
         let mut backoff = Duration::from_millis(100);
         loop {
-            if listener.is_none() {
-                listener = self.listen().await;
-            }
+            // Marked seen before reading, so a commit during the read wakes the next wait.
+            committed.borrow_and_update();
             match self.publish_batch().await {
                 Ok(sent) => {
                     backoff = Duration::from_millis(100);
@@ -132,9 +151,7 @@ impl Relay {
                 }
             }
             tokio::select! {
-                notified = wait_for_notification(&mut listener) => {
-                    if !notified { listener = None; }
-                }
+                _ = committed.changed() => {}
                 _ = tokio::time::sleep(self.poll_interval) => {}
                 _ = &mut shutdown => return,
             }
@@ -158,16 +175,16 @@ impl Relay {
         }
     }
 
-    async fn listen(&self) -> Option<PgListener> {
-        let mut listener = PgListener::connect_with(&self.pool).await.ok()?;
-        listener.listen(CHANNEL).await.ok()?;
-        Some(listener)
-    }
-
     /// Sends one batch in id order and deletes what the broker acknowledged, up to the first
     /// failure so that per-key order holds. Returns how many rows were published.
     async fn publish_batch(&self) -> Result<usize, RelayError> {
         let mut tx = self.pool.begin().await.context("outbox: cannot begin")?;
+        // A DELETE lost in a crash only sends those messages again, which the consumers'
+        // eventId dedupe absorbs: this commit need not wait for the WAL flush.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await
+            .context("outbox: cannot relax synchronous_commit")?;
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, topic, message_key, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
@@ -227,12 +244,4 @@ enum RelayError {
     Database(#[from] anyhow::Error),
     #[error("{0:#}")]
     Publish(anyhow::Error),
-}
-
-/// Waits for a NOTIFY; false when the listener is gone or broke (the caller reconnects).
-async fn wait_for_notification(listener: &mut Option<PgListener>) -> bool {
-    match listener {
-        Some(l) => l.recv().await.is_ok(),
-        None => std::future::pending().await,
-    }
 }

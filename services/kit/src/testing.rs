@@ -63,6 +63,9 @@ pub fn common_settings(database_base: &str, topic_prefix: &str) -> CommonSetting
         internal_secret: Secret::new(TEST_INTERNAL_SECRET),
         // Two tests at a time, several services each, one Postgres with 100 connections.
         database_pool_size: 5,
+        consumer_stall_after: Duration::from_secs(20),
+        consumer_rejoin_after: Some(Duration::from_secs(5)),
+        consumer_concurrency: 1,
     }
 }
 

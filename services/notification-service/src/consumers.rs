@@ -159,7 +159,7 @@ impl Notifications {
             upsert_user(&mut tx, user).await?;
         }
         let recorded = insert_notification(&mut tx, user_id, booking_id, &draft).await?;
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         let Some(recorded) = recorded else {
             tracing::info!(kind = %draft.kind, %user_id, ?booking_id, "already notified; nothing recorded");
             return Ok(Outcome::Ignored);

@@ -6,6 +6,10 @@ use kit::config::{CommonSettings, ConfigError, Env};
 
 use crate::domain::SuccessRate;
 
+/// Payment requests of one partition in flight at once unless `CONSUMER_CONCURRENCY` says
+/// otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
 /// Everything payment-service needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -21,8 +25,14 @@ impl Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad variable.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let mut common = CommonSettings::from_env(env, 3005, "ticketflow_payments")?;
+        // The processor answers in `latency` (50 ms by default, as a real one is slow): one
+        // request at a time per partition would cap the whole stack at partitions / latency
+        // (60 bookings/s). Charges of different bookings are independent; one booking's messages
+        // still run in order.
+        common.consumer_concurrency = env.parse_or("CONSUMER_CONCURRENCY", DEFAULT_CONCURRENCY)?;
         Ok(Self {
-            common: CommonSettings::from_env(env, 3005, "ticketflow_payments")?,
+            common,
             success_rate: env.parse_or("PAYMENT_SUCCESS_RATE", SuccessRate::default())?,
             latency: Duration::from_millis(env.parse_or("PAYMENT_LATENCY_MS", 50u64)?),
         })

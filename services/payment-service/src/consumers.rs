@@ -136,7 +136,7 @@ impl Payments {
                 .context("a payment row conflicted but cannot be read")?,
         };
         let Some(status) = payment.status.processed_status() else {
-            tx.commit().await?;
+            kit::outbox::commit(tx).await?;
             tracing::info!(status = %payment.status, "payment request for a closed booking; nothing charged");
             return Ok(Outcome::Ignored);
         };
@@ -158,7 +158,7 @@ impl Payments {
             &answer,
         )
         .await?;
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         if charged {
             self.metrics.charged.with_label_values(&[payment.status.as_str()]).inc();
             tracing::info!(payment_id = %payment.id, status = %payment.status, "payment charged");
@@ -182,12 +182,12 @@ impl Payments {
             return Ok(Outcome::Duplicate);
         }
         if insert_void(&mut tx, &closed).await? {
-            tx.commit().await?;
+            kit::outbox::commit(tx).await?;
             tracing::info!(reason = %closed.reason, "booking closed before any charge; payment voided");
             return Ok(Outcome::Processed);
         }
         let refunded = refund_captured(&mut tx, closed.booking_id).await?;
-        tx.commit().await?;
+        kit::outbox::commit(tx).await?;
         match refunded {
             Some((payment_id, amount_cents)) => {
                 self.metrics.refunded.inc();

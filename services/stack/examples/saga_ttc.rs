@@ -88,23 +88,27 @@ async fn book_and_wait(client: &reqwest::Client, token: &str, event: &str, seat:
         .await?;
     anyhow::ensure!(response.status() == 202, "POST /api/bookings: {}", response.status());
     let id = response.json::<Value>().await?["id"].as_str().unwrap_or_default().to_string();
-    // Poll with backoff (25 ms growing to 200 ms), as a real client would; the measured time
-    // over-reads the saga by up to one poll interval.
+    // Long-poll (`?waitMs=`): the answer comes when the booking leaves PENDING. A target that
+    // does not long-poll (no `x-long-poll-max-ms` header) is polled with backoff (25 ms growing
+    // to 200 ms), as a real client would; the measured time then over-reads the saga by up to
+    // one poll interval.
     let mut pause = Duration::from_millis(25);
     loop {
-        let booking: Value = client
-            .get(format!("{GATEWAY}/api/bookings/{id}"))
+        let response = client
+            .get(format!("{GATEWAY}/api/bookings/{id}?waitMs=5000"))
             .bearer_auth(token)
             .send()
-            .await?
-            .json()
             .await?;
+        let long_polled = response.headers().contains_key("x-long-poll-max-ms");
+        let booking: Value = response.json().await?;
         let status = booking["status"].as_str().unwrap_or_default();
         if status != "PENDING" {
             return Ok((status.to_string(), started.elapsed()));
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 3 / 2).min(Duration::from_millis(200));
+        if !long_polled {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 3 / 2).min(Duration::from_millis(200));
+        }
     }
 }
 

@@ -61,6 +61,7 @@ pub struct InProcessStack {
     pub service_urls: HashMap<&'static str, String>,
     envs: HashMap<&'static str, Vec<(String, String)>>,
     stops: HashMap<&'static str, CancellationToken>,
+    running: HashMap<&'static str, tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Drop for InProcessStack {
@@ -113,6 +114,7 @@ impl InProcessStack {
             service_urls: HashMap::new(),
             envs: HashMap::new(),
             stops: HashMap::new(),
+            running: HashMap::new(),
         };
         let mut urls = Vec::new();
         for (service, database) in DATABASES {
@@ -145,23 +147,83 @@ impl InProcessStack {
     /// # Panics
     /// When the service does not start.
     pub async fn start_service(&mut self, name: &'static str) -> u16 {
-        let env = &self.envs[name];
-        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.start_service_with(name, &[]).await
+    }
+
+    /// [`InProcessStack::start_service`] with some variables of its env replaced.
+    ///
+    /// # Panics
+    /// When the service does not start.
+    pub async fn start_service_with(&mut self, name: &'static str, overrides: &[(&str, &str)]) -> u16 {
+        let pairs = self.service_env(name, overrides);
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let built = crate::services::build(name, &Env::from_pairs(&pairs))
             .await
             .unwrap_or_else(|e| panic!("{name} starts: {e:#}"));
         let port = built.port();
         let token = CancellationToken::new();
         let stop = token.clone();
-        tokio::spawn(async move { built.run_until_stopped(async move { stop.cancelled().await }).await });
+        let handle = tokio::spawn(async move { built.run_until_stopped(async move { stop.cancelled().await }).await });
         self.stops.insert(name, token);
+        self.running.insert(name, handle);
         port
     }
 
-    /// Stops one service (as if its process died; its consumer leaves the group).
+    /// The variables service `name` runs with, with `overrides` replacing or adding some (for
+    /// running it as a child process: `stack serve NAME` with these).
+    pub fn service_env(&self, name: &str, overrides: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = self.envs[name]
+            .iter()
+            .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
+            .cloned()
+            .collect();
+        env.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    }
+
+    /// The port service `name` listens on (the gateway's too).
+    pub fn port_of(&self, name: &str) -> u16 {
+        let url = if name == "gateway" { &self.gateway } else { &self.service_urls[name] };
+        url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("service URLs end in a port")
+    }
+
+    /// Stops one service without waiting (its consumer leaves the group in the background).
     pub fn stop_service(&mut self, name: &'static str) {
         if let Some(token) = self.stops.remove(name) {
             token.cancel();
+        }
+    }
+
+    /// Stops one service the way Ctrl-C / SIGTERM does and waits until it has finished (its
+    /// workers stopped, its consumer closed), at most 30 s.
+    ///
+    /// # Panics
+    /// When it does not stop in 30 s.
+    pub async fn stop_service_and_wait(&mut self, name: &'static str) {
+        self.stop_service(name);
+        if let Some(handle) = self.running.remove(name) {
+            tokio::time::timeout(std::time::Duration::from_secs(30), handle)
+                .await
+                .unwrap_or_else(|_| panic!("{name} did not stop within 30 s"))
+                .unwrap_or_else(|e| panic!("{name} crashed while stopping: {e}"))
+                .unwrap_or_else(|e| panic!("{name} failed while stopping: {e:#}"));
+        }
+    }
+
+    /// Stops every service (gateway first), waits until all have stopped, and starts them again
+    /// at once on the same ports against the same databases, topics and consumer groups: what
+    /// Ctrl-C and `stack up` again do.
+    ///
+    /// # Panics
+    /// When a service does not stop or start.
+    pub async fn restart_all(&mut self) {
+        let order = ["gateway", "user-service", "event-service", "booking-service", "inventory-service", "payment-service", "notification-service"];
+        for name in order {
+            self.stop_service_and_wait(name).await;
+        }
+        for name in order.iter().rev() {
+            let port = self.port_of(name).to_string();
+            self.start_service_with(name, &[("PORT", &port)]).await;
         }
     }
 }

@@ -139,7 +139,7 @@ async fn create_booking(
         &Envelope::new(topic::BOOKING_INITIATED, initiated),
     )
     .await?;
-    tx.commit().await?;
+    kit::outbox::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(BookingDto::from(booking))).into_response())
 }
 
@@ -229,20 +229,78 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no such booking"))
 }
 
-async fn get_booking(
-    State(pool): State<PgPool>,
-    identity: Identity,
-    Path(id): Path<String>,
-) -> Result<ApiJson<BookingDto>, ApiError> {
-    let booking: Option<Booking> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM bookings WHERE id = $1"))
-        .bind(parse_id(&id)?)
-        .fetch_optional(&pool)
-        .await?;
-    let booking = booking.ok_or_else(|| ApiError::not_found("no such booking"))?;
+/// The longest `waitMs` honoured: below the gateway's upstream timeout (10 s by default) and the
+/// services' request timeout (30 s), so a long poll never ends as a 504.
+pub const MAX_WAIT_MS: u64 = 5_000;
+
+/// The header that tells a client this server long-polls and up to how long.
+pub const LONG_POLL_HEADER: &str = "x-long-poll-max-ms";
+
+/// `waitMs`: 0..=60000, more is clamped to [`MAX_WAIT_MS`].
+fn wait_of(query: &std::collections::HashMap<String, String>) -> Result<Option<std::time::Duration>, ApiError> {
+    let Some(raw) = query.get("waitMs") else { return Ok(None) };
+    let ms: u64 = raw
+        .trim()
+        .parse()
+        .ok()
+        .filter(|ms| *ms <= 60_000)
+        .ok_or_else(|| ApiError::validation(format!("waitMs must be a whole number of milliseconds from 0 to 60000, not {raw:?}")))?;
+    Ok(Some(std::time::Duration::from_millis(ms.min(MAX_WAIT_MS))))
+}
+
+/// The booking, if `identity` may see it.
+fn owned(booking: Booking, identity: &Identity) -> Result<Booking, ApiError> {
     if booking.user_id != identity.user_id && !identity.is_admin() {
         return Err(ApiError::forbidden("this booking belongs to another user"));
     }
-    Ok(ApiJson(BookingDto::from(booking)))
+    Ok(booking)
+}
+
+async fn read_booking(pool: &PgPool, id: Uuid, lock: bool) -> Result<Booking, ApiError> {
+    // FOR SHARE waits for a transaction that is changing the row (see crate::watchers).
+    let sql = if lock {
+        format!("SELECT {COLUMNS} FROM bookings WHERE id = $1 FOR SHARE")
+    } else {
+        format!("SELECT {COLUMNS} FROM bookings WHERE id = $1")
+    };
+    let booking: Option<Booking> = sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?;
+    booking.ok_or_else(|| ApiError::not_found("no such booking"))
+}
+
+/// `GET /api/bookings/{id}`, and with `?waitMs=N` a long poll: the answer comes as soon as the
+/// booking is no longer PENDING, or after N ms (at most [`MAX_WAIT_MS`]) with what it is then.
+async fn get_booking(
+    State(state): State<AppState>,
+    identity: Identity,
+    Path(id): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let wait = wait_of(&query)?;
+    let id = parse_id(&id)?;
+    let Some(wait) = wait else {
+        let booking = owned(read_booking(&state.pool, id, false).await?, &identity)?;
+        return Ok(ApiJson(BookingDto::from(booking)).into_response());
+    };
+    let watch = state.transitions.watchers.watch(id);
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut woken = false;
+    let booking = loop {
+        // Armed before the read, so a change between the read and the wait is not missed.
+        let notified = watch.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let booking = owned(read_booking(&state.pool, id, woken).await?, &identity)?;
+        if !booking.is_pending() {
+            break booking;
+        }
+        tokio::select! {
+            _ = &mut notified => woken = true,
+            _ = tokio::time::sleep_until(deadline) => break booking,
+        }
+    };
+    let mut response = ApiJson(BookingDto::from(booking)).into_response();
+    response.headers_mut().insert(LONG_POLL_HEADER, HeaderValue::from(MAX_WAIT_MS));
+    Ok(response)
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
@@ -269,6 +327,6 @@ async fn cancel_booking(
     let updated = lock_booking(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("booking vanished during cancel")))?;
-    tx.commit().await?;
+    kit::outbox::commit(tx).await?;
     Ok(ApiJson(BookingDto::from(updated)))
 }

@@ -312,7 +312,7 @@ async fn insert_event(state: &AppState, event: &NewEvent) -> Result<Uuid, ApiErr
         },
     );
     kit::outbox::enqueue(&mut tx, &state.topics, topic::EVENT_CREATED, &id.to_string(), &message).await?;
-    tx.commit().await?;
+    kit::outbox::commit(tx).await?;
     Ok(id)
 }
 

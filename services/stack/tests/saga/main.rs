@@ -6,5 +6,7 @@ mod concurrency;
 mod helpers;
 mod happy_path;
 mod idempotency;
+mod long_poll;
 mod outage;
 mod redelivery;
+mod restart;

@@ -121,7 +121,7 @@ async fn insert_user(
         },
     );
     kit::outbox::enqueue(&mut tx, topics, topic::USER_REGISTERED, &inserted.id.to_string(), &message).await?;
-    tx.commit().await?;
+    kit::outbox::commit(tx).await?;
     Ok(Some(inserted))
 }
 
