@@ -56,7 +56,8 @@ impl Proc {
     /// When there is no such process.
     pub fn name(self) -> anyhow::Result<String> {
         let path = self.stat_path();
-        let stat = std::fs::read_to_string(&path).with_context(|| format!("no process {self} ({path})"))?;
+        let stat = std::fs::read_to_string(&path)
+            .with_context(|| format!("no process {self} ({path})"))?;
         let (comm, _) = parse_stat(&stat).ok_or_else(|| anyhow!("{path}: unexpected format"))?;
         Ok(comm.to_string())
     }
@@ -135,13 +136,24 @@ impl Window {
     }
 }
 
+/// CPU used by `proc` over the next `within` (sleeps that long).
+///
+/// # Errors
+/// When the process is gone.
+pub fn sample(proc: Proc, within: std::time::Duration) -> anyhow::Result<Used> {
+    let window = Window::start(proc)?;
+    std::thread::sleep(within);
+    window.end()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_utime_and_stime_after_an_awkward_comm() {
-        let stat = "335 (ta) n(su) S 1 335 335 0 -1 4194560 2914 0 0 0 1234 567 0 0 20 0 9 0 1620 1 2 3";
+        let stat =
+            "335 (ta) n(su) S 1 335 335 0 -1 4194560 2914 0 0 0 1234 567 0 0 20 0 9 0 1620 1 2 3";
         assert_eq!(parse_stat(stat), Some(("ta) n(su", 1234 + 567)));
         assert_eq!(parse_stat("garbage"), None);
     }

@@ -83,9 +83,9 @@ impl<S: OnMessage> Groups<S> {
             let consumer: BaseConsumer<FetchCounter> = consumer_config(brokers, name, wait_ms)
                 .create_with_context(counter.clone())
                 .with_context(|| format!("cannot create a Kafka consumer for group {name}"))?;
-            consumer
-                .subscribe(&topic_refs)
-                .with_context(|| format!("group {name} cannot subscribe to {}", topics.join(",")))?;
+            consumer.subscribe(&topic_refs).with_context(|| {
+                format!("group {name} cannot subscribe to {}", topics.join(","))
+            })?;
             consumers.push(consumer);
             counters.push(counter);
         }
@@ -98,7 +98,16 @@ impl<S: OnMessage> Groups<S> {
             let thread = thread::Builder::new()
                 .name(format!("bench-group-{g}"))
                 .spawn(move || {
-                    member(g, &consumer, state, partitions, join_within, &stop, &ready_tx, &done_tx);
+                    member(
+                        g,
+                        &consumer,
+                        state,
+                        partitions,
+                        join_within,
+                        &stop,
+                        &ready_tx,
+                        &done_tx,
+                    );
                     drop(consumer); // leaves the group
                 })
                 .context("cannot start a consumer thread")?;
@@ -126,7 +135,9 @@ impl<S: OnMessage> Groups<S> {
             match self.ready.recv_timeout(left) {
                 Ok((_, Ok(()))) => {}
                 Ok((g, Err(e))) => bail!("consumer group {}: {e}", self.names[g]),
-                Err(_) => bail!("the consumer groups did not get their partitions within {join_within:?}"),
+                Err(_) => {
+                    bail!("the consumer groups did not get their partitions within {join_within:?}")
+                }
             }
         }
         Ok(())
@@ -140,7 +151,10 @@ impl<S: OnMessage> Groups<S> {
     /// Fetch requests per second of all members between two [`Groups::fetches`] (None when a
     /// member had no report in between).
     pub fn fetch_rate(from: &[Option<FetchSnapshot>], to: &[Option<FetchSnapshot>]) -> Option<f64> {
-        from.iter().zip(to).map(|(a, b)| FetchCounter::rate(*a, *b)).sum()
+        from.iter()
+            .zip(to)
+            .map(|(a, b)| FetchCounter::rate(*a, *b))
+            .sum()
     }
 
     /// Stops the members, takes back what they saw and waits (at most `within` in all) for their
@@ -150,7 +164,10 @@ impl<S: OnMessage> Groups<S> {
         let deadline = Instant::now() + within;
         let mut members: Vec<Option<Member<S>>> = self.names.iter().map(|_| None).collect();
         for _ in 0..self.names.len() {
-            match self.done.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            match self
+                .done
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
                 Ok((g, m)) => members[g] = Some(m),
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             }
@@ -162,10 +179,6 @@ impl<S: OnMessage> Groups<S> {
         // A member still closing goes on on its own thread; the process does not wait for it.
         self.threads.clear();
         Finished { members, closed }
-    }
-
-    pub fn names(&self) -> &[String] {
-        &self.names
     }
 }
 
@@ -187,7 +200,7 @@ fn member<S: OnMessage>(
     done: &Sender<(usize, Member<S>)>,
 ) {
     let mut errors = ConsumerErrors::default();
-    let mut poll = |state: &mut S, errors: &mut ConsumerErrors| match consumer.poll(POLL) {
+    let poll = |state: &mut S, errors: &mut ConsumerErrors| match consumer.poll(POLL) {
         Some(Ok(message)) => {
             state.on_message(&message);
             if let Err(e) = consumer.store_offset_from_message(&message) {
@@ -208,7 +221,11 @@ fn member<S: OnMessage>(
             break Err("stopped while joining".to_string());
         }
         if Instant::now() >= deadline {
-            let last = errors.first.as_deref().map(|e| format!("; first error: {e}")).unwrap_or_default();
+            let last = errors
+                .first
+                .as_deref()
+                .map(|e| format!("; first error: {e}"))
+                .unwrap_or_default();
             break Err(format!(
                 "{assigned} of {partitions} partitions assigned after {join_within:?}{last}"
             ));

@@ -29,7 +29,6 @@ pub struct Config {
     pub settle_secs: u32,
     pub wait_ms: u32,
     pub pid: u32,
-    pub keep_topics: bool,
 }
 
 /// What an idle run measured.
@@ -40,6 +39,9 @@ pub struct Report {
     pub partitions_per_group: usize,
     pub wait_ms: u32,
     pub broker: Used,
+    /// The broker's CPU in the [`BASELINE`](super::BASELINE) before the run: what other
+    /// clients cost it.
+    pub broker_before: Used,
     pub bench: Used,
     /// Fetch requests per second of all groups (None: no statistics report in the window).
     pub fetches_per_s: Option<f64>,
@@ -48,7 +50,8 @@ pub struct Report {
     pub errors: ConsumerErrors,
     pub load_start: String,
     pub load_end: String,
-    pub cleanup: Option<Cleanup>,
+    /// The groups deleted at the end.
+    pub cleanup: Cleanup,
 }
 
 /// Counts what an idle member receives (nothing, unless something else writes to its topics).
@@ -63,8 +66,8 @@ impl OnMessage for Idle {
     }
 }
 
-/// Runs one idle measurement: creates the topics, measures, deletes topics and groups (unless
-/// `keep_topics`).
+/// Runs one idle measurement: creates the topics, measures, deletes the groups (the topics
+/// stay: see [`Cleanup`]).
 ///
 /// # Errors
 /// When the broker is unreachable, refuses a topic, the groups do not get their partitions, or
@@ -72,23 +75,34 @@ impl OnMessage for Idle {
 pub fn run(config: &Config) -> anyhow::Result<Report> {
     let admin = Admin::connect(&config.brokers)?;
     let names = RunNames::new();
-    let topics: Vec<String> = (0..config.topics).map(|t| names.name(&format!("idle{t}"))).collect();
-    let group_names: Vec<String> = (0..config.groups).map(|g| names.name(&format!("idle.g{g}"))).collect();
+    let topics: Vec<String> = (0..config.topics)
+        .map(|t| names.name(&format!("idle{t}")))
+        .collect();
+    let group_names: Vec<String> = (0..config.groups)
+        .map(|g| names.name(&format!("idle.g{g}")))
+        .collect();
+    let broker_before = super::cpu::sample(Proc::Pid(config.pid), super::BASELINE)?;
     admin.create_topics(&topics)?;
 
     let outcome = measure(config, &topics, &group_names);
-    let cleanup = (!config.keep_topics).then(|| {
-        // Only groups whose consumer left can be deleted.
-        let left = outcome.as_ref().map(|(_, left)| left.clone()).unwrap_or_default();
-        admin.delete(&topics, &left)
-    });
+    // Only groups whose consumer left can be deleted; the topics stay (see `Cleanup`).
+    let left = outcome
+        .as_ref()
+        .map(|(_, left)| left.clone())
+        .unwrap_or_default();
+    let cleanup = admin.delete_groups(&left);
     let (mut report, _) = outcome?;
     report.cleanup = cleanup;
+    report.broker_before = broker_before;
     Ok(report)
 }
 
 /// The report, and the groups whose consumer left in time.
-fn measure(config: &Config, topics: &[String], group_names: &[String]) -> anyhow::Result<(Report, Vec<String>)> {
+fn measure(
+    config: &Config,
+    topics: &[String],
+    group_names: &[String],
+) -> anyhow::Result<(Report, Vec<String>)> {
     let load_start = super::loadavg();
     let partitions_per_group = topics.len() * super::PARTITIONS as usize;
     let states = group_names.iter().map(|_| Idle::default()).collect();
@@ -126,13 +140,17 @@ fn measure(config: &Config, topics: &[String], group_names: &[String]) -> anyhow
         partitions_per_group,
         wait_ms: config.wait_ms,
         broker,
+        broker_before: Used {
+            cpu_s: 0.0,
+            wall_s: 0.0,
+        },
         bench,
         fetches_per_s,
         unexpected_messages,
         errors,
         load_start,
         load_end: super::loadavg(),
-        cleanup: None,
+        cleanup: Cleanup::default(),
     };
     Ok((report, left))
 }
@@ -148,5 +166,9 @@ fn window(config: &Config, groups: &Groups<Idle>) -> anyhow::Result<(Used, Used,
     let broker = broker.end()?;
     let bench = bench.end()?;
     let fetches1 = groups.fetches();
-    Ok((broker, bench, Groups::<Idle>::fetch_rate(&fetches0, &fetches1)))
+    Ok((
+        broker,
+        bench,
+        Groups::<Idle>::fetch_rate(&fetches0, &fetches1),
+    ))
 }

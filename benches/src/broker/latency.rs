@@ -52,8 +52,6 @@ pub struct Config {
     pub wait_ms: u32,
     /// The broker's pid, for its CPU time.
     pub pid: Option<u32>,
-    /// Leave the topic and groups on the broker.
-    pub keep_topics: bool,
 }
 
 impl Config {
@@ -107,14 +105,17 @@ pub struct Report {
     pub groups: Vec<GroupTally>,
     /// The broker's CPU over the producing window (`--pid`).
     pub broker: Option<Used>,
+    /// The broker's CPU in the [`BASELINE`](super::BASELINE) before the run, when nothing of
+    /// the run was on it yet: what other clients cost it (`--pid`).
+    pub broker_before: Option<Used>,
     /// This process's CPU over the producing window (producer and consumers).
     pub bench: Used,
     /// Fetch requests per second of all groups over (about) the producing window.
     pub fetches_per_s: Option<f64>,
     pub load_start: String,
     pub load_end: String,
-    /// None with `keep_topics`.
-    pub cleanup: Option<Cleanup>,
+    /// The groups deleted at the end.
+    pub cleanup: Cleanup,
 }
 
 impl Report {
@@ -127,7 +128,10 @@ impl Report {
     pub fn failures(&self) -> Vec<String> {
         let mut failures = Vec::new();
         if self.acked != self.sent {
-            let why = self.first_delivery_error.as_deref().unwrap_or("no delivery report");
+            let why = self
+                .first_delivery_error
+                .as_deref()
+                .unwrap_or("no delivery report");
             failures.push(format!(
                 "{} of {} messages acknowledged by the broker ({} failed; {why})",
                 self.acked, self.sent, self.delivery_failures
@@ -220,7 +224,9 @@ struct Receiver {
 
 impl OnMessage for Receiver {
     fn on_message(&mut self, message: &BorrowedMessage<'_>) {
-        let Some(p) = message.payload().and_then(Payload::decode) else { return };
+        let Some(p) = message.payload().and_then(Payload::decode) else {
+            return;
+        };
         match p.kind {
             Payload::WARM_UP => {
                 self.progress.warm_up.fetch_add(1, Ordering::Relaxed);
@@ -258,7 +264,9 @@ impl ProducerContext for AckContext {
             Ok(m) => (m.payload(), None),
             Err((e, m)) => (m.payload(), Some(e)),
         };
-        let Some(p) = payload.and_then(Payload::decode) else { return };
+        let Some(p) = payload.and_then(Payload::decode) else {
+            return;
+        };
         let mut acks = self.acks.lock().unwrap_or_else(PoisonError::into_inner);
         match error {
             None if p.kind == Payload::MEASURED => {
@@ -276,8 +284,8 @@ impl ProducerContext for AckContext {
     }
 }
 
-/// Runs one latency measurement: creates the topic, measures, deletes the topic and groups
-/// (unless `keep_topics`).
+/// Runs one latency measurement: creates the topic, measures, deletes the groups (the topic
+/// stays: see [`Cleanup`]).
 ///
 /// # Errors
 /// When the broker is unreachable, refuses the topic, the groups do not get their partitions,
@@ -287,20 +295,30 @@ pub fn run(config: &Config) -> anyhow::Result<Report> {
     let admin = Admin::connect(&config.brokers)?;
     let names = RunNames::new();
     let topic = names.name("lat");
-    let group_names: Vec<String> = (0..config.groups).map(|g| names.name(&format!("lat.g{g}"))).collect();
+    let group_names: Vec<String> = (0..config.groups)
+        .map(|g| names.name(&format!("lat.g{g}")))
+        .collect();
+    let broker_before = config
+        .pid
+        .map(|pid| super::cpu::sample(Proc::Pid(pid), super::BASELINE))
+        .transpose()?;
     admin.create_topics(std::slice::from_ref(&topic))?;
 
     let outcome = measure(config, &topic, &group_names);
-    let cleanup = (!config.keep_topics).then(|| {
-        // Only groups whose consumer left can be deleted.
-        let left: Vec<String> = match &outcome {
-            Ok(r) => r.groups.iter().filter(|g| g.closed).map(|g| g.name.clone()).collect(),
-            Err(_) => Vec::new(),
-        };
-        admin.delete(std::slice::from_ref(&topic), &left)
-    });
+    // Only groups whose consumer left can be deleted; the topic stays (see `Cleanup`).
+    let left: Vec<String> = match &outcome {
+        Ok(r) => r
+            .groups
+            .iter()
+            .filter(|g| g.closed)
+            .map(|g| g.name.clone())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let cleanup = admin.delete_groups(&left);
     let mut report = outcome?;
     report.cleanup = cleanup;
+    report.broker_before = broker_before;
     Ok(report)
 }
 
@@ -366,11 +384,12 @@ fn measure(config: &Config, topic: &str, group_names: &[String]) -> anyhow::Resu
         drain_within: config.drain_within(),
         groups: tallies,
         broker: window.broker,
+        broker_before: None,
         bench: window.bench,
         fetches_per_s: window.fetches_per_s,
         load_start,
         load_end: super::loadavg(),
-        cleanup: None,
+        cleanup: Cleanup::default(),
     })
 }
 
@@ -410,10 +429,15 @@ fn produce(
         send(&producer, topic, &format!("w{seq}"), &p.encode())?;
         thread::sleep(Duration::from_millis(50));
     }
-    producer.flush(FLUSH_WITHIN).context("the warm-up messages were not acknowledged")?;
+    producer
+        .flush(FLUSH_WITHIN)
+        .context("the warm-up messages were not acknowledged")?;
     let warm_within = config.drain_within();
     let deadline = Instant::now() + warm_within;
-    while progress.iter().any(|p| p.warm_up.load(Ordering::Relaxed) < WARM_UP) {
+    while progress
+        .iter()
+        .any(|p| p.warm_up.load(Ordering::Relaxed) < WARM_UP)
+    {
         if Instant::now() >= deadline {
             bail!(
                 "the {WARM_UP} warm-up messages did not reach every group within {warm_within:?} (received: {})",
@@ -428,7 +452,10 @@ fn produce(
     }
 
     let n = config.messages();
-    let broker = config.pid.map(|pid| Window::start(Proc::Pid(pid))).transpose()?;
+    let broker = config
+        .pid
+        .map(|pid| Window::start(Proc::Pid(pid)))
+        .transpose()?;
     let bench = Window::start(Proc::Myself)?;
     let fetches0 = groups.fetches();
     let t0 = Instant::now();
@@ -459,7 +486,10 @@ fn produce(
     let flushed_at = Instant::now();
     let deadline = flushed_at + config.drain_within();
     let drain = loop {
-        if progress.iter().all(|p| p.delivered.load(Ordering::Relaxed) >= n) {
+        if progress
+            .iter()
+            .all(|p| p.delivered.load(Ordering::Relaxed) >= n)
+        {
             break Some(flushed_at.elapsed());
         }
         if Instant::now() >= deadline {
@@ -478,17 +508,26 @@ fn produce(
 }
 
 /// Enqueues one message, waiting for room in the producer's queue if it is full.
-fn send(producer: &ThreadedProducer<AckContext>, topic: &str, key: &str, value: &[u8]) -> anyhow::Result<()> {
+fn send(
+    producer: &ThreadedProducer<AckContext>,
+    topic: &str,
+    key: &str,
+    value: &[u8],
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + ENQUEUE_WITHIN;
     let mut record = BaseRecord::to(topic).key(key).payload(value);
     loop {
         match producer.send(record) {
             Ok(()) => return Ok(()),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) if Instant::now() < deadline => {
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                if Instant::now() < deadline =>
+            {
                 record = back;
                 thread::sleep(Duration::from_millis(1));
             }
-            Err((e, _)) => return Err(e).with_context(|| format!("cannot enqueue a message to {topic}")),
+            Err((e, _)) => {
+                return Err(e).with_context(|| format!("cannot enqueue a message to {topic}"))
+            }
         }
     }
 }
@@ -508,5 +547,68 @@ mod tests {
         assert_eq!(bytes.len(), 100);
         assert_eq!(Payload::decode(&bytes), Some(p));
         assert_eq!(Payload::decode(&bytes[..99]), None);
+    }
+
+    fn report(acked: u64, delivered: &[Option<u64>]) -> Report {
+        let used = Used {
+            cpu_s: 0.5,
+            wall_s: 10.0,
+        };
+        Report {
+            topic: "bench.x.lat".into(),
+            rate: 100,
+            seconds: 10,
+            wait_ms: 500,
+            sent: 1000,
+            produce_s: 10.0,
+            max_behind_ms: 0.0,
+            acked,
+            delivery_failures: 1000 - acked,
+            first_delivery_error: None,
+            ack: None,
+            e2e: None,
+            drain_s: None,
+            drain_within: Duration::from_secs(11),
+            groups: delivered
+                .iter()
+                .enumerate()
+                .map(|(g, d)| GroupTally {
+                    name: format!("g{g}"),
+                    delivered: *d,
+                    duplicates: 0,
+                    errors: ConsumerErrors::default(),
+                    closed: true,
+                })
+                .collect(),
+            broker: Some(used),
+            broker_before: None,
+            bench: used,
+            fetches_per_s: None,
+            load_start: String::new(),
+            load_end: String::new(),
+            cleanup: Cleanup::default(),
+        }
+    }
+
+    #[test]
+    fn every_message_must_reach_every_group() {
+        let ok = report(1000, &[Some(1000), Some(1000)]);
+        assert!(ok.passed() && ok.failures().is_empty());
+        assert_eq!(ok.broker_us_per_message(), Some(500.0));
+
+        let missing = report(1000, &[Some(1000), Some(990)]);
+        assert!(!missing.passed());
+        let f = missing.failures();
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].contains("g1 received 990 of 1000 messages (10 missing)"),
+            "{f:?}"
+        );
+
+        let unacked = report(999, &[Some(999), None]);
+        let f = unacked.failures();
+        assert_eq!(f.len(), 3, "{f:?}");
+        assert!(f[0].contains("999 of 1000 messages acknowledged"), "{f:?}");
+        assert!(f[2].contains("did not report"), "{f:?}");
     }
 }

@@ -3,7 +3,8 @@
 //! configure theirs (`kit::kafka`).
 //!
 //! ```text
-//!   client::Admin       metadata (loopback check), fresh topics bench.<run>.*, deleted at the end
+//!   client::Admin       metadata (loopback check), fresh topics bench.<run>.*; groups deleted at
+//!                       the end, topics never (tansu 0.6.0's DeleteTopics empties the broker)
 //!   latency::run        1 producer at a fixed rate -> 1 topic x 3 partitions -> G consumer groups
 //!                         send -> delivery report, send -> consume, every message accounted for,
 //!                         broker CPU (/proc/PID/stat) over the producing window
@@ -23,6 +24,9 @@ mod stats;
 
 pub use group::ConsumerErrors;
 pub use stats::{FetchCounter, FetchSnapshot, Percentiles};
+
+/// How long the broker's CPU is sampled before a run (what else keeps it busy: other clients).
+pub const BASELINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Partitions of every topic a run creates (the saga's topics have 3, `infra/local/up`).
 pub const PARTITIONS: i32 = 3;

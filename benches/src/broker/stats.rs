@@ -15,7 +15,10 @@ pub struct Latencies(Histogram<u64>);
 
 impl Latencies {
     pub fn new() -> Self {
-        Self(Histogram::new_with_bounds(1, 600_000_000, 3).expect("static histogram bounds are valid"))
+        Self(
+            Histogram::new_with_bounds(1, 600_000_000, 3)
+                .expect("static histogram bounds are valid"),
+        )
     }
 
     pub fn record(&mut self, latency: Duration) {
@@ -25,7 +28,9 @@ impl Latencies {
 
     pub fn merge(&mut self, other: &Self) {
         // Same bounds on both sides: `add` cannot fail.
-        self.0.add(&other.0).expect("histograms with the same bounds");
+        self.0
+            .add(&other.0)
+            .expect("histograms with the same bounds");
     }
 
     pub fn percentiles(&self) -> Option<Percentiles> {
@@ -91,7 +96,8 @@ impl FetchCounter {
     /// Fetch requests per second between two reports (None when no report came between them).
     pub fn rate(from: Option<FetchSnapshot>, to: Option<FetchSnapshot>) -> Option<f64> {
         let (a, b) = (from?, to?);
-        (b.ts_us > a.ts_us).then(|| (b.fetches - a.fetches) as f64 * 1e6 / (b.ts_us - a.ts_us) as f64)
+        (b.ts_us > a.ts_us)
+            .then(|| (b.fetches - a.fetches) as f64 * 1e6 / (b.ts_us - a.ts_us) as f64)
     }
 }
 
@@ -176,8 +182,14 @@ mod tests {
 
     #[test]
     fn fetch_rate_between_reports() {
-        let a = FetchSnapshot { ts_us: 1_000_000, fetches: 10 };
-        let b = FetchSnapshot { ts_us: 3_000_000, fetches: 30 };
+        let a = FetchSnapshot {
+            ts_us: 1_000_000,
+            fetches: 10,
+        };
+        let b = FetchSnapshot {
+            ts_us: 3_000_000,
+            fetches: 30,
+        };
         assert_eq!(FetchCounter::rate(Some(a), Some(b)), Some(10.0));
         assert_eq!(FetchCounter::rate(Some(a), Some(a)), None);
         assert_eq!(FetchCounter::rate(None, Some(b)), None);
