@@ -39,14 +39,14 @@ async fn the_whole_stack_stopped_and_started_again_at_once_confirms_within_15_s(
     let (event, seats) = stack.create_event(116).await;
     confirmed_within(&stack, event, seats[0], Duration::from_secs(60)).await;
 
-    for round in 1..=2 {
+    for (round, seat) in [(1, seats[1]), (2, seats[2])] {
         let stopping = Instant::now();
         stack.restart_all().await;
         println!(
             "round {round}: stack stopped and started again in {:.1} s",
             stopping.elapsed().as_secs_f64()
         );
-        let (_, took) = confirmed_within(&stack, event, seats[round], RESUMES_WITHIN).await;
+        let (_, took) = confirmed_within(&stack, event, seat, RESUMES_WITHIN).await;
         println!(
             "round {round}: first booking after the restart CONFIRMED in {:.1} s",
             took.as_secs_f64()
@@ -237,30 +237,10 @@ async fn a_consumer_assigned_nothing_shows_in_health_and_metrics_and_clears_when
     let stopped = stop.clone();
     let service = tokio::spawn(built.run_until_stopped(async move { stopped.cancelled().await }));
     let client = reqwest::Client::new();
-    let consumers_check = |client: reqwest::Client, base: String| async move {
-        let body: serde_json::Value = client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["checks"]["consumers"].clone()
-    };
+    let group = format!("{prefix}payment-service");
 
     let started = Instant::now();
-    let stalled = loop {
-        let check = consumers_check(client.clone(), base.clone()).await;
-        if check["status"] == "down" {
-            break check;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no stall in /health after 30 s: {check}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let stalled = consumers_become(&client, &base, "down", Duration::from_secs(30)).await;
     println!(
         "stall shown in /health after {:.1} s: {stalled}",
         started.elapsed().as_secs_f64()
@@ -272,15 +252,7 @@ async fn a_consumer_assigned_nothing_shows_in_health_and_metrics_and_clears_when
             .contains("assigned no partition"),
         "{stalled}"
     );
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let group = format!("{prefix}payment-service");
+    let metrics = metrics_of(&client, &base).await;
     assert_eq!(
         kit::testing::metric(&metrics, "kafka_consumer_stalled", &[("group", &group)]),
         Some(1.0),
@@ -288,26 +260,8 @@ async fn a_consumer_assigned_nothing_shows_in_health_and_metrics_and_clears_when
     );
 
     kill(broker_pid, Signal::SIGCONT).expect("SIGCONT the broker");
-    let resumed = Instant::now();
-    loop {
-        let check = consumers_check(client.clone(), base.clone()).await;
-        if check["status"] == "ok" {
-            break;
-        }
-        assert!(
-            resumed.elapsed() < Duration::from_secs(60),
-            "the consumer never recovered: {check}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    consumers_become(&client, &base, "ok", Duration::from_secs(60)).await;
+    let metrics = metrics_of(&client, &base).await;
     let assigned: f64 = metrics
         .lines()
         .filter(|l| l.starts_with("kafka_consumer_assigned_partitions{") && l.contains(&group))
@@ -319,4 +273,44 @@ async fn a_consumer_assigned_nothing_shows_in_health_and_metrics_and_clears_when
     );
     stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(20), service).await;
+}
+
+/// Polls the service's `/health` until its `consumers` check has `status`; returns the check.
+async fn consumers_become(
+    client: &reqwest::Client,
+    base: &str,
+    status: &str,
+    within: Duration,
+) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let body: serde_json::Value = client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let check = body["checks"]["consumers"].clone();
+        if check["status"] == status {
+            return check;
+        }
+        assert!(
+            started.elapsed() < within,
+            "consumers not {status} after {within:?}: {check}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn metrics_of(client: &reqwest::Client, base: &str) -> String {
+    client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
