@@ -319,8 +319,7 @@ async fn step(scenario: &Scenario, o: &SearchOptions, rig: &Rig, n: usize, phase
     let cpu_before = reports::cpu::ProcessSnapshot::take(std::process::id());
     let outcome = loadgen::run::run(&args).await.map_err(|e| anyhow::anyhow!("step {name}: loadgen: {e}"))?;
     let summary = &outcome.summary;
-    let confirmed = summary.bookings.outcomes.iter().find(|(o, _)| o.as_str() == "CONFIRMED").map_or(0, |(_, n)| *n);
-    let cpu = reports::cpu::CpuUsage::between(&cpu_before, &reports::cpu::ProcessSnapshot::take(std::process::id()), confirmed);
+    let cpu = cpu_before.usage_until_now(summary.bookings.confirmed());
     cpu.save(&dir).with_context(|| format!("cannot write {}/cpu.json", dir.display()))?;
     let all = summary.time_to_confirm.get("all");
     let (requests, failures) = summary.routes.iter().fold((0usize, 0usize), |(n, f), r| (n + r.count, f + r.failures));

@@ -26,7 +26,7 @@ use crate::client::ToxiproxyClient;
 use crate::exposure::{self, Window};
 use crate::local_stack::{LocalOptions, LocalStack, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::nemesis::ManagedProcess;
-use crate::scenario::{Fault, FaultAction, Scenario, TargetKind, TargetMode};
+use crate::scenario::{Fault, FaultAction, FaultTarget, Scenario, TargetKind, TargetMode};
 
 /// How `chaos run` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,11 +108,9 @@ pub struct RunReport {
     /// The HTML report (`report.html` in the run folder), once rendered.
     pub report: Option<PathBuf>,
     /// CPU by process over the load and the settling (also `cpu.json`).
-    #[serde(default)]
     pub cpu: Option<reports::cpu::CpuUsage>,
     /// Services whose consumer group was stalled after the quiesce, with the reason their
     /// /health gave (`booking-service: consumer group .. assigned no partition for 40 s`).
-    #[serde(default)]
     pub stalled_consumers: Vec<String>,
     /// The history and final state judged (for re-checking, e.g. by the self-test).
     #[serde(skip)]
@@ -133,15 +131,6 @@ pub struct HarnessError(#[from] anyhow::Error);
 
 fn wall() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// The names of the service processes (every process of the local stack but the broker).
-fn processes_of_services() -> Vec<&'static str> {
-    crate::scenario::FaultTarget::ALL
-        .iter()
-        .filter(|t| t.kind() == TargetKind::Service)
-        .map(|t| t.name())
-        .collect()
 }
 
 /// Where faults are applied: the proxy API and the processes.
@@ -168,18 +157,16 @@ impl Faults {
                 // What Ctrl-C on `stack up` and starting it again do: every service stops
                 // gracefully (at once, so none outlives the others by much), then all start.
                 let mut processes = self.processes.lock().await;
-                let services = || processes_of_services();
+                let is_service = |name: &str| name.parse::<FaultTarget>().is_ok_and(|t| t.kind() == TargetKind::Service);
                 let stops = processes
                     .iter_mut()
-                    .filter(|(name, _)| services().contains(&name.as_str()))
+                    .filter(|(name, _)| is_service(name))
                     .map(|(_, p)| p.stop(Duration::from_secs(10)));
                 for stopped in futures::future::join_all(stops).await {
                     stopped?;
                 }
-                for (name, process) in processes.iter_mut() {
-                    if services().contains(&name.as_str()) {
-                        process.restart()?;
-                    }
+                for (_, process) in processes.iter_mut().filter(|(name, _)| is_service(name)) {
+                    process.restart()?;
                 }
             }
             (_, action) => {
@@ -468,8 +455,7 @@ async fn drive(
         state.save(run_dir.join("final-state.json")).context("writing final-state.json")?;
     }
     // The load and the settling after it: what the stack spent on this run's bookings.
-    let confirmed = outcome.summary.bookings.outcomes.iter().find(|(o, _)| o.as_str() == "CONFIRMED").map_or(0, |(_, n)| *n);
-    let cpu = reports::cpu::CpuUsage::between(&cpu_before, &reports::cpu::ProcessSnapshot::take(std::process::id()), confirmed);
+    let cpu = cpu_before.usage_until_now(outcome.summary.bookings.confirmed());
     cpu.save(run_dir).with_context(|| format!("cannot write {}/cpu.json", run_dir.display()))?;
     eprintln!("chaos: {}", cpu.summary_line());
     let mut verdict = verdict;

@@ -156,32 +156,26 @@ async fn wait_for_end(
     let plain = format!("/api/bookings/{id}");
     let deadline = Instant::now() + ctx.ops.confirm_timeout;
     let (mut wait, cap) = ctx.ops.poll;
-    // Until the target answers with the header, ask with waitMs and sleep on the grid as well.
+    // Ask with waitMs until the target says whether it holds the request; while it does, ask
+    // again at once, otherwise (and after an error) wait on the grid first.
     let mut long_poll = if ctx.ops.long_poll.is_zero() { LongPoll::NotOffered } else { LongPoll::Offered(ctx.ops.long_poll) };
-    let mut offered_seen = false;
+    let mut held = false;
     while !is_terminal(statuses.last().map(String::as_str).unwrap_or_default()) && Instant::now() < deadline {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let path = match long_poll {
+        if !held {
+            tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
+            wait = (wait.mul_f64(1.5)).min(cap);
+        }
+        // A held request is named apart (its latency is the saga's, not the endpoint's), and its
+        // timeout covers the hold.
+        let (path, name, hold) = match long_poll {
             LongPoll::Offered(hold) => {
-                if !offered_seen {
-                    tokio::time::sleep(wait.min(left)).await;
-                    wait = (wait.mul_f64(1.5)).min(cap);
-                }
                 let hold = hold.min(ctx.ops.long_poll).min(deadline.saturating_duration_since(Instant::now()));
-                format!("{plain}?waitMs={}", hold.as_millis())
+                (format!("{plain}?waitMs={}", hold.as_millis()), "/api/bookings/:id?waitMs", hold)
             }
-            LongPoll::NotOffered => {
-                tokio::time::sleep(wait.min(left)).await;
-                wait = (wait.mul_f64(1.5)).min(cap);
-                plain.clone()
-            }
+            LongPoll::NotOffered => (plain.clone(), "/api/bookings/:id", Duration::ZERO),
         };
         let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
-        // The request may be held for the long poll: its timeout covers that too.
-        let timeout = ctx.ops.request_timeout + if offered_seen { ctx.ops.long_poll } else { Duration::ZERO };
-        // A held request is named apart: its latency is the saga's, not the endpoint's.
-        let name = if path.contains("waitMs") { "/api/bookings/:id?waitMs" } else { "/api/bookings/:id" };
-        let reply = send(user, ctx, Call { token: Some(&token), ..Call::get(&path, name, timeout) }).await?;
+        let reply = send(user, ctx, Call { token: Some(&token), ..Call::get(&path, name, ctx.ops.request_timeout + hold) }).await?;
         match reply {
             Reply::Http { status: 200, body, long_poll: offered, .. } => {
                 if let Some(status) = booking_of(&body)["status"].as_str() {
@@ -189,25 +183,15 @@ async fn wait_for_end(
                         statuses.push(status.to_string());
                     }
                 }
-                match offered {
-                    LongPoll::Offered(_) if !ctx.ops.long_poll.is_zero() => {
-                        offered_seen = true;
-                        long_poll = offered;
-                    }
-                    _ => long_poll = LongPoll::NotOffered,
-                }
+                held = matches!(offered, LongPoll::Offered(_)) && !ctx.ops.long_poll.is_zero();
+                long_poll = if held { offered } else { LongPoll::NotOffered };
             }
             Reply::Http { status: 401, .. } => {
                 relogin(user, ctx, who, ctx.ops.request_timeout).await?;
             }
-            // Errors while polling change nothing we know; keep polling until the deadline,
-            // on the grid (a failing target must not be asked in a tight loop).
-            _ => {
-                if offered_seen {
-                    tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
-                    wait = (wait.mul_f64(1.5)).min(cap);
-                }
-            }
+            // Errors while polling change nothing we know; keep asking until the deadline, on
+            // the grid (a failing target must not be asked in a tight loop).
+            _ => held = false,
         }
     }
     Ok(statuses)

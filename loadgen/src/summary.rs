@@ -78,6 +78,13 @@ pub struct Bookings {
     pub max_in_flight: u64,
 }
 
+impl Bookings {
+    /// Operations whose saga ended CONFIRMED.
+    pub fn confirmed(&self) -> u64 {
+        self.outcomes.get(&Outcome::Confirmed).copied().unwrap_or(0)
+    }
+}
+
 /// A goose request row (per route).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RouteSummary {

@@ -31,6 +31,7 @@ pub struct ProcessSnapshot {
     /// (pid, start time in clock ticks) -> (role, CPU seconds).
     processes: HashMap<(u32, u64), (String, f64)>,
     taken: Option<std::time::Instant>,
+    harness_pid: u32,
 }
 
 impl ProcessSnapshot {
@@ -43,6 +44,7 @@ impl ProcessSnapshot {
             return Self {
                 processes,
                 taken: Some(std::time::Instant::now()),
+                harness_pid,
             };
         };
         for entry in entries.flatten() {
@@ -74,7 +76,13 @@ impl ProcessSnapshot {
         Self {
             processes,
             taken: Some(std::time::Instant::now()),
+            harness_pid,
         }
+    }
+
+    /// The CPU used from this snapshot until now (a new snapshot of the same harness).
+    pub fn usage_until_now(&self, confirmed: u64) -> CpuUsage {
+        CpuUsage::between(self, &Self::take(self.harness_pid), confirmed)
     }
 }
 
@@ -230,6 +238,7 @@ mod tests {
                 .map(|(pid, start, role, cpu)| ((*pid, *start), (role.to_string(), *cpu)))
                 .collect(),
             taken: Some(std::time::Instant::now()),
+            harness_pid: 0,
         }
     }
 

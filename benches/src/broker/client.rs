@@ -75,37 +75,20 @@ impl Default for RunNames {
     }
 }
 
-/// The outbox relay's producer settings (`kit::kafka::producer`): idempotent, acks=all,
+/// The outbox relay's producer settings (`kit::kafka::producer_config`): idempotent, acks=all,
 /// linger.ms=1.
 pub fn producer_config(brokers: &Brokers) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", brokers.as_str())
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "1")
-        .set("message.timeout.ms", "15000")
-        .set("socket.keepalive.enable", "true");
-    config
+    kit::kafka::producer_config(brokers.as_str())
 }
 
-/// The services' consumer settings (`kit::kafka::consumer`): a group, offsets stored by hand
-/// after processing and auto-committed every 500 ms, earliest reset; `fetch.wait.max.ms` is the
-/// services' 500 unless `wait_ms` says otherwise. Statistics every second (the services: 5 s or
-/// none) feed the fetch-request counter.
+/// The services' consumer settings (`kit::kafka::consumer_config`): a group, offsets stored by
+/// hand after processing and auto-committed every 500 ms, earliest reset; `fetch.wait.max.ms` is
+/// the services' 500 unless `wait_ms` says otherwise. Statistics every second (the services: 5 s
+/// or none) feed the fetch-request counter.
 pub fn consumer_config(brokers: &Brokers, group: &str, wait_ms: u32) -> ClientConfig {
-    let mut config = ClientConfig::new();
+    let mut config = kit::kafka::consumer_config(brokers.as_str(), group);
     config
-        .set("bootstrap.servers", brokers.as_str())
-        .set("group.id", group)
-        .set("enable.auto.commit", "true")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.commit.interval.ms", "500")
-        .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "6000")
-        .set("heartbeat.interval.ms", "1000")
         .set("fetch.wait.max.ms", wait_ms.to_string())
-        .set("socket.keepalive.enable", "true")
         .set("statistics.interval.ms", "1000");
     config
 }

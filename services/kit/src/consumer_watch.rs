@@ -153,17 +153,11 @@ impl ConsumerWatch {
     pub fn subscribed(&self, group: &str, topics: &[String]) {
         let now = Instant::now();
         self.with(|groups| {
-            let status = groups
-                .entry(group.to_string())
-                .or_insert_with(|| GroupStatus {
-                    assigned: BTreeMap::new(),
-                    lag: BTreeMap::new(),
-                    unassigned_since: Some(now),
-                    last_progress: now,
-                });
-            status.assigned = topics.iter().map(|t| (t.clone(), 0)).collect();
-            status.unassigned_since = Some(now);
-            status.last_progress = now;
+            // Lag is the broker's view and outlives a membership; the rest starts over.
+            let lag = groups.remove(group).map(|s| s.lag).unwrap_or_default();
+            let assigned = topics.iter().map(|t| (t.clone(), 0)).collect();
+            let status = GroupStatus { assigned, lag, unassigned_since: Some(now), last_progress: now };
+            groups.insert(group.to_string(), status);
         });
         for topic in topics {
             self.assigned_gauge

@@ -134,15 +134,20 @@ impl<T: DeserializeOwned> Envelope<T> {
 /// # Errors
 /// When librdkafka refuses the configuration.
 pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
-    ClientConfig::new()
+    producer_config(brokers).create().context("cannot create Kafka producer")
+}
+
+/// The settings of [`producer`] (the broker bench measures with exactly these).
+pub fn producer_config(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "1")
         .set("message.timeout.ms", "15000")
-        .set("socket.keepalive.enable", "true")
-        .create()
-        .context("cannot create Kafka producer")
+        .set("socket.keepalive.enable", "true");
+    config
 }
 
 /// A consumer in `group` starting from the earliest offset when the group is new (so a service
@@ -172,7 +177,9 @@ pub fn watched_consumer(brokers: &str, group: &str, watch: ConsumerWatch) -> any
         .map(|c| GroupConsumer(Some(c)))
 }
 
-fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
+/// The settings of every service consumer in `group` (the broker bench measures with exactly
+/// these).
+pub fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", brokers)
@@ -249,31 +256,34 @@ impl GroupConsumer {
     /// Leaves the group, commits what is stored and closes, waiting at most `within`. True when
     /// the close finished in time; otherwise it goes on on its own thread.
     pub async fn close(mut self, within: Duration) -> bool {
-        let Some(consumer) = self.0.take() else { return true };
-        let (done, closed) = tokio::sync::oneshot::channel();
-        let closing = std::thread::Builder::new()
-            .name("kafka-consumer-close".into())
-            .spawn(move || {
-                drop(consumer);
-                let _ = done.send(());
-            });
-        if let Err(e) = closing {
-            tracing::warn!(error = %e, "cannot start a thread to close the Kafka consumer");
-            return false;
-        }
+        let Some(closed) = self.0.take().and_then(close_on_thread) else { return false };
         matches!(tokio::time::timeout(within, closed).await, Ok(Ok(())))
+    }
+}
+
+/// Drops `consumer` (leave, final commit, close) on a thread of its own; the receiver fires when
+/// that is done. `None` when no thread could be started: then it was dropped here.
+fn close_on_thread(consumer: ServiceConsumer) -> Option<tokio::sync::oneshot::Receiver<()>> {
+    let (done, closed) = tokio::sync::oneshot::channel();
+    let closing = std::thread::Builder::new()
+        .name("kafka-consumer-close".into())
+        .spawn(move || {
+            drop(consumer);
+            let _ = done.send(());
+        });
+    match closing {
+        Ok(_) => Some(closed),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start a thread to close the Kafka consumer; closed it here");
+            None
+        }
     }
 }
 
 impl Drop for GroupConsumer {
     fn drop(&mut self) {
         if let Some(consumer) = self.0.take() {
-            let closing = std::thread::Builder::new()
-                .name("kafka-consumer-close".into())
-                .spawn(move || drop(consumer));
-            if let Err(e) = closing {
-                tracing::warn!(error = %e, "cannot start a thread to close the Kafka consumer; closing it here");
-            }
+            let _ = close_on_thread(consumer);
         }
     }
 }

@@ -217,13 +217,13 @@ impl InProcessStack {
     /// # Panics
     /// When a service does not stop or start.
     pub async fn restart_all(&mut self) {
-        let order = ["gateway", "user-service", "event-service", "booking-service", "inventory-service", "payment-service", "notification-service"];
-        for name in order {
-            self.stop_service_and_wait(name).await;
+        // SERVICES lists the gateway last: it stops first and starts last.
+        for spec in crate::services::SERVICES.iter().rev() {
+            self.stop_service_and_wait(spec.name).await;
         }
-        for name in order.iter().rev() {
-            let port = self.port_of(name).to_string();
-            self.start_service_with(name, &[("PORT", &port)]).await;
+        for spec in crate::services::SERVICES {
+            let port = self.port_of(spec.name).to_string();
+            self.start_service_with(spec.name, &[("PORT", &port)]).await;
         }
     }
 }
