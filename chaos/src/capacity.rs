@@ -106,8 +106,16 @@ pub enum Next {
 
 /// The next rate of the ramp-then-bisect search; `steps` are (rate, passed) in the order run.
 pub fn next_rate(steps: &[(f64, bool)], o: &SearchOptions) -> Next {
-    let best_pass = steps.iter().filter(|s| s.1).map(|s| s.0).fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
-    let first_fail = steps.iter().filter(|s| !s.1).map(|s| s.0).fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.min(r))));
+    let best_pass = steps
+        .iter()
+        .filter(|s| s.1)
+        .map(|s| s.0)
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
+    let first_fail = steps
+        .iter()
+        .filter(|s| !s.1)
+        .map(|s| s.0)
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.min(r))));
     match (best_pass, first_fail) {
         (None, None) => Next::Try(o.from),
         // Everything failed so far: halve down to a floor of 0.1/s.
@@ -150,10 +158,17 @@ fn round(rate: f64) -> f64 {
 
 /// The knee: the highest rate whose ttc p99 stayed within twice that of the lowest step.
 pub fn knee(steps: &[Step]) -> Option<f64> {
-    let mut by_rate: Vec<&Step> = steps.iter().filter(|s| s.phase != "verify" && s.ttc_p99_ms.is_some()).collect();
+    let mut by_rate: Vec<&Step> = steps
+        .iter()
+        .filter(|s| s.phase != "verify" && s.ttc_p99_ms.is_some())
+        .collect();
     by_rate.sort_by(|a, b| a.rate_per_s.total_cmp(&b.rate_per_s));
     let base = by_rate.first()?.ttc_p99_ms?;
-    by_rate.iter().take_while(|s| s.ttc_p99_ms.is_some_and(|p| p <= 2.0 * base)).map(|s| s.rate_per_s).last()
+    by_rate
+        .iter()
+        .take_while(|s| s.ttc_p99_ms.is_some_and(|p| p <= 2.0 * base))
+        .map(|s| s.rate_per_s)
+        .last()
 }
 
 /// Where the stack is and how to book on it.
@@ -170,9 +185,13 @@ struct Rig {
 /// The stack or the data could not be set up, or a step's loadgen run broke (a step that only
 /// fails its SLO is a result, not an error).
 pub async fn search(scenario: &Scenario, options: &SearchOptions) -> anyhow::Result<Capacity> {
-    std::fs::create_dir_all(options.out.join("steps")).with_context(|| format!("cannot create {}", options.out.display()))?;
-    std::fs::copy(&scenario.path, options.out.join("scenario.toml")).with_context(|| format!("cannot copy {}", scenario.path.display()))?;
-    reports::Environment::capture().save(&options.out).with_context(|| format!("cannot write {}/environment.json", options.out.display()))?;
+    std::fs::create_dir_all(options.out.join("steps"))
+        .with_context(|| format!("cannot create {}", options.out.display()))?;
+    std::fs::copy(&scenario.path, options.out.join("scenario.toml"))
+        .with_context(|| format!("cannot copy {}", scenario.path.display()))?;
+    reports::Environment::capture()
+        .save(&options.out)
+        .with_context(|| format!("cannot write {}/environment.json", options.out.display()))?;
     let rig = rig(scenario, &options.out).await?;
     let result = steps(scenario, options, &rig).await;
     if let Some(stack) = rig.local {
@@ -185,8 +204,17 @@ async fn rig(scenario: &Scenario, out: &Path) -> anyhow::Result<Rig> {
     let (gateway, local, admin_email, admin_password) = match &scenario.target.mode {
         TargetMode::Local => {
             eprintln!("chaos capacity: starting the local stack");
-            let stack = LocalStack::start(&LocalOptions { settings: scenario.stack.clone(), run_dir: out.to_path_buf() }).await?;
-            (stack.gateway.clone(), Some(stack), ADMIN_EMAIL.to_string(), ADMIN_PASSWORD.to_string())
+            let stack = LocalStack::start(&LocalOptions {
+                settings: scenario.stack.clone(),
+                run_dir: out.to_path_buf(),
+            })
+            .await?;
+            (
+                stack.gateway.clone(),
+                Some(stack),
+                ADMIN_EMAIL.to_string(),
+                ADMIN_PASSWORD.to_string(),
+            )
         }
         TargetMode::Url(url) => (
             url.clone(),
@@ -207,19 +235,37 @@ async fn rig(scenario: &Scenario, out: &Path) -> anyhow::Result<Rig> {
     .await
     .context("preparing the users")?;
     let target = loadgen::target::Target::new(&gateway)?;
-    let admin_token = target.login(&admin_email, &admin_password).await?.context("the admin login was refused")?;
-    Ok(Rig { gateway, admin_token, users, local })
+    let admin_token = target
+        .login(&admin_email, &admin_password)
+        .await?
+        .context("the admin login was refused")?;
+    Ok(Rig {
+        gateway,
+        admin_token,
+        users,
+        local,
+    })
 }
 
 async fn steps(scenario: &Scenario, o: &SearchOptions, rig: &Rig) -> anyhow::Result<Capacity> {
     let mut steps: Vec<Step> = Vec::new();
     loop {
         let tried: Vec<(f64, bool)> = steps.iter().map(|s| (s.rate_per_s, s.passed)).collect();
-        let Next::Try(rate) = next_rate(&tried, o) else { break };
-        let phase = if tried.iter().any(|s| !s.1) { "refine" } else { "ramp" };
+        let Next::Try(rate) = next_rate(&tried, o) else {
+            break;
+        };
+        let phase = if tried.iter().any(|s| !s.1) {
+            "refine"
+        } else {
+            "ramp"
+        };
         steps.push(step(scenario, o, rig, steps.len(), phase, rate).await?);
     }
-    let sustainable = steps.iter().filter(|s| s.passed).map(|s| s.rate_per_s).fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
+    let sustainable = steps
+        .iter()
+        .filter(|s| s.passed)
+        .map(|s| s.rate_per_s)
+        .fold(None, |m: Option<f64>, r| Some(m.map_or(r, |m| m.max(r))));
     let first_failing = steps
         .iter()
         .filter(|s| !s.passed && sustainable.is_none_or(|p| s.rate_per_s > p))
@@ -228,7 +274,15 @@ async fn steps(scenario: &Scenario, o: &SearchOptions, rig: &Rig) -> anyhow::Res
     let mut verification = Vec::new();
     if let (true, Some(rate)) = (o.verify, sustainable) {
         for (fraction, expect_pass) in [(0.8, true), (1.5, false)] {
-            let s = step(scenario, o, rig, steps.len(), "verify", round(rate * fraction)).await?;
+            let s = step(
+                scenario,
+                o,
+                rig,
+                steps.len(),
+                "verify",
+                round(rate * fraction),
+            )
+            .await?;
             verification.push(Verification {
                 fraction,
                 rate_per_s: s.rate_per_s,
@@ -255,13 +309,23 @@ async fn steps(scenario: &Scenario, o: &SearchOptions, rig: &Rig) -> anyhow::Res
         verification,
     };
     let path = o.out.join("capacity.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&capacity)?).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&capacity)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(capacity)
 }
 
-fn confidence(sustainable: Option<f64>, first_failing: Option<f64>, o: &SearchOptions, verification: &[Verification]) -> String {
+fn confidence(
+    sustainable: Option<f64>,
+    first_failing: Option<f64>,
+    o: &SearchOptions,
+    verification: &[Verification],
+) -> String {
     let bracket = match (sustainable, first_failing) {
-        (Some(p), Some(f)) => format!("sustainable {p}/s, first failing {f}/s (resolution {:.1}/s, {:.0} %)", f - p, (f - p) * 100.0 / p),
+        (Some(p), Some(f)) => format!(
+            "sustainable {p}/s, first failing {f}/s (resolution {:.1}/s, {:.0} %)",
+            f - p,
+            (f - p) * 100.0 / p
+        ),
         (Some(p), None) => format!("passed up to --max {p}/s: capacity is at least that"),
         (None, Some(f)) => format!("every rate failed down to {f}/s"),
         (None, None) => "no step ran".into(),
@@ -271,14 +335,33 @@ fn confidence(sustainable: Option<f64>, first_failing: Option<f64>, o: &SearchOp
     } else if verification.iter().all(|v| v.as_expected) {
         String::from("verified: 80 % passed, 150 % failed")
     } else {
-        let what: Vec<String> = verification.iter().map(|v| format!("{:.0} % {}", v.fraction * 100.0, if v.passed { "passed" } else { "failed" })).collect();
+        let what: Vec<String> = verification
+            .iter()
+            .map(|v| {
+                format!(
+                    "{:.0} % {}",
+                    v.fraction * 100.0,
+                    if v.passed { "passed" } else { "failed" }
+                )
+            })
+            .collect();
         format!("NOT verified: {}", what.join(", "))
     };
-    format!("{bracket}; each step judged once over {:.0} s; {verified}", o.step.as_secs_f64())
+    format!(
+        "{bracket}; each step judged once over {:.0} s; {verified}",
+        o.step.as_secs_f64()
+    )
 }
 
 /// One step: a fresh event sized for the step, loadgen at a constant `rate`.
-async fn step(scenario: &Scenario, o: &SearchOptions, rig: &Rig, n: usize, phase: &'static str, rate: f64) -> anyhow::Result<Step> {
+async fn step(
+    scenario: &Scenario,
+    o: &SearchOptions,
+    rig: &Rig,
+    n: usize,
+    phase: &'static str,
+    rate: f64,
+) -> anyhow::Result<Step> {
     let name = format!("{:02}-{rate}", n + 1);
     let dir = o.out.join("steps").join(&name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -287,7 +370,12 @@ async fn step(scenario: &Scenario, o: &SearchOptions, rig: &Rig, n: usize, phase
     let seats = needed.max(scenario.data.seats).min(100_000);
     let target = loadgen::target::Target::new(&rig.gateway)?;
     let event_id = target
-        .create_event(&rig.admin_token, &format!("Capacity step {name}"), seats, Duration::from_secs(120))
+        .create_event(
+            &rig.admin_token,
+            &format!("Capacity step {name}"),
+            seats,
+            Duration::from_secs(120),
+        )
         .await
         .with_context(|| format!("creating the event of step {name}"))?;
     let mut data = rig.users.clone();
@@ -295,7 +383,8 @@ async fn step(scenario: &Scenario, o: &SearchOptions, rig: &Rig, n: usize, phase
     data.seats = seats;
     data.event_name = format!("Capacity step {name}");
     let data_path = dir.join("data.json");
-    data.save(&data_path).with_context(|| format!("cannot write {}", data_path.display()))?;
+    data.save(&data_path)
+        .with_context(|| format!("cannot write {}", data_path.display()))?;
 
     // The scenario's own load flags at a constant `rate` for one step, judged by the SLO alone.
     let mut at_rate = scenario.clone();
@@ -314,37 +403,64 @@ async fn step(scenario: &Scenario, o: &SearchOptions, rig: &Rig, n: usize, phase
         "0s".into(),
     ]);
     words.extend(["--".into(), "--quiet".into()]);
-    let args = loadgen::cli::RunArgs::from_words(&words).map_err(|e| anyhow::anyhow!("loadgen arguments: {e}"))?;
-    eprintln!("chaos capacity: step {name} ({phase}) at {rate}/s for {:?}", o.step);
+    let args = loadgen::cli::RunArgs::from_words(&words)
+        .map_err(|e| anyhow::anyhow!("loadgen arguments: {e}"))?;
+    eprintln!(
+        "chaos capacity: step {name} ({phase}) at {rate}/s for {:?}",
+        o.step
+    );
     let cpu_before = reports::cpu::ProcessSnapshot::take(std::process::id());
-    let outcome = loadgen::run::run(&args).await.map_err(|e| anyhow::anyhow!("step {name}: loadgen: {e}"))?;
+    let outcome = loadgen::run::run(&args)
+        .await
+        .map_err(|e| anyhow::anyhow!("step {name}: loadgen: {e}"))?;
     let summary = &outcome.summary;
     let cpu = cpu_before.usage_until_now(summary.bookings.confirmed());
-    cpu.save(&dir).with_context(|| format!("cannot write {}/cpu.json", dir.display()))?;
+    cpu.save(&dir)
+        .with_context(|| format!("cannot write {}/cpu.json", dir.display()))?;
     let all = summary.time_to_confirm.get("all");
-    let (requests, failures) = summary.routes.iter().fold((0usize, 0usize), |(n, f), r| (n + r.count, f + r.failures));
+    let (requests, failures) = summary
+        .routes
+        .iter()
+        .fold((0usize, 0usize), |(n, f), r| (n + r.count, f + r.failures));
     let step = Step {
         phase,
         rate_per_s: rate,
         run_dir: format!("steps/{name}"),
-        start_rate_per_s: summary.open_model.as_ref().map_or(0.0, |m| m.start_rate_per_s),
+        start_rate_per_s: summary
+            .open_model
+            .as_ref()
+            .map_or(0.0, |m| m.start_rate_per_s),
         confirmed_per_s: summary.bookings.confirmed_per_s,
         ttc_p50_ms: all.map(|p| p.p50_ms),
         ttc_p99_ms: all.map(|p| p.p99_ms),
-        error_rate: if requests == 0 { 0.0 } else { failures as f64 / requests as f64 },
+        error_rate: if requests == 0 {
+            0.0
+        } else {
+            failures as f64 / requests as f64
+        },
         dropped: summary.open_model.as_ref().map_or(0, |m| m.dropped),
         attempted: summary.bookings.attempted,
         passed: summary.passed,
-        failed_rules: summary.thresholds.iter().filter(|t| !t.passed).map(|t| format!("{} (observed {})", t.rule, t.observed)).collect(),
+        failed_rules: summary
+            .thresholds
+            .iter()
+            .filter(|t| !t.passed)
+            .map(|t| format!("{} (observed {})", t.rule, t.observed))
+            .collect(),
         cpu_ms_per_confirmed: cpu.ms_per_confirmed,
     };
     eprintln!(
         "chaos capacity: step {name}: {} (confirmed {:.1}/s, ttc p99 {}, {}){}",
         if step.passed { "PASS" } else { "FAIL" },
         step.confirmed_per_s,
-        step.ttc_p99_ms.map_or("-".into(), loadgen::thresholds::format_ms),
+        step.ttc_p99_ms
+            .map_or("-".into(), loadgen::thresholds::format_ms),
         cpu.summary_line(),
-        if step.failed_rules.is_empty() { String::new() } else { format!(": {}", step.failed_rules.join(", ")) }
+        if step.failed_rules.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", step.failed_rules.join(", "))
+        }
     );
     Ok(step)
 }
@@ -354,7 +470,16 @@ mod tests {
     use super::*;
 
     fn opts() -> SearchOptions {
-        SearchOptions { slo: Vec::new(), from: 10.0, max: 1000.0, growth: 2.0, refine: 2, step: Duration::from_secs(10), verify: true, out: PathBuf::new() }
+        SearchOptions {
+            slo: Vec::new(),
+            from: 10.0,
+            max: 1000.0,
+            growth: 2.0,
+            refine: 2,
+            step: Duration::from_secs(10),
+            verify: true,
+            out: PathBuf::new(),
+        }
     }
 
     /// Drives the search against a stack whose capacity is `limit`.
@@ -373,17 +498,30 @@ mod tests {
         let rates: Vec<f64> = steps.iter().map(|s| s.0).collect();
         // 10 20 40 pass, 80 fails, then 60 (fail) and 50 (pass).
         assert_eq!(rates, vec![10.0, 20.0, 40.0, 80.0, 60.0, 50.0]);
-        let best = steps.iter().filter(|s| s.1).map(|s| s.0).fold(0.0, f64::max);
+        let best = steps
+            .iter()
+            .filter(|s| s.1)
+            .map(|s| s.0)
+            .fold(0.0, f64::max);
         assert_eq!(best, 50.0);
     }
 
     #[test]
     fn the_search_stops_at_max_and_goes_down_when_nothing_passes() {
-        let o = SearchOptions { max: 30.0, ..opts() };
+        let o = SearchOptions {
+            max: 30.0,
+            ..opts()
+        };
         let steps = search_against(1e9, &o);
-        assert_eq!(steps.iter().map(|s| s.0).collect::<Vec<_>>(), vec![10.0, 20.0, 30.0]);
+        assert_eq!(
+            steps.iter().map(|s| s.0).collect::<Vec<_>>(),
+            vec![10.0, 20.0, 30.0]
+        );
         let steps = search_against(3.0, &opts());
-        assert_eq!(steps.iter().take(4).map(|s| s.0).collect::<Vec<_>>(), vec![10.0, 5.0, 2.5, 3.8]);
+        assert_eq!(
+            steps.iter().take(4).map(|s| s.0).collect::<Vec<_>>(),
+            vec![10.0, 5.0, 2.5, 3.8]
+        );
         assert_eq!(steps.len(), 5, "two refinements: {steps:?}");
         let steps = search_against(0.0, &opts());
         assert!(steps.iter().all(|s| !s.1) && steps.len() <= 10, "{steps:?}");
@@ -409,7 +547,15 @@ mod tests {
 
     #[test]
     fn the_knee_is_where_p99_leaves_twice_its_floor() {
-        assert_eq!(knee(&[step(10.0, 100.0), step(20.0, 120.0), step(40.0, 190.0), step(80.0, 900.0)]), Some(40.0));
+        assert_eq!(
+            knee(&[
+                step(10.0, 100.0),
+                step(20.0, 120.0),
+                step(40.0, 190.0),
+                step(80.0, 900.0)
+            ]),
+            Some(40.0)
+        );
         assert_eq!(knee(&[step(80.0, 900.0), step(10.0, 100.0)]), Some(10.0));
         assert_eq!(knee(&[]), None);
     }

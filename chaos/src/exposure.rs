@@ -38,7 +38,9 @@ impl Span {
 }
 
 fn wall_ms(text: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc).timestamp_millis())
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc).timestamp_millis())
 }
 
 /// The book operations of `history` that have an invoke with a wall clock.
@@ -51,9 +53,19 @@ pub fn book_spans(history: &History) -> Vec<Span> {
             let completion = operation.completion;
             let end_ms = completion.and_then(|c| c.wall.as_deref()).and_then(wall_ms);
             let ttc_ms = completion
-                .filter(|c| c.kind == OpType::Ok && c.value.status.as_ref().is_some_and(BookingStatus::is_terminal))
+                .filter(|c| {
+                    c.kind == OpType::Ok
+                        && c.value
+                            .status
+                            .as_ref()
+                            .is_some_and(BookingStatus::is_terminal)
+                })
                 .map(|c| c.time.saturating_sub(invoke.time) as f64 / 1e6);
-            Some(Span { start_ms, end_ms, ttc_ms })
+            Some(Span {
+                start_ms,
+                end_ms,
+                ttc_ms,
+            })
         })
         .collect()
 }
@@ -76,7 +88,10 @@ impl Window {
 
 /// Booking operations in flight at some moment of `window`.
 pub fn in_flight_during(spans: &[Span], window: Window) -> u64 {
-    spans.iter().filter(|s| s.overlaps(window.from_ms, window.to_ms)).count() as u64
+    spans
+        .iter()
+        .filter(|s| s.overlaps(window.from_ms, window.to_ms))
+        .count() as u64
 }
 
 /// Time-to-confirm p99 (nearest rank) of the operations that overlapped any window, and of the
@@ -131,15 +146,24 @@ impl FaultRule {
     /// Another metric or operator, or a value that is not a whole number.
     pub fn parse(rule: &str) -> Result<Self, FaultRuleError> {
         let text = rule.trim();
-        let fail = |reason| FaultRuleError { rule: text.to_string(), reason };
+        let fail = |reason| FaultRuleError {
+            rule: text.to_string(),
+            reason,
+        };
         let value = text
             .strip_prefix("fault-in-flight")
             .ok_or_else(|| fail("the only fault rule is fault-in-flight>=N (booking operations in flight during each fault)"))?
             .trim_start()
             .strip_prefix(">=")
             .ok_or_else(|| fail("fault-in-flight takes >= and a number, e.g. fault-in-flight>=200"))?;
-        let min_in_flight = value.trim().parse().map_err(|_| fail("fault-in-flight takes a whole number, e.g. >=200"))?;
-        Ok(Self { text: text.to_string(), min_in_flight })
+        let min_in_flight = value
+            .trim()
+            .parse()
+            .map_err(|_| fail("fault-in-flight takes a whole number, e.g. >=200"))?;
+        Ok(Self {
+            text: text.to_string(),
+            min_in_flight,
+        })
     }
 
     /// Judges the rule on the per-window counts.
@@ -176,7 +200,10 @@ pub fn measure(history: &History, windows: &[Window]) -> Exposure {
     let spans = book_spans(history);
     let (during, outside) = ttc_p99_split(&spans, windows);
     Exposure {
-        in_flight_per_window: windows.iter().map(|w| in_flight_during(&spans, *w)).collect(),
+        in_flight_per_window: windows
+            .iter()
+            .map(|w| in_flight_during(&spans, *w))
+            .collect(),
         ttc_p99_in_faults_ms: during,
         ttc_p99_outside_faults_ms: outside,
     }
@@ -191,7 +218,11 @@ mod tests {
     fn at(op: Op, ms: i64, wall_origin: i64) -> Op {
         let mut op = op;
         op.time = u64::try_from(ms).unwrap() * 1_000_000;
-        op.wall = Some(DateTime::from_timestamp_millis(wall_origin + ms).unwrap().to_rfc3339());
+        op.wall = Some(
+            DateTime::from_timestamp_millis(wall_origin + ms)
+                .unwrap()
+                .to_rfc3339(),
+        );
         op
     }
 
@@ -200,24 +231,44 @@ mod tests {
         let origin = 1_800_000_000_000;
         let (user, event, seat) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let book = || OpValue::book(user, event, vec![seat]);
-        let done = |status: BookingStatus| book().with_booking(Uuid::new_v4()).with_statuses(&[BookingStatus::Pending, status]);
+        let done = |status: BookingStatus| {
+            book()
+                .with_booking(Uuid::new_v4())
+                .with_statuses(&[BookingStatus::Pending, status])
+        };
         let ops = vec![
             at(invoke(1, OpFn::Book, book()), 0, origin),
-            at(ok(1, OpFn::Book, done(BookingStatus::Confirmed)), 100, origin),
+            at(
+                ok(1, OpFn::Book, done(BookingStatus::Confirmed)),
+                100,
+                origin,
+            ),
             at(invoke(2, OpFn::Book, book()), 900, origin),
             at(invoke(3, OpFn::Book, book()), 1_500, origin),
-            at(ok(2, OpFn::Book, done(BookingStatus::Failed)), 1_700, origin),
+            at(
+                ok(2, OpFn::Book, done(BookingStatus::Failed)),
+                1_700,
+                origin,
+            ),
         ];
         // Our own times: `History::indexed` would replace them with positions.
-        History::new(ops.into_iter().enumerate().map(|(i, mut op)| {
-            op.index = i as u64;
-            op
-        }).collect())
+        History::new(
+            ops.into_iter()
+                .enumerate()
+                .map(|(i, mut op)| {
+                    op.index = i as u64;
+                    op
+                })
+                .collect(),
+        )
     }
 
     fn window(from: i64, to: i64) -> Window {
         let origin = 1_800_000_000_000;
-        Window { from_ms: origin + from, to_ms: origin + to }
+        Window {
+            from_ms: origin + from,
+            to_ms: origin + to,
+        }
     }
 
     #[test]
@@ -239,7 +290,10 @@ mod tests {
         assert_eq!(outside, Some(100.0));
         assert_eq!(ttc_p99_split(&spans, &[]), (None, Some(800.0)));
         let empty = measure(&History::indexed(Vec::new()), &[window(0, 1)]);
-        assert_eq!((empty.in_flight_per_window, empty.ttc_p99_in_faults_ms), (vec![0], None));
+        assert_eq!(
+            (empty.in_flight_per_window, empty.ttc_p99_in_faults_ms),
+            (vec![0], None)
+        );
     }
 
     #[test]
@@ -250,10 +304,17 @@ mod tests {
         assert!(!verdict.passed);
         assert_eq!(verdict.observed, "199 in the emptiest of 2 windows");
         assert!(rule.judge(&[]).passed);
-        for bad in ["fault-in-flight<200", "fault-in-flight>=lots", "fault-started>=1"] {
+        for bad in [
+            "fault-in-flight<200",
+            "fault-in-flight>=lots",
+            "fault-started>=1",
+        ] {
             assert!(FaultRule::parse(bad).is_err(), "{bad}");
         }
-        assert!(FaultRule::is_fault_rule("fault-in-flight>=1") && !FaultRule::is_fault_rule("unknown=0"));
+        assert!(
+            FaultRule::is_fault_rule("fault-in-flight>=1")
+                && !FaultRule::is_fault_rule("unknown=0")
+        );
     }
 
     #[test]

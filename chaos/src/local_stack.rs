@@ -56,7 +56,9 @@ pub struct LocalStack {
 /// A free loopback port (bound and released: another process could take it in between, which
 /// on a test machine is rare enough to accept).
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn tansu() -> PathBuf {
@@ -85,19 +87,33 @@ impl LocalStack {
     /// # Errors
     /// The step that failed, with the log file to read.
     pub async fn start(options: &LocalOptions) -> anyhow::Result<Self> {
-        stack::infra::ensure_up().await.context("local infrastructure")?;
+        stack::infra::ensure_up()
+            .await
+            .context("local infrastructure")?;
         let logs = options.run_dir.join("logs");
-        std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
+        std::fs::create_dir_all(&logs)
+            .with_context(|| format!("cannot create {}", logs.display()))?;
         let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
 
         // The proxy, and the ports everything will use.
-        let proxy = ProxyServer::start("127.0.0.1:0").await.context("cannot start the fault proxy")?;
+        let proxy = ProxyServer::start("127.0.0.1:0")
+            .await
+            .context("cannot start the fault proxy")?;
         let toxiproxy = ToxiproxyClient::new(proxy.url());
         let (pg, redis, kafka, broker) = (free_port()?, free_port()?, free_port()?, free_port()?);
-        let upstreams = [("postgres", pg, "127.0.0.1:5432".to_string()), ("redis", redis, "127.0.0.1:6379".to_string()), ("kafka", kafka, format!("127.0.0.1:{broker}"))];
+        let upstreams = [
+            ("postgres", pg, "127.0.0.1:5432".to_string()),
+            ("redis", redis, "127.0.0.1:6379".to_string()),
+            ("kafka", kafka, format!("127.0.0.1:{broker}")),
+        ];
         for (name, listen, upstream) in &upstreams {
             toxiproxy
-                .create_proxy(&ProxyConfig { name: (*name).into(), listen: format!("127.0.0.1:{listen}"), upstream: upstream.clone(), enabled: Some(true) })
+                .create_proxy(&ProxyConfig {
+                    name: (*name).into(),
+                    listen: format!("127.0.0.1:{listen}"),
+                    upstream: upstream.clone(),
+                    enabled: Some(true),
+                })
                 .await
                 .with_context(|| format!("cannot create proxy {name}"))?;
         }
@@ -107,16 +123,28 @@ impl LocalStack {
         std::fs::create_dir_all(&broker_dir)?;
         let mut processes = BTreeMap::new();
         let broker_env = vec![
-            ("LISTENER_URL".to_string(), format!("tcp://127.0.0.1:{broker}")),
-            ("ADVERTISED_LISTENER_URL".to_string(), format!("tcp://127.0.0.1:{kafka}")),
-            ("STORAGE_ENGINE".to_string(), "sqlite://tansu.db".to_string()),
+            (
+                "LISTENER_URL".to_string(),
+                format!("tcp://127.0.0.1:{broker}"),
+            ),
+            (
+                "ADVERTISED_LISTENER_URL".to_string(),
+                format!("tcp://127.0.0.1:{kafka}"),
+            ),
+            (
+                "STORAGE_ENGINE".to_string(),
+                "sqlite://tansu.db".to_string(),
+            ),
         ];
         let broker_process = ManagedProcess::start(
             "broker",
             ProcessSpec {
                 program: tansu().into(),
                 args: vec!["broker".into()],
-                env: broker_env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+                env: broker_env
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
                 log_file: logs.join("broker.log"),
                 current_dir: Some(broker_dir),
             },
@@ -130,7 +158,9 @@ impl LocalStack {
         loop {
             match kit::kafka::ensure_topics(&brokers, &topics, 3).await {
                 Ok(()) => break,
-                Err(e) if Instant::now() > deadline => return Err(e).context("the private broker never took topics"),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(e).context("the private broker never took topics")
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
             }
         }
@@ -145,7 +175,10 @@ impl LocalStack {
         let mut urls = BTreeMap::new();
         for (service, db) in DATABASES {
             let name = format!("{db}_{suffix}");
-            urls.insert(service, format!("postgres://postgres@127.0.0.1:5432/{name}"));
+            urls.insert(
+                service,
+                format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            );
             database_names.push(name);
         }
         for spec in stack::services::SERVICES {
@@ -160,22 +193,43 @@ impl LocalStack {
                 ("ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
                 ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
                 ("DATABASE_POOL_SIZE".into(), "8".into()),
-                ("RUST_LOG".into(), std::env::var("CHAOS_SERVICE_LOG").unwrap_or_else(|_| "info".into())),
+                (
+                    "RUST_LOG".into(),
+                    std::env::var("CHAOS_SERVICE_LOG").unwrap_or_else(|_| "info".into()),
+                ),
             ];
-            env.extend(options.settings.env().into_iter().map(|(k, v)| (k.to_string(), v)));
+            env.extend(
+                options
+                    .settings
+                    .env()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v)),
+            );
             if let Some(url) = urls.get(spec.name) {
                 // Services reach Postgres through the proxy.
-                env.push(("DATABASE_URL".into(), url.replace("127.0.0.1:5432", &format!("127.0.0.1:{pg}"))));
+                env.push((
+                    "DATABASE_URL".into(),
+                    url.replace("127.0.0.1:5432", &format!("127.0.0.1:{pg}")),
+                ));
             }
             if spec.name == "gateway" {
                 for (other, port) in &ports {
                     if *other != "gateway" {
-                        let var = format!("{}_SERVICE_URL", other.trim_end_matches("-service").to_uppercase());
+                        let var = format!(
+                            "{}_SERVICE_URL",
+                            other.trim_end_matches("-service").to_uppercase()
+                        );
                         env.push((var, format!("http://127.0.0.1:{port}")));
                     }
                 }
             }
-            let process = ManagedProcess::spawn(spec.name, &exe, ["serve", spec.name], env, logs.join(format!("{}.log", spec.name)))
+            let process = ManagedProcess::spawn(
+                spec.name,
+                &exe,
+                ["serve", spec.name],
+                env,
+                logs.join(format!("{}.log", spec.name)),
+            )
             .with_context(|| format!("cannot start {}", spec.name))?;
             processes.insert(spec.name.to_string(), process);
         }
@@ -203,11 +257,17 @@ impl LocalStack {
     /// # Errors
     /// After `timeout`, naming what was still down.
     pub async fn wait_healthy(&self, timeout: Duration) -> anyhow::Result<()> {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
         let deadline = Instant::now() + timeout;
         let mut last = String::from("no answer");
         while Instant::now() < deadline {
-            match client.get(format!("{}/health/all", self.gateway)).send().await {
+            match client
+                .get(format!("{}/health/all", self.gateway))
+                .send()
+                .await
+            {
                 Ok(r) if r.status().is_success() => return Ok(()),
                 Ok(r) => last = r.text().await.unwrap_or_default(),
                 Err(e) => last = e.to_string(),
@@ -235,9 +295,13 @@ impl LocalStack {
 /// Drops databases of a run (those it kept, once done with them).
 pub async fn drop_databases(names: &[String]) {
     use sqlx::Connection;
-    if let Ok(mut conn) = sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
+    if let Ok(mut conn) =
+        sqlx::PgConnection::connect("postgres://postgres@127.0.0.1:5432/postgres").await
+    {
         for db in names {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut conn).await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
         }
     }
 }

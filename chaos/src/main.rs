@@ -200,19 +200,60 @@ const COLLECT_FAILED: u8 = 2;
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run { scenario, out, keep_databases, stretch, target, toxiproxy, databases } => {
-            let aim = target.map(|url| (url, toxiproxy, databases.map(|d| DatabaseUrls::on_server(&d))));
+        Command::Run {
+            scenario,
+            out,
+            keep_databases,
+            stretch,
+            target,
+            toxiproxy,
+            databases,
+        } => {
+            let aim = target.map(|url| {
+                (
+                    url,
+                    toxiproxy,
+                    databases.map(|d| DatabaseUrls::on_server(&d)),
+                )
+            });
             run_scenario(&scenario, out, keep_databases, stretch, aim)
         }
-        Command::Suite { scenarios, out, stretch } => suite(&scenarios, out, stretch),
-        Command::Capacity { scenario, slo, from, max, growth, refine, step, no_verify, out } => {
-            capacity(&scenario, CapacityFlags { slo, from, max, growth, refine, step, verify: !no_verify, out })
-        }
+        Command::Suite {
+            scenarios,
+            out,
+            stretch,
+        } => suite(&scenarios, out, stretch),
+        Command::Capacity {
+            scenario,
+            slo,
+            from,
+            max,
+            growth,
+            refine,
+            step,
+            no_verify,
+            out,
+        } => capacity(
+            &scenario,
+            CapacityFlags {
+                slo,
+                from,
+                max,
+                growth,
+                refine,
+                step,
+                verify: !no_verify,
+                out,
+            },
+        ),
         Command::Validate { scenarios } => validate(&scenarios),
         Command::Selftest { out } => selftest(out),
         Command::Serve { name } => {
             kit::telemetry::init("info,sqlx=warn");
-            match tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(stack::services::serve(&name))) {
+            match tokio::runtime::Runtime::new()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(stack::services::serve(&name)))
+            {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("chaos serve {name}: {e:#}");
@@ -263,20 +304,33 @@ fn main() -> ExitCode {
 /// `chaos selftest`.
 fn selftest(out: Option<PathBuf>) -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let out = out.unwrap_or_else(chaos::selftest::default_out);
-    let result = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|rt| rt.block_on(chaos::selftest::run(&out)));
+    let result = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(chaos::selftest::run(&out)));
     match result {
         Ok(findings) => {
             let mut all = true;
             for f in &findings {
                 all &= f.found;
-                println!("{} {}
-     {}", if f.found { "FOUND  " } else { "MISSING" }, f.expectation, f.evidence);
+                println!(
+                    "{} {}
+     {}",
+                    if f.found { "FOUND  " } else { "MISSING" },
+                    f.expectation,
+                    f.evidence
+                );
             }
-            println!("selftest: {} (run folders in {})", if all { "PASS" } else { "FAIL" }, out.display());
+            println!(
+                "selftest: {} (run folders in {})",
+                if all { "PASS" } else { "FAIL" },
+                out.display()
+            );
             if all {
                 ExitCode::SUCCESS
             } else {
@@ -295,7 +349,13 @@ fn validate(paths: &[PathBuf]) -> ExitCode {
     let mut bad = false;
     for path in paths {
         match chaos::scenario::Scenario::load(path) {
-            Ok(s) => println!("{}: ok ({}, {} faults, load {:?})", path.display(), s.name, s.faults.len(), s.load_length()),
+            Ok(s) => println!(
+                "{}: ok ({}, {} faults, load {:?})",
+                path.display(),
+                s.name,
+                s.faults.len(),
+                s.load_length()
+            ),
             Err(e) => {
                 eprintln!("{e}");
                 bad = true;
@@ -314,8 +374,12 @@ fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|e| format!("{}: cannot read the directory: {e}", path.display()))?;
-            let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+            let entries = std::fs::read_dir(path)
+                .map_err(|e| format!("{}: cannot read the directory: {e}", path.display()))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
             if found.is_empty() {
                 return Err(format!("{}: no *.toml scenario files", path.display()));
             }
@@ -352,16 +416,33 @@ fn capacity(path: &Path, flags: CapacityFlags) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if !(flags.from > 0.0 && flags.from.is_finite() && flags.max >= flags.from && flags.max.is_finite()) {
-        return bad(format!("--from {} and --max {} must be positive rates with --from <= --max", flags.from, flags.max));
+    if !(flags.from > 0.0
+        && flags.from.is_finite()
+        && flags.max >= flags.from
+        && flags.max.is_finite())
+    {
+        return bad(format!(
+            "--from {} and --max {} must be positive rates with --from <= --max",
+            flags.from, flags.max
+        ));
     }
     if !(flags.growth > 1.0 && flags.growth.is_finite()) {
         return bad(format!("--growth {} must be above 1", flags.growth));
     }
     if flags.step < std::time::Duration::from_secs(2) {
-        return bad(format!("--step {:?} is too short to judge a rate (at least 2s)", flags.step));
+        return bad(format!(
+            "--step {:?} is too short to judge a rate (at least 2s)",
+            flags.step
+        ));
     }
-    let slo: Vec<String> = if flags.slo.is_empty() { chaos::capacity::DEFAULT_SLO.iter().map(|r| r.to_string()).collect() } else { flags.slo };
+    let slo: Vec<String> = if flags.slo.is_empty() {
+        chaos::capacity::DEFAULT_SLO
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
+    } else {
+        flags.slo
+    };
     for rule in &slo {
         if loadgen::thresholds::is_saga_rule(rule) {
             if let Err(e) = loadgen::thresholds::SagaThreshold::parse(rule) {
@@ -372,7 +453,13 @@ fn capacity(path: &Path, flags: CapacityFlags) -> ExitCode {
         }
     }
     init_run_logging();
-    let out = flags.out.unwrap_or_else(|| PathBuf::from(format!("reports/out/{}-capacity-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"), scenario.name)));
+    let out = flags.out.unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "reports/out/{}-capacity-{}",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+            scenario.name
+        ))
+    });
     let options = chaos::capacity::SearchOptions {
         slo,
         from: flags.from,
@@ -392,7 +479,10 @@ fn capacity(path: &Path, flags: CapacityFlags) -> ExitCode {
     };
     match runtime.block_on(chaos::capacity::search(&scenario, &options)) {
         Ok(c) => {
-            println!("\n{:<8} {:>9} {:>12} {:>10} {:>10} {:>8}  result", "phase", "rate/s", "confirmed/s", "ttc p50", "ttc p99", "errors");
+            println!(
+                "\n{:<8} {:>9} {:>12} {:>10} {:>10} {:>8}  result",
+                "phase", "rate/s", "confirmed/s", "ttc p50", "ttc p99", "errors"
+            );
             for s in &c.steps {
                 let ms = |v: Option<f64>| v.map_or("-".to_string(), loadgen::thresholds::format_ms);
                 println!(
@@ -403,21 +493,32 @@ fn capacity(path: &Path, flags: CapacityFlags) -> ExitCode {
                     ms(s.ttc_p50_ms),
                     ms(s.ttc_p99_ms),
                     s.error_rate * 100.0,
-                    if s.passed { "PASS".to_string() } else { format!("FAIL {}", s.failed_rules.join(", ")) }
+                    if s.passed {
+                        "PASS".to_string()
+                    } else {
+                        format!("FAIL {}", s.failed_rules.join(", "))
+                    }
                 );
             }
             match c.sustainable_rate_per_s {
                 Some(rate) => println!("\nsustainable: {rate}/s under {}", c.slo.join(", ")),
-                None => println!("\nsustainable: none (every step failed {})", c.slo.join(", ")),
+                None => println!(
+                    "\nsustainable: none (every step failed {})",
+                    c.slo.join(", ")
+                ),
             }
-            println!("knee: {}", c.knee_rate_per_s.map_or("-".into(), |k| format!("{k}/s")));
+            println!(
+                "knee: {}",
+                c.knee_rate_per_s.map_or("-".into(), |k| format!("{k}/s"))
+            );
             println!("confidence: {}", c.confidence);
             println!("capacity folder: {}", out.display());
             match reports::render_run(&out, &reports::RenderOptions::default()) {
                 Ok(page) => println!("report: {}", page.display()),
                 Err(e) => eprintln!("chaos capacity: the HTML report was not written: {e}"),
             }
-            let verified = c.sustainable_rate_per_s.is_some() && (!flags.verify || c.verification.iter().all(|v| v.as_expected));
+            let verified = c.sustainable_rate_per_s.is_some()
+                && (!flags.verify || c.verification.iter().all(|v| v.as_expected));
             if verified {
                 ExitCode::SUCCESS
             } else {
@@ -456,7 +557,12 @@ fn suite(paths: &[PathBuf], out: Option<PathBuf>, stretch: u32) -> ExitCode {
         return ExitCode::from(2);
     }
     init_run_logging();
-    let out = out.unwrap_or_else(|| PathBuf::from(format!("reports/out/{}-suite", chrono::Utc::now().format("%Y%m%d-%H%M%S"))));
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "reports/out/{}-suite",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S")
+        ))
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -482,7 +588,9 @@ fn suite(paths: &[PathBuf], out: Option<PathBuf>, stretch: u32) -> ExitCode {
 
 fn init_run_logging() {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
 }
@@ -491,7 +599,13 @@ fn init_run_logging() {
 /// Where `chaos run --target` points: gateway, toxiproxy, databases.
 type Aim = (String, Option<String>, Option<DatabaseUrls>);
 
-fn run_scenario(path: &Path, out: Option<PathBuf>, keep_databases: bool, stretch: u32, aim: Option<Aim>) -> ExitCode {
+fn run_scenario(
+    path: &Path,
+    out: Option<PathBuf>,
+    keep_databases: bool,
+    stretch: u32,
+    aim: Option<Aim>,
+) -> ExitCode {
     let scenario = match chaos::scenario::Scenario::load(path) {
         Ok(s) => s.stretched(stretch),
         Err(e) => {
@@ -517,7 +631,11 @@ fn run_scenario(path: &Path, out: Option<PathBuf>, keep_databases: bool, stretch
             return ExitCode::from(3);
         }
     };
-    let options = chaos::runner::RunOptions { out, keep_databases, stretch };
+    let options = chaos::runner::RunOptions {
+        out,
+        keep_databases,
+        stretch,
+    };
     match runtime.block_on(chaos::runner::run(&scenario, &options)) {
         Ok(report) => {
             println!("{}", chaos::runner::table(&report));

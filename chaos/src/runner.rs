@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::checker::{self, collect_from_databases, DatabaseUrls, FinalState, History, Opts, Validity, Verdict};
+use crate::checker::{
+    self, collect_from_databases, DatabaseUrls, FinalState, History, Opts, Validity, Verdict,
+};
 use crate::client::ToxiproxyClient;
 use crate::exposure::{self, Window};
 use crate::local_stack::{LocalOptions, LocalStack, ADMIN_EMAIL, ADMIN_PASSWORD};
@@ -145,11 +147,17 @@ impl Faults {
         let target = fault.target.name();
         match (fault.target.kind(), &fault.action) {
             (TargetKind::Proxy, FaultAction::Down) => {
-                let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
+                let proxy = self
+                    .proxies
+                    .get(fault.target)
+                    .context("no proxy for target")?;
                 self.toxiproxy.disable(proxy).await?;
             }
             (TargetKind::Proxy, _) => {
-                let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
+                let proxy = self
+                    .proxies
+                    .get(fault.target)
+                    .context("no proxy for target")?;
                 let toxic = fault.toxic().context("no toxic for this action")?;
                 self.toxiproxy.add_toxic(proxy, &toxic).await?;
             }
@@ -157,7 +165,10 @@ impl Faults {
                 // What Ctrl-C on `stack up` and starting it again do: every service stops
                 // gracefully (at once, so none outlives the others by much), then all start.
                 let mut processes = self.processes.lock().await;
-                let is_service = |name: &str| name.parse::<FaultTarget>().is_ok_and(|t| t.kind() == TargetKind::Service);
+                let is_service = |name: &str| {
+                    name.parse::<FaultTarget>()
+                        .is_ok_and(|t| t.kind() == TargetKind::Service)
+                };
                 let stops = processes
                     .iter_mut()
                     .filter(|(name, _)| is_service(name))
@@ -171,7 +182,9 @@ impl Faults {
             }
             (_, action) => {
                 let mut processes = self.processes.lock().await;
-                let process = processes.get_mut(target).with_context(|| format!("no process {target}"))?;
+                let process = processes
+                    .get_mut(target)
+                    .with_context(|| format!("no process {target}"))?;
                 match action {
                     FaultAction::Kill => drop(process.kill9()?),
                     FaultAction::Pause => drop(process.pause()?),
@@ -187,18 +200,28 @@ impl Faults {
         let target = fault.target.name();
         match (fault.target.kind(), &fault.action) {
             (TargetKind::Proxy, FaultAction::Down) => {
-                let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
+                let proxy = self
+                    .proxies
+                    .get(fault.target)
+                    .context("no proxy for target")?;
                 self.toxiproxy.enable(proxy).await?;
             }
             (TargetKind::Proxy, _) => {
-                let proxy = self.proxies.get(fault.target).context("no proxy for target")?;
-                self.toxiproxy.remove_toxic(proxy, &fault.toxic_name()).await?;
+                let proxy = self
+                    .proxies
+                    .get(fault.target)
+                    .context("no proxy for target")?;
+                self.toxiproxy
+                    .remove_toxic(proxy, &fault.toxic_name())
+                    .await?;
             }
             // A stack restart is over when it was applied.
             (TargetKind::Stack, _) => {}
             (_, action) => {
                 let mut processes = self.processes.lock().await;
-                let process = processes.get_mut(target).with_context(|| format!("no process {target}"))?;
+                let process = processes
+                    .get_mut(target)
+                    .with_context(|| format!("no process {target}"))?;
                 match action {
                     FaultAction::Kill => drop(process.restart()?),
                     FaultAction::Pause => drop(process.resume()?),
@@ -225,7 +248,12 @@ impl Faults {
 }
 
 /// Runs the fault timeline from `start`; records each window.
-async fn timeline(faults: Arc<Faults>, list: Vec<Fault>, start: Instant, windows: Arc<Mutex<Vec<FaultWindow>>>) {
+async fn timeline(
+    faults: Arc<Faults>,
+    list: Vec<Fault>,
+    start: Instant,
+    windows: Arc<Mutex<Vec<FaultWindow>>>,
+) {
     let mut events: Vec<(Duration, bool, Fault)> = Vec::new();
     for f in list {
         events.push((f.at, true, f.clone()));
@@ -238,24 +266,43 @@ async fn timeline(faults: Arc<Faults>, list: Vec<Fault>, start: Instant, windows
         let offset = start.elapsed().as_secs_f64();
         if apply {
             let result = faults.apply(&fault).await;
-            eprintln!("chaos: [{offset:>6.1}s] fault {}: {fault}{}", fault.index, result.as_ref().err().map(|e| format!(" FAILED: {e:#}")).unwrap_or_default());
-            windows.lock().unwrap_or_else(|e| e.into_inner()).push(FaultWindow {
-                fault: fault.index,
-                description: fault.to_string(),
-                target: fault.target.name().to_string(),
-                action: fault.action.name().to_string(),
-                start_s: offset,
-                end_s: None,
-                start_wall: wall(),
-                end_wall: None,
-                max_in_flight: None,
-                started: None,
-                bookings_in_flight: None,
-                error: result.err().map(|e| format!("{e:#}")),
-            });
+            eprintln!(
+                "chaos: [{offset:>6.1}s] fault {}: {fault}{}",
+                fault.index,
+                result
+                    .as_ref()
+                    .err()
+                    .map(|e| format!(" FAILED: {e:#}"))
+                    .unwrap_or_default()
+            );
+            windows
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(FaultWindow {
+                    fault: fault.index,
+                    description: fault.to_string(),
+                    target: fault.target.name().to_string(),
+                    action: fault.action.name().to_string(),
+                    start_s: offset,
+                    end_s: None,
+                    start_wall: wall(),
+                    end_wall: None,
+                    max_in_flight: None,
+                    started: None,
+                    bookings_in_flight: None,
+                    error: result.err().map(|e| format!("{e:#}")),
+                });
         } else {
             let result = faults.heal(&fault).await;
-            eprintln!("chaos: [{offset:>6.1}s] healed fault {}{}", fault.index, result.as_ref().err().map(|e| format!(" FAILED: {e:#}")).unwrap_or_default());
+            eprintln!(
+                "chaos: [{offset:>6.1}s] healed fault {}{}",
+                fault.index,
+                result
+                    .as_ref()
+                    .err()
+                    .map(|e| format!(" FAILED: {e:#}"))
+                    .unwrap_or_default()
+            );
             let mut windows = windows.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(w) = windows.iter_mut().rev().find(|w| w.fault == fault.index) {
                 w.end_s = Some(offset);
@@ -271,22 +318,38 @@ async fn timeline(faults: Arc<Faults>, list: Vec<Fault>, start: Instant, windows
 /// Whether the saga has nothing left to do: no booking PENDING, no seat LOCKED, and every held
 /// seat held by a booking that is still CONFIRMED (a cancel's release may still be in flight).
 fn settled(state: &FinalState) -> bool {
-    let status: std::collections::HashMap<uuid::Uuid, &str> = state.bookings.iter().map(|b| (b.id, b.status.as_str())).collect();
-    state.bookings.iter().all(|b| b.status.as_str() != "PENDING")
-        && state.seats.iter().all(|s| match (s.status.as_str(), s.booking_id) {
-            ("LOCKED", _) => false,
-            ("RESERVED", Some(holder)) => status.get(&holder) == Some(&"CONFIRMED"),
-            _ => true,
-        })
+    let status: std::collections::HashMap<uuid::Uuid, &str> = state
+        .bookings
+        .iter()
+        .map(|b| (b.id, b.status.as_str()))
+        .collect();
+    state
+        .bookings
+        .iter()
+        .all(|b| b.status.as_str() != "PENDING")
+        && state
+            .seats
+            .iter()
+            .all(|s| match (s.status.as_str(), s.booking_id) {
+                ("LOCKED", _) => false,
+                ("RESERVED", Some(holder)) => status.get(&holder) == Some(&"CONFIRMED"),
+                _ => true,
+            })
 }
 
 /// Reads the final state until it is settled and the same on two reads a second apart, or until
 /// `limit` passes (then the last read is judged as it is: what never settled is a finding).
-async fn quiesce(databases: &DatabaseUrls, event: uuid::Uuid, limit: Duration) -> anyhow::Result<(FinalState, Duration)> {
+async fn quiesce(
+    databases: &DatabaseUrls,
+    event: uuid::Uuid,
+    limit: Duration,
+) -> anyhow::Result<(FinalState, Duration)> {
     let started = Instant::now();
     let mut previous: Option<FinalState> = None;
     loop {
-        let state = collect_from_databases(databases, Some(&[event])).await.context("reading the final state")?;
+        let state = collect_from_databases(databases, Some(&[event]))
+            .await
+            .context("reading the final state")?;
         let stable = previous.as_ref() == Some(&state);
         if (stable && settled(&state)) || started.elapsed() >= limit {
             return Ok((state, started.elapsed()));
@@ -298,7 +361,8 @@ async fn quiesce(databases: &DatabaseUrls, event: uuid::Uuid, limit: Duration) -
 
 fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> anyhow::Result<()> {
     let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_vec_pretty(value)?).with_context(|| format!("cannot write {}", path.display()))
+    std::fs::write(&path, serde_json::to_vec_pretty(value)?)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Runs `scenario`.
@@ -307,26 +371,62 @@ fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> anyhow::Result<
 /// [`HarnessError`] when the run could not be carried out (the verdict is then unknown).
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, HarnessError> {
     let run_dir = options.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!("reports/out/{}-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"), scenario.name))
+        PathBuf::from(format!(
+            "reports/out/{}-{}",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S"),
+            scenario.name
+        ))
     });
-    std::fs::create_dir_all(&run_dir).with_context(|| format!("cannot create {}", run_dir.display()))?;
-    std::fs::copy(&scenario.path, run_dir.join("scenario.toml")).with_context(|| format!("cannot copy {}", scenario.path.display()))?;
-    reports::Environment::capture().save(&run_dir).with_context(|| format!("cannot write {}/environment.json", run_dir.display()))?;
+    std::fs::create_dir_all(&run_dir)
+        .with_context(|| format!("cannot create {}", run_dir.display()))?;
+    std::fs::copy(&scenario.path, run_dir.join("scenario.toml"))
+        .with_context(|| format!("cannot copy {}", scenario.path.display()))?;
+    reports::Environment::capture()
+        .save(&run_dir)
+        .with_context(|| format!("cannot write {}/environment.json", run_dir.display()))?;
     eprintln!("chaos: {} -> {}", scenario.name, run_dir.display());
 
     let (gateway, toxiproxy, databases, local) = match &scenario.target.mode {
         TargetMode::Local => {
             eprintln!("chaos: starting the local stack behind the fault proxy");
-            let stack = LocalStack::start(&LocalOptions { settings: scenario.stack.clone(), run_dir: run_dir.clone() }).await?;
-            (stack.gateway.clone(), stack.toxiproxy.clone(), Some(stack.databases.clone()), Some(stack))
+            let stack = LocalStack::start(&LocalOptions {
+                settings: scenario.stack.clone(),
+                run_dir: run_dir.clone(),
+            })
+            .await?;
+            (
+                stack.gateway.clone(),
+                stack.toxiproxy.clone(),
+                Some(stack.databases.clone()),
+                Some(stack),
+            )
         }
         TargetMode::Url(url) => {
-            let toxiproxy = ToxiproxyClient::new(scenario.target.toxiproxy.clone().unwrap_or_else(|| "http://127.0.0.1:8474".into()));
-            (url.clone(), toxiproxy, scenario.target.databases.clone(), None)
+            let toxiproxy = ToxiproxyClient::new(
+                scenario
+                    .target
+                    .toxiproxy
+                    .clone()
+                    .unwrap_or_else(|| "http://127.0.0.1:8474".into()),
+            );
+            (
+                url.clone(),
+                toxiproxy,
+                scenario.target.databases.clone(),
+                None,
+            )
         }
     };
     let began = Instant::now();
-    let mut result = drive(scenario, &run_dir, &gateway, toxiproxy, databases, local.as_ref()).await;
+    let mut result = drive(
+        scenario,
+        &run_dir,
+        &gateway,
+        toxiproxy,
+        databases,
+        local.as_ref(),
+    )
+    .await;
     if let Ok(report) = &mut result {
         report.stretch = options.stretch.max(1);
         report.seconds = began.elapsed().as_secs_f64();
@@ -390,13 +490,18 @@ async fn drive(
         "--".into(),
         "--quiet".into(),
     ]);
-    let args = loadgen::cli::RunArgs::from_words(&words).map_err(|e| anyhow::anyhow!("loadgen arguments {words:?}: {e}"))?;
+    let args = loadgen::cli::RunArgs::from_words(&words)
+        .map_err(|e| anyhow::anyhow!("loadgen arguments {words:?}: {e}"))?;
 
     let processes = match local {
         Some(stack) => stack.processes.clone(),
         None => Arc::default(),
     };
-    let faults = Arc::new(Faults { toxiproxy, proxies: scenario.target.proxies.clone(), processes });
+    let faults = Arc::new(Faults {
+        toxiproxy,
+        proxies: scenario.target.proxies.clone(),
+        processes,
+    });
     let windows: Arc<Mutex<Vec<FaultWindow>>> = Arc::default();
     let (tell, started) = tokio::sync::oneshot::channel();
     let schedule = {
@@ -414,17 +519,29 @@ async fn drive(
     let outcome = outcome.map_err(|e| anyhow::anyhow!("loadgen: {e}"))?;
 
     // Fault windows with what the load did during each.
-    let history = History::load(run_dir.join("loadgen/history.jsonl")).context("reading loadgen's history")?;
+    let history = History::load(run_dir.join("loadgen/history.jsonl"))
+        .context("reading loadgen's history")?;
     let mut windows = windows.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let spans: Vec<Window> = windows.iter().filter_map(|w| Window::of(&w.start_wall, w.end_wall.as_deref(), now_ms)).collect();
+    let spans: Vec<Window> = windows
+        .iter()
+        .filter_map(|w| Window::of(&w.start_wall, w.end_wall.as_deref(), now_ms))
+        .collect();
     let exposure = exposure::measure(&history, &spans);
     for (w, n) in windows.iter_mut().zip(&exposure.in_flight_per_window) {
         w.bookings_in_flight = Some(*n);
     }
     for w in &mut windows {
-        let (from, to) = (w.start_s.floor() as usize, w.end_s.unwrap_or(w.start_s).ceil() as usize);
-        let seconds = outcome.summary.timeline.iter().skip(from).take(to.saturating_sub(from).max(1));
+        let (from, to) = (
+            w.start_s.floor() as usize,
+            w.end_s.unwrap_or(w.start_s).ceil() as usize,
+        );
+        let seconds = outcome
+            .summary
+            .timeline
+            .iter()
+            .skip(from)
+            .take(to.saturating_sub(from).max(1));
         let (mut max, mut started) = (0, 0);
         for s in seconds {
             max = max.max(s.in_flight);
@@ -438,25 +555,46 @@ async fn drive(
     // Settle, read the final state, judge.
     let (state, verdict) = match &databases {
         Some(dbs) => {
-            eprintln!("chaos: healed; waiting up to {:?} for the stack to quiesce", scenario.quiesce);
+            eprintln!(
+                "chaos: healed; waiting up to {:?} for the stack to quiesce",
+                scenario.quiesce
+            );
             let (state, waited) = quiesce(dbs, data.event_id, scenario.quiesce).await?;
-            eprintln!("chaos: state read after {:.1}s (settled: {}); checking", waited.as_secs_f64(), settled(&state));
-            let opts = Opts { history_complete: true, invariants: scenario.invariants.clone(), ..Opts::default() };
+            eprintln!(
+                "chaos: state read after {:.1}s (settled: {}); checking",
+                waited.as_secs_f64(),
+                settled(&state)
+            );
+            let opts = Opts {
+                history_complete: true,
+                invariants: scenario.invariants.clone(),
+                ..Opts::default()
+            };
             let verdict = checker::check(&history, &state, &opts);
             (Some(state), verdict)
         }
         None => {
             eprintln!("chaos: no databases given: the invariants cannot be decided");
-            let opts = Opts { history_complete: false, invariants: scenario.invariants.clone(), ..Opts::default() };
-            (None, checker::check(&history, &FinalState::default(), &opts))
+            let opts = Opts {
+                history_complete: false,
+                invariants: scenario.invariants.clone(),
+                ..Opts::default()
+            };
+            (
+                None,
+                checker::check(&history, &FinalState::default(), &opts),
+            )
         }
     };
     if let Some(state) = &state {
-        state.save(run_dir.join("final-state.json")).context("writing final-state.json")?;
+        state
+            .save(run_dir.join("final-state.json"))
+            .context("writing final-state.json")?;
     }
     // The load and the settling after it: what the stack spent on this run's bookings.
     let cpu = cpu_before.usage_until_now(outcome.summary.bookings.confirmed());
-    cpu.save(run_dir).with_context(|| format!("cannot write {}/cpu.json", run_dir.display()))?;
+    cpu.save(run_dir)
+        .with_context(|| format!("cannot write {}/cpu.json", run_dir.display()))?;
     eprintln!("chaos: {}", cpu.summary_line());
     let mut verdict = verdict;
     if state.is_none() {
@@ -464,7 +602,13 @@ async fn drive(
     }
     write_json(run_dir, "verdict.json", &verdict)?;
     if let Some(stack) = local {
-        let events: Vec<_> = stack.processes.lock().await.values().flat_map(|p| p.events().to_vec()).collect();
+        let events: Vec<_> = stack
+            .processes
+            .lock()
+            .await
+            .values()
+            .flat_map(|p| p.events().to_vec())
+            .collect();
         write_json(run_dir, "nemesis.json", &events)?;
     }
 
@@ -474,7 +618,12 @@ async fn drive(
     }
 
     let mut thresholds = outcome.summary.thresholds.clone();
-    thresholds.extend(scenario.fault_rules.iter().map(|rule| rule.judge(&exposure.in_flight_per_window)));
+    thresholds.extend(
+        scenario
+            .fault_rules
+            .iter()
+            .map(|rule| rule.judge(&exposure.in_flight_per_window)),
+    );
     let thresholds_passed = outcome.summary.passed && thresholds.iter().all(|t| t.passed);
     let ending = match verdict.valid {
         _ if !stalled_consumers.is_empty() => Ending::StackBroken,
@@ -491,7 +640,13 @@ async fn drive(
         faults: windows,
         verdict,
         bookings_attempted: outcome.summary.bookings.attempted,
-        outcomes: outcome.summary.bookings.outcomes.iter().map(|(o, n)| (o.as_str().to_string(), *n)).collect(),
+        outcomes: outcome
+            .summary
+            .bookings
+            .outcomes
+            .iter()
+            .map(|(o, n)| (o.as_str().to_string(), *n))
+            .collect(),
         ttc_p99_in_faults_ms: exposure.ttc_p99_in_faults_ms,
         ttc_p99_outside_faults_ms: exposure.ttc_p99_outside_faults_ms,
         stretch: 1,
@@ -517,20 +672,30 @@ async fn stalled_consumers(gateway: &str) -> Vec<String> {
         .timeout(Duration::from_secs(10))
         .send()
         .await;
-    let Ok(body) = answer.map(|r| r.json::<serde_json::Value>()) else { return Vec::new() };
-    let Ok(body) = body.await else { return Vec::new() };
+    let Ok(body) = answer.map(|r| r.json::<serde_json::Value>()) else {
+        return Vec::new();
+    };
+    let Ok(body) = body.await else {
+        return Vec::new();
+    };
     stalls_in(&body)
 }
 
 /// The stalled consumers in a `/health/all` answer.
 fn stalls_in(health_all: &serde_json::Value) -> Vec<String> {
-    let Some(services) = health_all["services"].as_object() else { return Vec::new() };
+    let Some(services) = health_all["services"].as_object() else {
+        return Vec::new();
+    };
     services
         .iter()
         .filter_map(|(name, entry)| {
             let consumers = &entry["details"]["checks"]["consumers"];
-            (consumers["status"] == "down")
-                .then(|| format!("{name}: {}", consumers["error"].as_str().unwrap_or("stalled")))
+            (consumers["status"] == "down").then(|| {
+                format!(
+                    "{name}: {}",
+                    consumers["error"].as_str().unwrap_or("stalled")
+                )
+            })
         })
         .collect()
 }
@@ -554,10 +719,15 @@ pub fn table(report: &RunReport) -> String {
             "fault    {:<44} {:>6.1}s..{:<6} bookings in flight {:>5}, started {:>5}{}\n",
             w.description,
             w.start_s,
-            w.end_s.map(|e| format!("{e:.1}s")).unwrap_or_else(|| "open".into()),
+            w.end_s
+                .map(|e| format!("{e:.1}s"))
+                .unwrap_or_else(|| "open".into()),
             w.bookings_in_flight.unwrap_or(0),
             w.started.unwrap_or(0),
-            w.error.as_ref().map(|e| format!("  ERROR {e}")).unwrap_or_default()
+            w.error
+                .as_ref()
+                .map(|e| format!("  ERROR {e}"))
+                .unwrap_or_default()
         ));
     }
     for t in &report.thresholds {
@@ -573,7 +743,10 @@ pub fn table(report: &RunReport) -> String {
     out.push_str(&format!(
         "\nrun folder: {}\nreport: {}\nverdict: {}\n",
         report.run_dir.display(),
-        report.report.as_ref().map_or("not written".to_string(), |p| p.display().to_string()),
+        report
+            .report
+            .as_ref()
+            .map_or("not written".to_string(), |p| p.display().to_string()),
         match report.ending {
             Ending::Passed => "PASS",
             Ending::ThresholdFailed => "FAIL (threshold)",

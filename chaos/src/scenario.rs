@@ -552,12 +552,21 @@ impl Scenario {
     /// # Errors
     /// A one-line reason: not an http(s) URL; a process fault (kill, pause, restart) or a
     /// `[stack]` setting, neither of which a running stack takes; a proxy fault and no toxiproxy.
-    pub fn aimed_at(&self, url: &str, toxiproxy: Option<String>, databases: Option<DatabaseUrls>) -> Result<Scenario, String> {
+    pub fn aimed_at(
+        &self,
+        url: &str,
+        toxiproxy: Option<String>,
+        databases: Option<DatabaseUrls>,
+    ) -> Result<Scenario, String> {
         let file = self.path.display();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!("--target {url:?}: not an http(s) URL"));
         }
-        if let Some(f) = self.faults.iter().find(|f| f.target.kind() != TargetKind::Proxy) {
+        if let Some(f) = self
+            .faults
+            .iter()
+            .find(|f| f.target.kind() != TargetKind::Proxy)
+        {
             return Err(format!(
                 "{file}: faults[{}] acts on the process {} ({}), which only a local stack can do; --target runs against a stack chaos did not start",
                 f.index,
@@ -566,7 +575,12 @@ impl Scenario {
             ));
         }
         if self.stack != StackSettings::default() {
-            let env: Vec<String> = self.stack.env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let env: Vec<String> = self
+                .stack
+                .env()
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             return Err(format!(
                 "{file}: [stack] sets the local stack's services; a running stack takes them from its own environment ({}): set them there and remove [stack]",
                 env.join(" ")
@@ -912,8 +926,15 @@ impl Validator<'_> {
             data: data?,
             load: load?,
             faults: faults?,
-            fault_rules: thresholds.as_ref()?.iter().filter_map(|r| crate::exposure::FaultRule::parse(r).ok()).collect(),
-            thresholds: thresholds?.into_iter().filter(|r| !crate::exposure::FaultRule::is_fault_rule(r)).collect(),
+            fault_rules: thresholds
+                .as_ref()?
+                .iter()
+                .filter_map(|r| crate::exposure::FaultRule::parse(r).ok())
+                .collect(),
+            thresholds: thresholds?
+                .into_iter()
+                .filter(|r| !crate::exposure::FaultRule::is_fault_rule(r))
+                .collect(),
             invariants: invariants?,
         })
     }
@@ -1336,7 +1357,9 @@ impl Validator<'_> {
             (TargetKind::Proxy, t) if ToxicKind::TYPES.contains(&t) => None,
             (TargetKind::Service, "kill") => Some(FaultAction::Kill),
             (TargetKind::Service | TargetKind::Broker, "pause") => Some(FaultAction::Pause),
-            (TargetKind::Service | TargetKind::Broker | TargetKind::Stack, "restart") => Some(FaultAction::Restart),
+            (TargetKind::Service | TargetKind::Broker | TargetKind::Stack, "restart") => {
+                Some(FaultAction::Restart)
+            }
             (kind, other) => {
                 let (what, actions) = match kind {
                     TargetKind::Proxy => (
@@ -1362,7 +1385,10 @@ impl Validator<'_> {
         // Where the target can be reached.
         if let Some(target) = target {
             match (&target.mode, kind) {
-                (TargetMode::Url(_), TargetKind::Service | TargetKind::Broker | TargetKind::Stack) => {
+                (
+                    TargetMode::Url(_),
+                    TargetKind::Service | TargetKind::Broker | TargetKind::Stack,
+                ) => {
                     self.problem(
                         &f.target.span(),
                         field("target"),
@@ -1521,7 +1547,9 @@ impl Validator<'_> {
         for (i, rule) in raw.rules.iter().enumerate() {
             let text = rule.get_ref().trim();
             let error = if crate::exposure::FaultRule::is_fault_rule(text) {
-                crate::exposure::FaultRule::parse(text).err().map(|e| e.to_string())
+                crate::exposure::FaultRule::parse(text)
+                    .err()
+                    .map(|e| e.to_string())
             } else if is_saga_rule(text) {
                 SagaThreshold::parse(text).err().map(|e| e.to_string())
             } else {
@@ -1908,11 +1936,17 @@ check = ["double_booking", "liveness"]
         let long = s.stretched(10);
         assert_eq!(long.load_length(), Duration::from_secs(300));
         assert_eq!(long.load.rate, "100/s for 300000ms");
-        assert_eq!((long.faults[0].at, long.faults[0].heals_at()), (Duration::from_secs(20), Duration::from_secs(70)));
+        assert_eq!(
+            (long.faults[0].at, long.faults[0].heals_at()),
+            (Duration::from_secs(20), Duration::from_secs(70))
+        );
         assert_eq!(long.faults[2].at, Duration::from_secs(200));
         assert_eq!(long.data.seats, 30_000);
         assert_eq!(long.thresholds, s.thresholds);
-        assert!(long.loadgen_args().join(" ").starts_with("--rate 100/s for 300000ms --scenarios"));
+        assert!(long
+            .loadgen_args()
+            .join(" ")
+            .starts_with("--rate 100/s for 300000ms --scenarios"));
         assert_eq!(s.stretched(1), s);
     }
 
@@ -1922,26 +1956,65 @@ check = ["double_booking", "liveness"]
                           [[faults]]\nat = \"1s\"\nfor = \"2s\"\ntarget = \"redis\"\naction = \"down\"\n";
         let s = parse(proxy_only).unwrap();
         let dbs = DatabaseUrls::on_server("postgres://u:p@db:5432");
-        let aimed = s.aimed_at("http://gateway:3000/", Some("http://toxiproxy:8474".into()), Some(dbs.clone())).unwrap();
-        assert_eq!(aimed.target.mode, TargetMode::Url("http://gateway:3000".into()));
-        assert_eq!(aimed.target.toxiproxy.as_deref(), Some("http://toxiproxy:8474"));
-        assert_eq!(aimed.target.databases.unwrap().bookings, "postgres://u:p@db:5432/ticketflow_bookings");
-        assert!(s.aimed_at("http://gateway:3000", None, None).unwrap_err().contains("--toxiproxy"));
-        assert!(s.aimed_at("gateway:3000", None, None).unwrap_err().contains("not an http(s) URL"));
-        let err = parse(VALID).unwrap().aimed_at("http://g:3000", Some("http://t:8474".into()), None).unwrap_err();
-        assert!(err.contains("faults[1]") && err.contains("booking-service"), "{err}");
+        let aimed = s
+            .aimed_at(
+                "http://gateway:3000/",
+                Some("http://toxiproxy:8474".into()),
+                Some(dbs.clone()),
+            )
+            .unwrap();
+        assert_eq!(
+            aimed.target.mode,
+            TargetMode::Url("http://gateway:3000".into())
+        );
+        assert_eq!(
+            aimed.target.toxiproxy.as_deref(),
+            Some("http://toxiproxy:8474")
+        );
+        assert_eq!(
+            aimed.target.databases.unwrap().bookings,
+            "postgres://u:p@db:5432/ticketflow_bookings"
+        );
+        assert!(s
+            .aimed_at("http://gateway:3000", None, None)
+            .unwrap_err()
+            .contains("--toxiproxy"));
+        assert!(s
+            .aimed_at("gateway:3000", None, None)
+            .unwrap_err()
+            .contains("not an http(s) URL"));
+        let err = parse(VALID)
+            .unwrap()
+            .aimed_at("http://g:3000", Some("http://t:8474".into()), None)
+            .unwrap_err();
+        assert!(
+            err.contains("faults[1]") && err.contains("booking-service"),
+            "{err}"
+        );
     }
 
     #[test]
     fn fault_rules_are_the_runners_and_do_not_reach_loadgen() {
-        let text = VALID.replace("[thresholds]\nrules = [", "[thresholds]\nrules = [\"fault-in-flight>=200\", ");
+        let text = VALID.replace(
+            "[thresholds]\nrules = [",
+            "[thresholds]\nrules = [\"fault-in-flight>=200\", ",
+        );
         assert_ne!(text, VALID, "the fixture has a rules list");
         let s = parse(&text).unwrap();
-        assert_eq!(s.fault_rules, vec![crate::exposure::FaultRule::parse("fault-in-flight>=200").unwrap()]);
+        assert_eq!(
+            s.fault_rules,
+            vec![crate::exposure::FaultRule::parse("fault-in-flight>=200").unwrap()]
+        );
         assert!(!s.loadgen_args().iter().any(|a| a.starts_with("fault-")));
-        let bad = VALID.replace("[thresholds]\nrules = [", "[thresholds]\nrules = [\"fault-in-flight>200\", ");
+        let bad = VALID.replace(
+            "[thresholds]\nrules = [",
+            "[thresholds]\nrules = [\"fault-in-flight>200\", ",
+        );
         let err = parse(&bad).unwrap_err().to_string();
-        assert!(err.contains("thresholds.rules[0]") && err.contains("fault-in-flight takes >="), "{err}");
+        assert!(
+            err.contains("thresholds.rules[0]") && err.contains("fault-in-flight takes >="),
+            "{err}"
+        );
     }
 
     #[test]
@@ -2667,9 +2740,17 @@ action = "down"
                 "{}: {arrivals} arrivals",
                 file.display()
             );
-            assert!(s.thresholds.iter().any(|r| r.starts_with("attempted>=")), "{}: attempted>=2000 rule", file.display());
+            assert!(
+                s.thresholds.iter().any(|r| r.starts_with("attempted>=")),
+                "{}: attempted>=2000 rule",
+                file.display()
+            );
             if !s.faults.is_empty() {
-                assert!(!s.fault_rules.is_empty(), "{}: fault-in-flight>=200 rule", file.display());
+                assert!(
+                    !s.fault_rules.is_empty(),
+                    "{}: fault-in-flight>=200 rule",
+                    file.display()
+                );
             }
             for fault in &s.faults {
                 if fault.action != FaultAction::Restart {

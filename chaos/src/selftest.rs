@@ -65,7 +65,13 @@ pub struct Finding {
 }
 
 fn first_example(verdict: &Verdict, invariant: &str, anomaly: &str) -> Option<String> {
-    verdict.invariants.get(invariant)?.examples.iter().find(|e| e.anomaly == anomaly).map(|e| e.message.clone())
+    verdict
+        .invariants
+        .get(invariant)?
+        .examples
+        .iter()
+        .find(|e| e.anomaly == anomaly)
+        .map(|e| e.message.clone())
 }
 
 fn scenario(dir: &Path, name: &str, text: &str) -> anyhow::Result<Scenario> {
@@ -94,13 +100,35 @@ pub async fn run(out: &Path) -> anyhow::Result<Vec<Finding>> {
     let mut attempts = 0;
     while attempts < UNSAFE_ATTEMPTS && double != Some(Validity::False) {
         attempts += 1;
-        let folder = out.join(if attempts == 1 { "unsafe-lock".to_string() } else { format!("unsafe-lock-{attempts}") });
-        let unsafe_run = runner::run(&scenario(out, "selftest-unsafe-lock", UNSAFE)?, &RunOptions { out: Some(folder), keep_databases: false, stretch: 1 })
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        double = unsafe_run.verdict.invariants.get("double_booking").map(|v| v.valid);
+        let folder = out.join(if attempts == 1 {
+            "unsafe-lock".to_string()
+        } else {
+            format!("unsafe-lock-{attempts}")
+        });
+        let unsafe_run = runner::run(
+            &scenario(out, "selftest-unsafe-lock", UNSAFE)?,
+            &RunOptions {
+                out: Some(folder),
+                keep_databases: false,
+                stretch: 1,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        double = unsafe_run
+            .verdict
+            .invariants
+            .get("double_booking")
+            .map(|v| v.valid);
         example = first_example(&unsafe_run.verdict, "double_booking", "double_booked_seats")
-            .or_else(|| unsafe_run.verdict.invariants.get("double_booking").and_then(|v| v.examples.first()).map(|e| e.message.clone()));
+            .or_else(|| {
+                unsafe_run
+                    .verdict
+                    .invariants
+                    .get("double_booking")
+                    .and_then(|v| v.examples.first())
+                    .map(|e| e.message.clone())
+            });
     }
     std::env::remove_var("UNSAFE_RACE_WINDOW_MS");
     findings.push(Finding {
@@ -113,9 +141,16 @@ pub async fn run(out: &Path) -> anyhow::Result<Vec<Finding>> {
     });
 
     eprintln!("selftest 2/2: a clean run, then tampered databases");
-    let clean = runner::run(&scenario(out, "selftest-tampered", CLEAN)?, &RunOptions { out: Some(out.join("tampered")), keep_databases: true, stretch: 1 })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let clean = runner::run(
+        &scenario(out, "selftest-tampered", CLEAN)?,
+        &RunOptions {
+            out: Some(out.join("tampered")),
+            keep_databases: true,
+            stretch: 1,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let result = tamper_and_check(&clean).await;
     drop_databases(&clean.kept_databases).await;
     let (tampered_booking, pending_booking, verdict) = result?;
@@ -124,30 +159,45 @@ pub async fn run(out: &Path) -> anyhow::Result<Vec<Finding>> {
         found: clean.verdict.valid == Validity::True,
         evidence: format!("verdict {:?}", clean.verdict.valid),
     });
-    let held = first_example(&verdict, "compensation", "seats_held_by_closed_bookings").unwrap_or_default();
+    let held = first_example(&verdict, "compensation", "seats_held_by_closed_bookings")
+        .unwrap_or_default();
     findings.push(Finding {
-        expectation: format!("a FAILED booking holding RESERVED seats is named ({tampered_booking})"),
+        expectation: format!(
+            "a FAILED booking holding RESERVED seats is named ({tampered_booking})"
+        ),
         found: held.contains(&tampered_booking.to_string()),
         evidence: held,
     });
     let pending = verdict
         .invariants
         .get("liveness")
-        .map(|v| v.examples.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; "))
+        .map(|v| {
+            v.examples
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
         .unwrap_or_default();
     findings.push(Finding {
         expectation: format!("a PENDING booking left behind is named ({pending_booking})"),
         found: pending.contains(&pending_booking.to_string()),
         evidence: pending,
     });
-    std::fs::write(out.join("tampered-verdict.json"), serde_json::to_vec_pretty(&verdict)?)?;
+    std::fs::write(
+        out.join("tampered-verdict.json"),
+        serde_json::to_vec_pretty(&verdict)?,
+    )?;
     Ok(findings)
 }
 
 /// Turns one CONFIRMED booking FAILED (its seats stay RESERVED) and adds a PENDING booking; then
 /// reads the state again and checks it against the same history.
 async fn tamper_and_check(report: &runner::RunReport) -> anyhow::Result<(Uuid, Uuid, Verdict)> {
-    let databases = report.databases.as_ref().context("the clean run read no databases")?;
+    let databases = report
+        .databases
+        .as_ref()
+        .context("the clean run read no databases")?;
     let event = report.event_id.context("the clean run has no event")?;
     let mut bookings = sqlx::PgConnection::connect(&databases.bookings).await?;
     let (victim, user): (Uuid, Uuid) =
@@ -171,12 +221,25 @@ async fn tamper_and_check(report: &runner::RunReport) -> anyhow::Result<(Uuid, U
     .execute(&mut bookings)
     .await?;
     let state = collect_from_databases(databases, Some(&[event])).await?;
-    let history = report.history.as_ref().context("the clean run kept no history")?;
-    let verdict = checker::check(history, &state, &Opts { history_complete: false, ..Opts::default() });
+    let history = report
+        .history
+        .as_ref()
+        .context("the clean run kept no history")?;
+    let verdict = checker::check(
+        history,
+        &state,
+        &Opts {
+            history_complete: false,
+            ..Opts::default()
+        },
+    );
     Ok((victim, pending, verdict))
 }
 
 /// The default folder of a self-test.
 pub fn default_out() -> PathBuf {
-    PathBuf::from(format!("reports/out/{}-selftest", chrono::Utc::now().format("%Y%m%d-%H%M%S")))
+    PathBuf::from(format!(
+        "reports/out/{}-selftest",
+        chrono::Utc::now().format("%Y%m%d-%H%M%S")
+    ))
 }

@@ -42,12 +42,19 @@ impl Row {
         let count = |o: &str| report.outcomes.get(o).copied().unwrap_or(0);
         Self {
             scenario: report.scenario.clone(),
-            ending: serde_json::to_value(report.ending).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            ending: serde_json::to_value(report.ending)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             exit_code: report.ending.exit_code(),
             attempted: report.bookings_attempted,
             confirmed: count("CONFIRMED"),
             failed: count("FAILED") + count("EXPIRED"),
-            min_in_flight_during_faults: report.faults.iter().filter_map(|w| w.bookings_in_flight).min(),
+            min_in_flight_during_faults: report
+                .faults
+                .iter()
+                .filter_map(|w| w.bookings_in_flight)
+                .min(),
             ttc_p99_in_faults_ms: report.ttc_p99_in_faults_ms,
             ttc_p99_outside_faults_ms: report.ttc_p99_outside_faults_ms,
             invariants: report.verdict.valid.label().to_string(),
@@ -86,7 +93,10 @@ pub fn exit_code(rows: &[Row]) -> i32 {
         0 => 0,
         _ => 1,
     };
-    rows.iter().map(|r| r.exit_code).max_by_key(|c| gravity(*c)).unwrap_or(0)
+    rows.iter()
+        .map(|r| r.exit_code)
+        .max_by_key(|c| gravity(*c))
+        .unwrap_or(0)
 }
 
 /// Runs `scenarios` in order, each into `out/<name>`; writes `suite.json` and `suite.md` after
@@ -95,12 +105,22 @@ pub fn exit_code(rows: &[Row]) -> i32 {
 /// # Errors
 /// Only when the suite's own files cannot be written.
 pub async fn run(scenarios: &[Scenario], out: &Path, stretch: u32) -> anyhow::Result<Vec<Row>> {
-    std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
     let mut rows = Vec::new();
     for (i, scenario) in scenarios.iter().enumerate() {
-        eprintln!("chaos suite: [{}/{}] {}", i + 1, scenarios.len(), scenario.name);
+        eprintln!(
+            "chaos suite: [{}/{}] {}",
+            i + 1,
+            scenarios.len(),
+            scenario.name
+        );
         let run_dir = out.join(&scenario.name);
-        let options = RunOptions { out: Some(run_dir.clone()), keep_databases: false, stretch };
+        let options = RunOptions {
+            out: Some(run_dir.clone()),
+            keep_databases: false,
+            stretch,
+        };
         let began = std::time::Instant::now();
         let row = match runner::run(&scenario.stretched(stretch), &options).await {
             Ok(report) => {
@@ -109,7 +129,12 @@ pub async fn run(scenarios: &[Scenario], out: &Path, stretch: u32) -> anyhow::Re
             }
             Err(e) => {
                 eprintln!("chaos suite: {}: harness error: {e}", scenario.name);
-                Row::harness_error(scenario, run_dir, began.elapsed().as_secs_f64(), e.to_string())
+                Row::harness_error(
+                    scenario,
+                    run_dir,
+                    began.elapsed().as_secs_f64(),
+                    e.to_string(),
+                )
             }
         };
         rows.push(row);
@@ -120,9 +145,11 @@ pub async fn run(scenarios: &[Scenario], out: &Path, stretch: u32) -> anyhow::Re
 
 fn write(out: &Path, rows: &[Row]) -> anyhow::Result<()> {
     let json = out.join("suite.json");
-    std::fs::write(&json, serde_json::to_vec_pretty(rows)?).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", json.display()))?;
+    std::fs::write(&json, serde_json::to_vec_pretty(rows)?)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", json.display()))?;
     let md = out.join("suite.md");
-    std::fs::write(&md, markdown(rows)).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", md.display()))?;
+    std::fs::write(&md, markdown(rows))
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", md.display()))?;
     Ok(())
 }
 
@@ -140,7 +167,8 @@ pub fn markdown(rows: &[Row]) -> String {
             r.attempted,
             r.confirmed,
             r.failed,
-            r.min_in_flight_during_faults.map_or("-".into(), |n| n.to_string()),
+            r.min_in_flight_during_faults
+                .map_or("-".into(), |n| n.to_string()),
             ms(r.ttc_p99_in_faults_ms),
             ms(r.ttc_p99_outside_faults_ms),
             r.invariants,
@@ -152,7 +180,12 @@ pub fn markdown(rows: &[Row]) -> String {
         ));
     }
     let total: f64 = rows.iter().map(|r| r.seconds).sum();
-    out.push_str(&format!("\n{} scenarios in {:.0} s; exit code {}\n", rows.len(), total, exit_code(rows)));
+    out.push_str(&format!(
+        "\n{} scenarios in {:.0} s; exit code {}\n",
+        rows.len(),
+        total,
+        exit_code(rows)
+    ));
     out
 }
 
@@ -166,7 +199,10 @@ mod tests {
             "x.toml",
         )
         .unwrap();
-        Row { exit_code: code, ..Row::harness_error(&s, PathBuf::from("x"), 1.0, "e".into()) }
+        Row {
+            exit_code: code,
+            ..Row::harness_error(&s, PathBuf::from("x"), 1.0, "e".into())
+        }
     }
 
     #[test]
@@ -182,7 +218,13 @@ mod tests {
     #[test]
     fn the_table_has_a_line_per_run_and_the_total() {
         let table = markdown(&[row("smoke", 0), row("redis-down", 3)]);
-        assert_eq!(table.lines().filter(|l| l.starts_with("| smoke") || l.starts_with("| redis-down")).count(), 2);
+        assert_eq!(
+            table
+                .lines()
+                .filter(|l| l.starts_with("| smoke") || l.starts_with("| redis-down"))
+                .count(),
+            2
+        );
         assert!(table.contains("harness error: e"), "{table}");
         assert!(table.contains("2 scenarios in 2 s; exit code 3"), "{table}");
     }

@@ -138,7 +138,10 @@ impl RunArgs {
         I: IntoIterator<Item = S>,
         S: Into<std::ffi::OsString> + Clone,
     {
-        let cli = Cli::try_parse_from(std::iter::once(std::ffi::OsString::from("loadgen")).chain(words.into_iter().map(Into::into)))?;
+        let cli = Cli::try_parse_from(
+            std::iter::once(std::ffi::OsString::from("loadgen"))
+                .chain(words.into_iter().map(Into::into)),
+        )?;
         Ok(cli.run)
     }
 }
@@ -160,7 +163,12 @@ pub struct PrepareArgs {
     pub out: PathBuf,
     #[arg(long, env = "ADMIN_EMAIL", default_value = "admin@ticketflow.dev")]
     pub admin_email: String,
-    #[arg(long, env = "ADMIN_PASSWORD", default_value = "Admin1234!", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ADMIN_PASSWORD",
+        default_value = "Admin1234!",
+        hide_env_values = true
+    )]
     pub admin_password: String,
     /// How long to wait for the seat map to list every seat.
     #[arg(long, value_name = "DURATION", default_value = "120s")]

@@ -13,7 +13,12 @@ use crate::context::{Ctx, PoolUser};
 pub enum Reply {
     /// An HTTP answer: status, the JSON body (Null when it was not JSON), and whether the
     /// request counts as failed (a status outside the call's `ok`, or no JSON).
-    Http { status: u16, body: Value, failed: bool, long_poll: LongPoll },
+    Http {
+        status: u16,
+        body: Value,
+        failed: bool,
+        long_poll: LongPoll,
+    },
     /// No HTTP answer: timeout, refused connection, reset.
     Transport(String),
 }
@@ -34,7 +39,9 @@ impl LongPoll {
             .get("x-long-poll-max-ms")
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
             .filter(|ms| *ms > 0)
-            .map_or(Self::NotOffered, |ms| Self::Offered(Duration::from_millis(ms)))
+            .map_or(Self::NotOffered, |ms| {
+                Self::Offered(Duration::from_millis(ms))
+            })
     }
 }
 
@@ -50,7 +57,10 @@ impl Reply {
     pub fn error_text(&self) -> String {
         match self {
             Reply::Http { status, body, .. } => {
-                let code = body["error"]["code"].as_str().or_else(|| body["error"].as_str()).or_else(|| body["message"].as_str());
+                let code = body["error"]["code"]
+                    .as_str()
+                    .or_else(|| body["error"].as_str())
+                    .or_else(|| body["message"].as_str());
                 match code {
                     Some(code) => format!("{status} {code}"),
                     None => format!("HTTP {status}"),
@@ -76,7 +86,16 @@ pub struct Call<'a> {
 
 impl<'a> Call<'a> {
     pub fn get(path: &'a str, name: &'a str, timeout: Duration) -> Self {
-        Self { method: GooseMethod::Get, path, name, token: None, body: None, header: None, timeout, ok: &[200] }
+        Self {
+            method: GooseMethod::Get,
+            path,
+            name,
+            token: None,
+            body: None,
+            header: None,
+            timeout,
+            ok: &[200],
+        }
     }
 }
 
@@ -100,7 +119,11 @@ fn route_key(method: &GooseMethod, name: &str) -> String {
 ///
 /// # Errors
 /// Only goose's own (throttle shut down); HTTP and transport failures are a [`Reply`].
-pub async fn send(user: &mut GooseUser, ctx: &Ctx, call: Call<'_>) -> Result<Reply, Box<TransactionError>> {
+pub async fn send(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    call: Call<'_>,
+) -> Result<Reply, Box<TransactionError>> {
     let route = route_key(&call.method, call.name);
     let began = std::time::Instant::now();
     let result = send_unrecorded(user, call).await;
@@ -108,12 +131,18 @@ pub async fn send(user: &mut GooseUser, ctx: &Ctx, call: Call<'_>) -> Result<Rep
         Ok(Reply::Http { failed, .. }) => *failed,
         _ => true,
     };
-    ctx.stats.record_request(ctx.since_start(), &route, began.elapsed(), failed);
+    ctx.stats
+        .record_request(ctx.since_start(), &route, began.elapsed(), failed);
     result
 }
 
-async fn send_unrecorded(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, Box<TransactionError>> {
-    let mut builder = user.get_request_builder(&call.method, call.path)?.timeout(call.timeout);
+async fn send_unrecorded(
+    user: &mut GooseUser,
+    call: Call<'_>,
+) -> Result<Reply, Box<TransactionError>> {
+    let mut builder = user
+        .get_request_builder(&call.method, call.path)?
+        .timeout(call.timeout);
     if let Some(token) = call.token {
         builder = builder.bearer_auth(token);
     }
@@ -123,7 +152,10 @@ async fn send_unrecorded(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, 
     if let Some((name, value)) = call.header {
         builder = builder.header(name, value);
     }
-    let mut request = GooseRequest::builder().method(call.method).path(call.path).name(call.name);
+    let mut request = GooseRequest::builder()
+        .method(call.method)
+        .path(call.path)
+        .name(call.name);
     if let Some(first) = call.ok.first() {
         request = request.expect_status_code(*first);
     }
@@ -139,12 +171,27 @@ async fn send_unrecorded(user: &mut GooseUser, call: Call<'_>) -> Result<Reply, 
             let failed = !call.ok.contains(&status) || body.is_null();
             if call.ok.contains(&status) {
                 if body.is_null() {
-                    user.set_failure("response is not JSON", &mut goose.request, None, Some(&text))?;
+                    user.set_failure(
+                        "response is not JSON",
+                        &mut goose.request,
+                        None,
+                        Some(&text),
+                    )?;
                 }
             } else if goose.request.success {
-                user.set_failure(&format!("unexpected status {status}"), &mut goose.request, None, Some(&text))?;
+                user.set_failure(
+                    &format!("unexpected status {status}"),
+                    &mut goose.request,
+                    None,
+                    Some(&text),
+                )?;
             }
-            Ok(Reply::Http { status, body, failed, long_poll })
+            Ok(Reply::Http {
+                status,
+                body,
+                failed,
+                long_poll,
+            })
         }
     }
 }
@@ -165,15 +212,28 @@ fn describe(e: &impl std::fmt::Display) -> String {
 ///
 /// # Errors
 /// Only goose's own.
-pub async fn relogin(user: &mut GooseUser, ctx: &Ctx, who: &PoolUser, timeout: Duration) -> Result<bool, Box<TransactionError>> {
+pub async fn relogin(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    who: &PoolUser,
+    timeout: Duration,
+) -> Result<bool, Box<TransactionError>> {
     let body = serde_json::json!({"email": who.email, "password": who.password});
     let reply = send(
         user,
         ctx,
-        Call { method: GooseMethod::Post, body: Some(&body), ok: &[200], ..Call::get("/api/users/login", "/api/users/login", timeout) },
+        Call {
+            method: GooseMethod::Post,
+            body: Some(&body),
+            ok: &[200],
+            ..Call::get("/api/users/login", "/api/users/login", timeout)
+        },
     )
     .await?;
-    if let Reply::Http { status: 200, body, .. } = reply {
+    if let Reply::Http {
+        status: 200, body, ..
+    } = reply
+    {
         if let Some(token) = body["token"].as_str() {
             *who.token.write().unwrap_or_else(|e| e.into_inner()) = token.to_string();
             return Ok(true);

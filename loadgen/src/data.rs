@@ -44,9 +44,15 @@ pub struct PreparedData {
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("cannot read prepared data {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("prepared data {path} is not a loadgen data file: {source}")]
-    Parse { path: String, source: serde_json::Error },
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error("prepared data {path} has version {found}; this loadgen reads version {VERSION} (run `loadgen prepare` again)")]
     Version { path: String, found: u32 },
     #[error("prepared data {path} has no users")]
@@ -60,10 +66,19 @@ impl PreparedData {
     /// [`DataError`] naming the file.
     pub fn load(path: &Path) -> Result<Self, DataError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| DataError::Read { path: shown.clone(), source })?;
-        let data: Self = serde_json::from_str(&text).map_err(|source| DataError::Parse { path: shown.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| DataError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let data: Self = serde_json::from_str(&text).map_err(|source| DataError::Parse {
+            path: shown.clone(),
+            source,
+        })?;
         if data.version != VERSION {
-            return Err(DataError::Version { path: shown, found: data.version });
+            return Err(DataError::Version {
+                path: shown,
+                found: data.version,
+            });
         }
         if data.users.is_empty() {
             return Err(DataError::NoUsers { path: shown });
@@ -79,14 +94,22 @@ impl PreparedData {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(path, serde_json::to_vec_pretty(self).map_err(std::io::Error::from)?)
+        std::fs::write(
+            path,
+            serde_json::to_vec_pretty(self).map_err(std::io::Error::from)?,
+        )
     }
 
     /// Keeps the users of slice `index` of `count` (user i goes to slice i % count), for
     /// generators that share one file.
     pub fn slice(&mut self, index: usize, count: usize) {
         let users = std::mem::take(&mut self.users);
-        self.users = users.into_iter().enumerate().filter(|(i, _)| i % count == index).map(|(_, u)| u).collect();
+        self.users = users
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % count == index)
+            .map(|(_, u)| u)
+            .collect();
     }
 }
 
@@ -103,7 +126,12 @@ mod tests {
             event_name: "e".into(),
             seats: 10,
             users: (0..users)
-                .map(|i| PreparedUser { id: Uuid::new_v4(), email: format!("u{i}@x"), password: "p".into(), token: "t".into() })
+                .map(|i| PreparedUser {
+                    id: Uuid::new_v4(),
+                    email: format!("u{i}@x"),
+                    password: "p".into(),
+                    token: "t".into(),
+                })
                 .collect(),
         }
     }
@@ -129,12 +157,21 @@ mod tests {
         let path = dir.path().join("data.json");
         std::fs::write(&path, "{\"not\": 1}").unwrap();
         let err = PreparedData::load(&path).unwrap_err().to_string();
-        assert!(err.contains("data.json") && err.contains("not a loadgen data file"), "{err}");
+        assert!(
+            err.contains("data.json") && err.contains("not a loadgen data file"),
+            "{err}"
+        );
         let mut old = sample(1);
         old.version = 0;
         old.save(&path).unwrap();
-        assert!(PreparedData::load(&path).unwrap_err().to_string().contains("version 0"));
+        assert!(PreparedData::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("version 0"));
         sample(0).save(&path).unwrap();
-        assert!(PreparedData::load(&path).unwrap_err().to_string().contains("no users"));
+        assert!(PreparedData::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("no users"));
     }
 }

@@ -25,23 +25,38 @@ use crate::stats::Outcome;
 ///
 /// # Errors
 /// Only goose's own (the run is shutting down).
-pub async fn book(user: &mut GooseUser, ctx: &Ctx, process: u64, due: Instant, late: bool, persona: Persona) -> TransactionResult {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(ctx.ops.seed ^ process.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+pub async fn book(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    process: u64,
+    due: Instant,
+    late: bool,
+    persona: Persona,
+) -> TransactionResult {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(
+        ctx.ops.seed ^ process.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
     let (lo, hi) = ctx.ops.seats_per_booking;
     let k = rng.gen_range(lo..=hi);
     let strategy = match persona {
-        Persona::HotSeat => Strategy::HotSpot { seats: ctx.ops.hot_seats },
+        Persona::HotSeat => Strategy::HotSpot {
+            seats: ctx.ops.hot_seats,
+        },
         _ => ctx.ops.strategy.clone(),
     };
     let Some(seats) = ctx.seats.take(&strategy, k, &mut rng) else {
         // Nothing left to ask for: not an operation, but counted so a run that sold out says so.
-        ctx.stats.sold_out.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.stats
+            .sold_out
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Ok(());
     };
-    ctx.stats.record_start(ctx.since_start(), due.elapsed(), late);
+    ctx.stats
+        .record_start(ctx.since_start(), due.elapsed(), late);
     let who = ctx.next_user();
     let mut value = json!({"user": who.id, "eventId": ctx.event_id, "seatIds": seats});
-    ctx.history.append(process, OpType::Invoke, "book", &value, None);
+    ctx.history
+        .append(process, OpType::Invoke, "book", &value, None);
 
     let body = json!({"eventId": ctx.event_id, "seatIds": seats});
     let key = uuid::Uuid::new_v4().to_string();
@@ -53,7 +68,11 @@ pub async fn book(user: &mut GooseUser, ctx: &Ctx, process: u64, due: Instant, l
     }
 
     let outcome = match &reply {
-        Reply::Http { status: 200..=202, body, .. } => {
+        Reply::Http {
+            status: 200..=202,
+            body,
+            ..
+        } => {
             let booking = booking_of(body);
             let id = booking["id"].as_str().unwrap_or_default().to_string();
             value["bookingId"] = json!(id);
@@ -63,17 +82,32 @@ pub async fn book(user: &mut GooseUser, ctx: &Ctx, process: u64, due: Instant, l
             value["status"] = json!(last);
             value["statuses"] = json!(statuses);
             value["http"] = json!(reply.status());
-            ctx.history.append(process, OpType::Ok, "book", &value, None);
+            ctx.history
+                .append(process, OpType::Ok, "book", &value, None);
             Outcome::from_status(&last).unwrap_or(Outcome::Pending)
         }
-        Reply::Http { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429 => {
+        Reply::Http { status, .. }
+            if (400..500).contains(status) && *status != 408 && *status != 429 =>
+        {
             value["http"] = json!(status);
-            ctx.history.append(process, OpType::Fail, "book", &value, Some(&reply.error_text()));
+            ctx.history.append(
+                process,
+                OpType::Fail,
+                "book",
+                &value,
+                Some(&reply.error_text()),
+            );
             Outcome::Rejected
         }
         other => {
             value["http"] = json!(other.status());
-            ctx.history.append(process, OpType::Info, "book", &value, Some(&other.error_text()));
+            ctx.history.append(
+                process,
+                OpType::Info,
+                "book",
+                &value,
+                Some(&other.error_text()),
+            );
             Outcome::Unknown
         }
     };
@@ -83,14 +117,28 @@ pub async fn book(user: &mut GooseUser, ctx: &Ctx, process: u64, due: Instant, l
     let name = format!("time-to-confirm {}", outcome.as_str());
     let elapsed = due.elapsed();
     match outcome {
-        o if o.is_terminal() => user.record_custom_request_duration("SAGA", &name, elapsed, true, None, None).await?,
+        o if o.is_terminal() => {
+            user.record_custom_request_duration("SAGA", &name, elapsed, true, None, None)
+                .await?
+        }
         Outcome::Pending => {
-            user.record_custom_request_duration("SAGA", &name, elapsed, false, None, Some("saga did not end in time")).await?
+            user.record_custom_request_duration(
+                "SAGA",
+                &name,
+                elapsed,
+                false,
+                None,
+                Some("saga did not end in time"),
+            )
+            .await?
         }
         _ => {}
     }
     // Seats a booking did not keep go back to the pool; unknown ones stay out (they may be held).
-    if matches!(outcome, Outcome::Failed | Outcome::Expired | Outcome::Cancelled | Outcome::Rejected) {
+    if matches!(
+        outcome,
+        Outcome::Failed | Outcome::Expired | Outcome::Cancelled | Outcome::Rejected
+    ) {
         ctx.seats.give_back(&seats);
     }
     if outcome == Outcome::Confirmed && persona == Persona::Cancel {
@@ -131,7 +179,10 @@ async fn post_booking(
         )
         .await?;
         // An expired token is the generator's problem, not the target's: log in and try again.
-        if reply.status() == Some(401) && attempt == 0 && relogin(user, ctx, who, ctx.ops.request_timeout).await? {
+        if reply.status() == Some(401)
+            && attempt == 0
+            && relogin(user, ctx, who, ctx.ops.request_timeout).await?
+        {
             continue;
         }
         return Ok(reply);
@@ -158,9 +209,15 @@ async fn wait_for_end(
     let (mut wait, cap) = ctx.ops.poll;
     // Ask with waitMs until the target says whether it holds the request; while it does, ask
     // again at once, otherwise (and after an error) wait on the grid first.
-    let mut long_poll = if ctx.ops.long_poll.is_zero() { LongPoll::NotOffered } else { LongPoll::Offered(ctx.ops.long_poll) };
+    let mut long_poll = if ctx.ops.long_poll.is_zero() {
+        LongPoll::NotOffered
+    } else {
+        LongPoll::Offered(ctx.ops.long_poll)
+    };
     let mut held = false;
-    while !is_terminal(statuses.last().map(String::as_str).unwrap_or_default()) && Instant::now() < deadline {
+    while !is_terminal(statuses.last().map(String::as_str).unwrap_or_default())
+        && Instant::now() < deadline
+    {
         if !held {
             tokio::time::sleep(wait.min(deadline.saturating_duration_since(Instant::now()))).await;
             wait = (wait.mul_f64(1.5)).min(cap);
@@ -169,15 +226,34 @@ async fn wait_for_end(
         // timeout covers the hold.
         let (path, name, hold) = match long_poll {
             LongPoll::Offered(hold) => {
-                let hold = hold.min(ctx.ops.long_poll).min(deadline.saturating_duration_since(Instant::now()));
-                (format!("{plain}?waitMs={}", hold.as_millis()), "/api/bookings/:id?waitMs", hold)
+                let hold = hold
+                    .min(ctx.ops.long_poll)
+                    .min(deadline.saturating_duration_since(Instant::now()));
+                (
+                    format!("{plain}?waitMs={}", hold.as_millis()),
+                    "/api/bookings/:id?waitMs",
+                    hold,
+                )
             }
             LongPoll::NotOffered => (plain.clone(), "/api/bookings/:id", Duration::ZERO),
         };
         let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let reply = send(user, ctx, Call { token: Some(&token), ..Call::get(&path, name, ctx.ops.request_timeout + hold) }).await?;
+        let reply = send(
+            user,
+            ctx,
+            Call {
+                token: Some(&token),
+                ..Call::get(&path, name, ctx.ops.request_timeout + hold)
+            },
+        )
+        .await?;
         match reply {
-            Reply::Http { status: 200, body, long_poll: offered, .. } => {
+            Reply::Http {
+                status: 200,
+                body,
+                long_poll: offered,
+                ..
+            } => {
                 if let Some(status) = booking_of(&body)["status"].as_str() {
                     if statuses.last().map(String::as_str) != Some(status) {
                         statuses.push(status.to_string());
@@ -202,9 +278,16 @@ fn is_terminal(status: &str) -> bool {
 }
 
 /// Cancels a confirmed booking and records the cancel op.
-async fn cancel(user: &mut GooseUser, ctx: &Ctx, process: u64, who: &crate::context::PoolUser, id: &str) -> TransactionResult {
+async fn cancel(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    process: u64,
+    who: &crate::context::PoolUser,
+    id: &str,
+) -> TransactionResult {
     let value = json!({"user": who.id, "bookingId": id});
-    ctx.history.append(process, OpType::Invoke, "cancel", &value, None);
+    ctx.history
+        .append(process, OpType::Invoke, "cancel", &value, None);
     let path = format!("/api/bookings/{id}/cancel");
     let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
     let reply = send(
@@ -220,13 +303,20 @@ async fn cancel(user: &mut GooseUser, ctx: &Ctx, process: u64, who: &crate::cont
     .await?;
     let (kind, error) = match &reply {
         Reply::Http { status: 200, .. } => (OpType::Ok, None),
-        Reply::Http { status, .. } if (400..500).contains(status) && *status != 408 && *status != 429 => {
+        Reply::Http { status, .. }
+            if (400..500).contains(status) && *status != 408 && *status != 429 =>
+        {
             (OpType::Fail, Some(reply.error_text()))
         }
         _ => (OpType::Info, Some(reply.error_text())),
     };
-    let counter = if kind == OpType::Ok { &ctx.stats.cancels_ok } else { &ctx.stats.cancels_failed };
+    let counter = if kind == OpType::Ok {
+        &ctx.stats.cancels_ok
+    } else {
+        &ctx.stats.cancels_failed
+    };
     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    ctx.history.append(process, kind, "cancel", &value, error.as_deref());
+    ctx.history
+        .append(process, kind, "cancel", &value, error.as_deref());
     Ok(())
 }

@@ -72,7 +72,11 @@ impl History {
         let file = File::create(path)?;
         Ok(Self {
             started,
-            inner: Mutex::new(Writer { out: BufWriter::new(file), next_index: 0, failed: None }),
+            inner: Mutex::new(Writer {
+                out: BufWriter::new(file),
+                next_index: 0,
+                failed: None,
+            }),
         })
     }
 
@@ -84,7 +88,16 @@ impl History {
         // The lock is never held across an await; a poisoned lock only means another thread
         // panicked mid-write, and the file is still ours to append to.
         let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let line = Line { index: w.next_index, process, kind, f, time, wall, value, error };
+        let line = Line {
+            index: w.next_index,
+            process,
+            kind,
+            f,
+            time,
+            wall,
+            value,
+            error,
+        };
         w.next_index += 1;
         let result = serde_json::to_writer(&mut w.out, &line)
             .map_err(std::io::Error::from)
@@ -97,12 +110,19 @@ impl History {
 
     /// The first write error, if any happened.
     pub fn error(&self) -> Option<String> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).failed.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failed
+            .clone()
     }
 
     /// Ops written so far.
     pub fn len(&self) -> u64 {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).next_index
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_index
     }
 
     /// Whether nothing has been written.
@@ -120,13 +140,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.jsonl");
         let history = History::create(&path, Instant::now()).unwrap();
-        history.append(3, OpType::Invoke, "book", &serde_json::json!({"seatIds": ["a"]}), None);
+        history.append(
+            3,
+            OpType::Invoke,
+            "book",
+            &serde_json::json!({"seatIds": ["a"]}),
+            None,
+        );
         // Read before dropping: the line must already be on disk.
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 1);
-        history.append(3, OpType::Info, "book", &serde_json::json!({}), Some("timeout"));
+        history.append(
+            3,
+            OpType::Info,
+            "book",
+            &serde_json::json!({}),
+            Some("timeout"),
+        );
         let text = std::fs::read_to_string(&path).unwrap();
-        let ops: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let ops: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(ops[0]["index"], 0);
         assert_eq!(ops[1]["index"], 1);
         assert_eq!(ops[1]["type"], "info");

@@ -9,14 +9,25 @@ use loadgen::thresholds::format_ms;
 async fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
             let _ = e.print();
             std::process::exit(0);
         }
         Err(e) => {
             // clap's first line is the one that says what is wrong.
             let text = e.to_string();
-            eprintln!("loadgen: {}", text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: "));
+            eprintln!(
+                "loadgen: {}",
+                text.lines()
+                    .next()
+                    .unwrap_or("bad arguments")
+                    .trim_start_matches("error: ")
+            );
             std::process::exit(2);
         }
     };
@@ -37,7 +48,9 @@ async fn main() {
                     args.out.display(),
                     s.bookings.attempted,
                     s.bookings.confirmed_per_s,
-                    s.time_to_confirm.get("all").map_or("-".into(), |p| format_ms(p.p99_ms))
+                    s.time_to_confirm
+                        .get("all")
+                        .map_or("-".into(), |p| format_ms(p.p99_ms))
                 );
                 0
             }
@@ -56,13 +69,27 @@ async fn run(args: &loadgen::cli::RunArgs) -> i32 {
         Ok(outcome) => {
             let s = &outcome.summary;
             let b = &s.bookings;
-            let outcomes: Vec<String> = b.outcomes.iter().map(|(o, n)| format!("{} {n}", o.as_str())).collect();
+            let outcomes: Vec<String> = b
+                .outcomes
+                .iter()
+                .map(|(o, n)| format!("{} {n}", o.as_str()))
+                .collect();
             println!();
-            println!("bookings: {} attempted, {} acknowledged, {:.1} confirmed/s | {}", b.attempted, b.acknowledged, b.confirmed_per_s, outcomes.join(", "));
+            println!(
+                "bookings: {} attempted, {} acknowledged, {:.1} confirmed/s | {}",
+                b.attempted,
+                b.acknowledged,
+                b.confirmed_per_s,
+                outcomes.join(", ")
+            );
             if let Some(all) = s.time_to_confirm.get("all") {
                 println!(
                     "time-to-confirm: p50 {} p90 {} p99 {} p99.9 {} max {}",
-                    format_ms(all.p50_ms), format_ms(all.p90_ms), format_ms(all.p99_ms), format_ms(all.p999_ms), format_ms(all.max_ms)
+                    format_ms(all.p50_ms),
+                    format_ms(all.p90_ms),
+                    format_ms(all.p99_ms),
+                    format_ms(all.p999_ms),
+                    format_ms(all.max_ms)
                 );
             }
             if let Some(o) = &s.open_model {

@@ -22,7 +22,9 @@ use hdrhistogram::Histogram;
 use serde_json::Value;
 
 use crate::stats::{new_histogram, Outcome, Second};
-use crate::summary::{self, Bookings, HistoryInfo, OpenModelSummary, Percentiles, RouteSummary, Summary};
+use crate::summary::{
+    self, Bookings, HistoryInfo, OpenModelSummary, Percentiles, RouteSummary, Summary,
+};
 use crate::thresholds::{is_saga_rule, Observed, SagaThreshold, Verdict};
 
 /// Process ids of generator i are offset by i times this, so they never collide.
@@ -34,13 +36,19 @@ pub enum MergeError {
     #[error("{path}: {message}")]
     Input { path: String, message: String },
     #[error("cannot write {path}: {source}")]
-    Output { path: String, source: std::io::Error },
+    Output {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("merge needs at least one run folder")]
     Nothing,
 }
 
 fn input(path: &Path, message: impl std::fmt::Display) -> MergeError {
-    MergeError::Input { path: path.display().to_string(), message: message.to_string() }
+    MergeError::Input {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
 }
 
 /// Decodes a histogram written by [`summary::encode`].
@@ -48,8 +56,12 @@ fn input(path: &Path, message: impl std::fmt::Display) -> MergeError {
 /// # Errors
 /// A message when the text is not base64 of a V2 histogram.
 pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
-    Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| format!("not a V2 histogram: {e:?}"))
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| format!("not base64: {e}"))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not a V2 histogram: {e:?}"))
 }
 
 /// Reads a run folder's summary.
@@ -71,7 +83,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     if dirs.is_empty() {
         return Err(MergeError::Nothing);
     }
-    let summaries: Vec<Summary> = dirs.iter().map(|d| read_summary(d)).collect::<Result<_, _>>()?;
+    let summaries: Vec<Summary> = dirs
+        .iter()
+        .map(|d| read_summary(d))
+        .collect::<Result<_, _>>()?;
     let mut histories = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
         histories.push(read_history(&dir.join("history.jsonl"), i as u64)?);
@@ -79,12 +94,20 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
     let mut histograms: BTreeMap<String, Histogram<u64>> = BTreeMap::new();
     for (s, dir) in summaries.iter().zip(dirs) {
         for (name, text) in &s.histograms {
-            let h = decode(text).map_err(|e| input(&dir.join("summary.json"), format!("histogram {name}: {e}")))?;
-            histograms.entry(name.clone()).or_insert_with(new_histogram).add(&h).map_err(|e| input(dir, format!("histogram {name}: {e:?}")))?;
+            let h = decode(text)
+                .map_err(|e| input(&dir.join("summary.json"), format!("histogram {name}: {e}")))?;
+            histograms
+                .entry(name.clone())
+                .or_insert_with(new_histogram)
+                .add(&h)
+                .map_err(|e| input(dir, format!("histogram {name}: {e:?}")))?;
         }
     }
 
-    std::fs::create_dir_all(out).map_err(|source| MergeError::Output { path: out.display().to_string(), source })?;
+    std::fs::create_dir_all(out).map_err(|source| MergeError::Output {
+        path: out.display().to_string(),
+        source,
+    })?;
     let history_path = out.join("history.jsonl");
     let ops = write_history(&history_path, histories)?;
     let merged = combine(&summaries, histograms, &history_path, ops);
@@ -101,14 +124,21 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
 
 fn write_json(dir: &Path, name: &str, value: &impl serde::Serialize) -> Result<(), MergeError> {
     let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap_or_default())
-        .map_err(|source| MergeError::Output { path: path.display().to_string(), source })
+    std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap_or_default()).map_err(|source| {
+        MergeError::Output {
+            path: path.display().to_string(),
+            source,
+        }
+    })
 }
 
 /// A generator's ops with their process ids offset; a torn last line is skipped.
 fn read_history(path: &Path, generator: u64) -> Result<Vec<(String, u64, Value)>, MergeError> {
     let file = std::fs::File::open(path).map_err(|e| input(path, e))?;
-    let lines: Vec<String> = std::io::BufReader::new(file).lines().collect::<Result<_, _>>().map_err(|e| input(path, e))?;
+    let lines: Vec<String> = std::io::BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|e| input(path, e))?;
     let last = lines.len();
     let mut ops = Vec::new();
     for (n, line) in lines.into_iter().enumerate() {
@@ -118,9 +148,16 @@ fn read_history(path: &Path, generator: u64) -> Result<Vec<(String, u64, Value)>
         let mut op: Value = match serde_json::from_str(&line) {
             Ok(op) => op,
             Err(_) if n + 1 == last => continue,
-            Err(e) => return Err(input(path, format!("line {}: not a history op: {e}", n + 1))),
+            Err(e) => {
+                return Err(input(
+                    path,
+                    format!("line {}: not a history op: {e}", n + 1),
+                ))
+            }
         };
-        let process = op["process"].as_u64().ok_or_else(|| input(path, format!("line {}: no process", n + 1)))?;
+        let process = op["process"]
+            .as_u64()
+            .ok_or_else(|| input(path, format!("line {}: no process", n + 1)))?;
         op["process"] = Value::from(process + generator * PROCESS_STRIDE);
         let wall = op["wall"].as_str().unwrap_or_default().to_string();
         ops.push((wall, generator, op));
@@ -130,12 +167,26 @@ fn read_history(path: &Path, generator: u64) -> Result<Vec<(String, u64, Value)>
 
 /// Writes every op ordered by wall time (stable: a generator's own order is kept on ties),
 /// re-indexed, with `time` rebased on the earliest wall time.
-fn write_history(path: &Path, histories: Vec<Vec<(String, u64, Value)>>) -> Result<u64, MergeError> {
+fn write_history(
+    path: &Path,
+    histories: Vec<Vec<(String, u64, Value)>>,
+) -> Result<u64, MergeError> {
     let mut all: Vec<(String, u64, Value)> = histories.into_iter().flatten().collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
-    let parse = |w: &str| chrono::DateTime::parse_from_rfc3339(w).ok().map(|t| t.timestamp_nanos_opt().unwrap_or(0));
-    let origin = all.iter().filter_map(|(w, _, _)| parse(w)).min().unwrap_or(0);
-    let file = std::fs::File::create(path).map_err(|source| MergeError::Output { path: path.display().to_string(), source })?;
+    let parse = |w: &str| {
+        chrono::DateTime::parse_from_rfc3339(w)
+            .ok()
+            .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
+    };
+    let origin = all
+        .iter()
+        .filter_map(|(w, _, _)| parse(w))
+        .min()
+        .unwrap_or(0);
+    let file = std::fs::File::create(path).map_err(|source| MergeError::Output {
+        path: path.display().to_string(),
+        source,
+    })?;
     let mut out = std::io::BufWriter::new(file);
     let mut index = 0u64;
     for (wall, _, mut op) in all {
@@ -144,16 +195,26 @@ fn write_history(path: &Path, histories: Vec<Vec<(String, u64, Value)>>) -> Resu
             op["time"] = Value::from(u64::try_from(t - origin).unwrap_or(0));
         }
         index += 1;
-        serde_json::to_writer(&mut out, &op).and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io)).map_err(|e| MergeError::Output {
-            path: path.display().to_string(),
-            source: std::io::Error::other(e),
-        })?;
+        serde_json::to_writer(&mut out, &op)
+            .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
+            .map_err(|e| MergeError::Output {
+                path: path.display().to_string(),
+                source: std::io::Error::other(e),
+            })?;
     }
-    out.flush().map_err(|source| MergeError::Output { path: path.display().to_string(), source })?;
+    out.flush().map_err(|source| MergeError::Output {
+        path: path.display().to_string(),
+        source,
+    })?;
     Ok(index)
 }
 
-fn combine(summaries: &[Summary], histograms: BTreeMap<String, Histogram<u64>>, history: &Path, ops: u64) -> Summary {
+fn combine(
+    summaries: &[Summary],
+    histograms: BTreeMap<String, Histogram<u64>>,
+    history: &Path,
+    ops: u64,
+) -> Summary {
     let first = &summaries[0];
     let load_seconds = summaries.iter().map(|s| s.load_seconds).fold(0.0, f64::max);
     let mut outcomes: BTreeMap<Outcome, u64> = BTreeMap::new();
@@ -174,9 +235,16 @@ fn combine(summaries: &[Summary], histograms: BTreeMap<String, Histogram<u64>>, 
         // Generators peak at different moments: the sum is an upper bound.
         max_in_flight: sum(&|s| s.bookings.max_in_flight),
     };
-    let opens: Vec<&OpenModelSummary> = summaries.iter().filter_map(|s| s.open_model.as_ref()).collect();
+    let opens: Vec<&OpenModelSummary> = summaries
+        .iter()
+        .filter_map(|s| s.open_model.as_ref())
+        .collect();
     let open_model = (!opens.is_empty()).then(|| OpenModelSummary {
-        shape: opens.iter().map(|o| o.shape.clone()).collect::<Vec<_>>().join(" + "),
+        shape: opens
+            .iter()
+            .map(|o| o.shape.clone())
+            .collect::<Vec<_>>()
+            .join(" + "),
         workers: opens.iter().map(|o| o.workers).sum(),
         scheduled: opens.iter().map(|o| o.scheduled).sum(),
         started: opens.iter().map(|o| o.started).sum(),
@@ -185,22 +253,38 @@ fn combine(summaries: &[Summary], histograms: BTreeMap<String, Histogram<u64>>, 
         target_rate_per_s: opens.iter().map(|o| o.target_rate_per_s).sum(),
         start_rate_per_s: opens.iter().map(|o| o.start_rate_per_s).sum(),
         // Start delays are not kept as histograms; the worst generator's figures are shown.
-        start_delay: opens.iter().map(|o| o.start_delay.clone()).max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms)).unwrap_or_default(),
+        start_delay: opens
+            .iter()
+            .map(|o| o.start_delay.clone())
+            .max_by(|a, b| a.p99_ms.total_cmp(&b.p99_ms))
+            .unwrap_or_default(),
     });
     let mut routes: BTreeMap<String, RouteSummary> = BTreeMap::new();
     for s in summaries {
         for r in &s.routes {
-            let e = routes.entry(r.name.clone()).or_insert(RouteSummary { name: r.name.clone(), count: 0, failures: 0, per_s: 0.0, latency: None });
+            let e = routes.entry(r.name.clone()).or_insert(RouteSummary {
+                name: r.name.clone(),
+                count: 0,
+                failures: 0,
+                per_s: 0.0,
+                latency: None,
+            });
             e.count += r.count;
             e.failures += r.failures;
             e.per_s += r.per_s;
         }
     }
     for r in routes.values_mut() {
-        r.latency = histograms.get(&format!("route:{}", r.name)).map(Percentiles::of);
+        r.latency = histograms
+            .get(&format!("route:{}", r.name))
+            .map(Percentiles::of);
     }
     // Time-to-confirm rules judge the ttc histograms only, not the routes'.
-    let ttc: BTreeMap<String, Histogram<u64>> = histograms.iter().filter(|(k, _)| !k.starts_with("route:")).map(|(k, h)| (k.clone(), h.clone())).collect();
+    let ttc: BTreeMap<String, Histogram<u64>> = histograms
+        .iter()
+        .filter(|(k, _)| !k.starts_with("route:"))
+        .map(|(k, h)| (k.clone(), h.clone()))
+        .collect();
     let observed = Observed {
         ttc_ms: ttc.clone(),
         confirmed_per_s: bookings.confirmed_per_s,
@@ -222,37 +306,74 @@ fn combine(summaries: &[Summary], histograms: BTreeMap<String, Histogram<u64>>, 
                     }
                 }
             } else {
-                thresholds.push(Verdict { rule: format!("{} (generator {i})", t.rule), passed: t.passed, observed: t.observed.clone() });
+                thresholds.push(Verdict {
+                    rule: format!("{} (generator {i})", t.rule),
+                    passed: t.passed,
+                    observed: t.observed.clone(),
+                });
             }
         }
     }
-    let passed = thresholds.iter().all(|t| t.passed) && summaries.iter().all(|s| s.history.write_error.is_none());
+    let passed = thresholds.iter().all(|t| t.passed)
+        && summaries.iter().all(|s| s.history.write_error.is_none());
     Summary {
         version: first.version,
         loadgen: first.loadgen.clone(),
-        run_id: format!("merged-{}", summaries.iter().map(|s| s.run_id.as_str()).collect::<Vec<_>>().join("+")),
+        run_id: format!(
+            "merged-{}",
+            summaries
+                .iter()
+                .map(|s| s.run_id.as_str())
+                .collect::<Vec<_>>()
+                .join("+")
+        ),
         host: first.host.clone(),
         event_id: first.event_id.clone(),
-        started_at: summaries.iter().map(|s| s.started_at.clone()).min().unwrap_or_default(),
-        ended_at: summaries.iter().map(|s| s.ended_at.clone()).max().unwrap_or_default(),
+        started_at: summaries
+            .iter()
+            .map(|s| s.started_at.clone())
+            .min()
+            .unwrap_or_default(),
+        ended_at: summaries
+            .iter()
+            .map(|s| s.ended_at.clone())
+            .max()
+            .unwrap_or_default(),
         load_seconds,
-        total_seconds: summaries.iter().map(|s| s.total_seconds).fold(0.0, f64::max),
+        total_seconds: summaries
+            .iter()
+            .map(|s| s.total_seconds)
+            .fold(0.0, f64::max),
         open_model,
         closed_users: summaries.iter().map(|s| s.closed_users).sum(),
         bookings,
-        time_to_confirm: ttc.iter().map(|(k, h)| (k.clone(), Percentiles::of(h))).collect(),
-        histograms: histograms.iter().map(|(k, h)| (k.clone(), summary::encode(h))).collect(),
+        time_to_confirm: ttc
+            .iter()
+            .map(|(k, h)| (k.clone(), Percentiles::of(h)))
+            .collect(),
+        histograms: histograms
+            .iter()
+            .map(|(k, h)| (k.clone(), summary::encode(h)))
+            .collect(),
         routes: routes.into_values().collect(),
         thresholds,
         passed,
-        history: HistoryInfo { file: history.display().to_string(), ops, write_error: None },
+        history: HistoryInfo {
+            file: history.display().to_string(),
+            ops,
+            write_error: None,
+        },
         timeline: merge_timelines(summaries),
     }
 }
 
 /// Sums each second's counts, aligning the generators on their start times.
 fn merge_timelines(summaries: &[Summary]) -> Vec<Second> {
-    let start = |s: &Summary| chrono::DateTime::parse_from_rfc3339(&s.started_at).map(|t| t.timestamp_millis()).unwrap_or(0);
+    let start = |s: &Summary| {
+        chrono::DateTime::parse_from_rfc3339(&s.started_at)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0)
+    };
     let origin = summaries.iter().map(start).min().unwrap_or(0);
     let mut out: Vec<Second> = Vec::new();
     for s in summaries {

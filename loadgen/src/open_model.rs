@@ -54,7 +54,12 @@ pub struct OpenModel {
 }
 
 impl OpenModel {
-    pub fn new(shape: RateShape, workers: usize, late_tolerance: Duration, max_start_delay: Duration) -> Self {
+    pub fn new(
+        shape: RateShape,
+        workers: usize,
+        late_tolerance: Duration,
+        max_start_delay: Duration,
+    ) -> Self {
         let (tx, rx) = flume::bounded(workers.max(1));
         Self {
             shape,
@@ -85,7 +90,13 @@ impl OpenModel {
             let due = start + offset;
             tokio::time::sleep_until(due.into()).await;
             self.scheduled.fetch_add(1, Ordering::Relaxed);
-            if tx.try_send(Ticket { seq: seq as u64, due }).is_err() {
+            if tx
+                .try_send(Ticket {
+                    seq: seq as u64,
+                    due,
+                })
+                .is_err()
+            {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 ctx.stats.record_drop(ctx.since_start());
             }
@@ -98,7 +109,10 @@ impl OpenModel {
     /// n evenly spaced arrivals span n - 1 intervals. 0 with fewer than two starts.
     pub fn achieved_rate(&self) -> f64 {
         let started = self.started.load(Ordering::Relaxed);
-        let (first, last) = (self.first_start_us.load(Ordering::Relaxed), self.last_start_us.load(Ordering::Relaxed));
+        let (first, last) = (
+            self.first_start_us.load(Ordering::Relaxed),
+            self.last_start_us.load(Ordering::Relaxed),
+        );
         if started < 2 || last <= first {
             return 0.0;
         }
@@ -110,7 +124,8 @@ impl OpenModel {
     /// # Errors
     /// Only goose's own.
     pub async fn work(&self, user: &mut GooseUser, ctx: &Ctx) -> TransactionResult {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(ctx.ops.seed ^ user.weighted_users_index as u64);
+        let mut rng =
+            rand::rngs::StdRng::seed_from_u64(ctx.ops.seed ^ user.weighted_users_index as u64);
         while let Ok(ticket) = self.rx.recv_async().await {
             let delay = ticket.due.elapsed();
             if delay > self.max_start_delay {

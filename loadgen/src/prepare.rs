@@ -22,12 +22,20 @@ pub async fn prepare(args: &PrepareArgs) -> anyhow::Result<PreparedData> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("admin login as {} refused (set --admin-email/--admin-password or ADMIN_EMAIL/ADMIN_PASSWORD)", args.admin_email))?;
     let started = Instant::now();
-    let tag = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string() + &format!("-{:04x}", rand::random::<u16>());
+    let tag = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string()
+        + &format!("-{:04x}", rand::random::<u16>());
     let name = format!("Loadgen {} seats {tag}", args.seats);
     eprintln!("loadgen prepare: creating {name:?} and waiting for its seat map");
     let event_id = target.create_event(&admin, &name, args.seats, wait).await?;
-    eprintln!("loadgen prepare: {} seats ready after {:.1}s; registering {} users", args.seats, started.elapsed().as_secs_f64(), args.users);
-    let users = target.register_many(&format!("loadgen-{tag}"), args.users).await?;
+    eprintln!(
+        "loadgen prepare: {} seats ready after {:.1}s; registering {} users",
+        args.seats,
+        started.elapsed().as_secs_f64(),
+        args.users
+    );
+    let users = target
+        .register_many(&format!("loadgen-{tag}"), args.users)
+        .await?;
     let data = PreparedData {
         version: VERSION,
         host: target.host.clone(),
@@ -37,7 +45,12 @@ pub async fn prepare(args: &PrepareArgs) -> anyhow::Result<PreparedData> {
         seats: args.seats,
         users,
     };
-    data.save(&args.out).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?;
-    eprintln!("loadgen prepare: wrote {} in {:.1}s", args.out.display(), started.elapsed().as_secs_f64());
+    data.save(&args.out)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?;
+    eprintln!(
+        "loadgen prepare: wrote {} in {:.1}s",
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(data)
 }

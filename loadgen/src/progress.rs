@@ -25,9 +25,17 @@ pub async fn report(ctx: &Ctx, every: Duration, stop: tokio_util::sync::Cancella
             .as_ref()
             .map(|o| format!(" (target {:.0}/s)", o.shape.rate_at(start.elapsed())))
             .unwrap_or_default();
-        let p99 = ctx.stats.ttc("all").map(|h| format_ms(h.value_at_quantile(0.99) as f64 / 1000.0)).unwrap_or_else(|| "-".into());
-        let outcomes: Vec<String> =
-            ctx.stats.outcomes().iter().map(|(o, n)| format!("{} {n}", o.as_str())).collect();
+        let p99 = ctx
+            .stats
+            .ttc("all")
+            .map(|h| format_ms(h.value_at_quantile(0.99) as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
+        let outcomes: Vec<String> = ctx
+            .stats
+            .outcomes()
+            .iter()
+            .map(|(o, n)| format!("{} {n}", o.as_str()))
+            .collect();
         let dropped = ctx.stats.dropped.load(Ordering::Relaxed);
         let late = ctx.stats.late.load(Ordering::Relaxed);
         eprintln!(

@@ -39,7 +39,10 @@ impl RateShape {
     /// When a rate, a unit or a duration does not parse, a rate is negative or not finite, or a
     /// segment has no length.
     pub fn parse(spec: &str, default_length: Option<Duration>) -> Result<Self, RateError> {
-        let fail = |reason: String| RateError { input: spec.to_string(), reason };
+        let fail = |reason: String| RateError {
+            input: spec.to_string(),
+            reason,
+        };
         let mut segments = Vec::new();
         for part in spec.split(',').map(str::trim) {
             if part.is_empty() {
@@ -51,8 +54,9 @@ impl RateShape {
                 }
                 None => (
                     part,
-                    default_length
-                        .ok_or_else(|| fail(format!("{part:?} needs `for <duration>` or --duration")))?,
+                    default_length.ok_or_else(|| {
+                        fail(format!("{part:?} needs `for <duration>` or --duration"))
+                    })?,
                 ),
             };
             if length.is_zero() {
@@ -125,7 +129,11 @@ impl RateShape {
     /// The offsets from the start at which the arrivals are due, in order: arrival n is due when
     /// the integral of the rate reaches n + 0.5 (so a constant 10/s starts at 50 ms, 150 ms, ...).
     pub fn arrivals(&self) -> Arrivals<'_> {
-        Arrivals { shape: self, next: 0, cursor: Duration::ZERO }
+        Arrivals {
+            shape: self,
+            next: 0,
+            cursor: Duration::ZERO,
+        }
     }
 }
 
@@ -226,7 +234,9 @@ mod tests {
             ("5/s for 0s", "lasts no time"),
             ("5/s for soon", "not a duration"),
         ] {
-            let err = RateShape::parse(spec, Some(Duration::from_secs(10))).unwrap_err().to_string();
+            let err = RateShape::parse(spec, Some(Duration::from_secs(10)))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{spec}: {err}");
         }
         let err = RateShape::parse("5/s", None).unwrap_err().to_string();
@@ -243,9 +253,19 @@ mod tests {
 
     #[test]
     fn a_spec_parses_back_to_its_shape() {
-        for spec in ["200/s", "50/s..400/s", "100/s for 20s, 200/s for 1m30s, 0.5/s..3/s for 250ms", "1/m"] {
+        for spec in [
+            "200/s",
+            "50/s..400/s",
+            "100/s for 20s, 200/s for 1m30s, 0.5/s..3/s for 250ms",
+            "1/m",
+        ] {
             let shape = RateShape::parse(spec, Some(Duration::from_secs(7))).unwrap();
-            assert_eq!(RateShape::parse(&shape.to_spec(), None).unwrap(), shape, "{spec} -> {}", shape.to_spec());
+            assert_eq!(
+                RateShape::parse(&shape.to_spec(), None).unwrap(),
+                shape,
+                "{spec} -> {}",
+                shape.to_spec()
+            );
         }
     }
 }

@@ -15,8 +15,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use goose::prelude::*;
 use goose::config::GooseConfiguration;
+use goose::prelude::*;
 
 use crate::cli::RunArgs;
 use crate::context::{Ctx, CtxParts, OpConfig, PoolUser};
@@ -26,7 +26,9 @@ use crate::open_model::OpenModel;
 use crate::rate::{parse_duration, RateShape};
 use crate::scenarios::{closed_session, parse_weights, Persona};
 use crate::seats::{SeatPool, Strategy};
-use crate::summary::{self, Bookings, HistoryInfo, OpenModelSummary, Percentiles, RouteSummary, Summary};
+use crate::summary::{
+    self, Bookings, HistoryInfo, OpenModelSummary, Percentiles, RouteSummary, Summary,
+};
 use crate::target::Target;
 use crate::thresholds::{is_saga_rule, Observed, SagaThreshold, Verdict};
 
@@ -108,7 +110,10 @@ fn range<T: PartialOrd + Copy>(
 }
 
 fn plan(args: &RunArgs) -> Result<Plan, RunError> {
-    let host = args.host.clone().ok_or_else(|| bad("--host is required, e.g. --host http://127.0.0.1:3000"))?;
+    let host = args
+        .host
+        .clone()
+        .ok_or_else(|| bad("--host is required, e.g. --host http://127.0.0.1:3000"))?;
     let load_length = duration("duration", &args.duration)?;
     if load_length.is_zero() {
         return Err(bad("--duration must be longer than 0s"));
@@ -122,22 +127,34 @@ fn plan(args: &RunArgs) -> Result<Plan, RunError> {
     let weights = parse_weights(&args.scenarios).map_err(|e| bad(format!("--scenarios: {e}")))?;
     let closed_users = args.users.unwrap_or(if shape.is_some() { 0 } else { 10 });
     if shape.is_some() && !weights.iter().any(|(p, _)| p.books()) {
-        return Err(bad("--rate starts booking operations, but --scenarios has no book, hot-seat or cancel"));
+        return Err(bad(
+            "--rate starts booking operations, but --scenarios has no book, hot-seat or cancel",
+        ));
     }
     if shape.is_none() && closed_users == 0 {
-        return Err(bad("nothing to run: give --rate (open model) or --users N (closed model)"));
+        return Err(bad(
+            "nothing to run: give --rate (open model) or --users N (closed model)",
+        ));
     }
     if args.inflight == 0 {
         return Err(bad("--inflight must be at least 1"));
     }
-    let strategy: Strategy = args.strategy.parse().map_err(|e| bad(format!("--strategy: {e}")))?;
-    let seats_per_booking = range("seats-per-booking", &args.seats_per_booking, |s| s.parse::<usize>().ok().filter(|n| *n > 0))?;
-    let poll = range("poll", &args.poll, |s| parse_duration(s).ok().filter(|d| !d.is_zero()))?;
+    let strategy: Strategy = args
+        .strategy
+        .parse()
+        .map_err(|e| bad(format!("--strategy: {e}")))?;
+    let seats_per_booking = range("seats-per-booking", &args.seats_per_booking, |s| {
+        s.parse::<usize>().ok().filter(|n| *n > 0)
+    })?;
+    let poll = range("poll", &args.poll, |s| {
+        parse_duration(s).ok().filter(|d| !d.is_zero())
+    })?;
     let mut saga_rules = Vec::new();
     let mut goose_rules = Vec::new();
     for rule in &args.thresholds {
         if is_saga_rule(rule) {
-            saga_rules.push(SagaThreshold::parse(rule).map_err(|e| bad(format!("--threshold: {e}")))?);
+            saga_rules
+                .push(SagaThreshold::parse(rule).map_err(|e| bad(format!("--threshold: {e}")))?);
         } else {
             goose_rules.push(rule.clone());
         }
@@ -146,10 +163,14 @@ fn plan(args: &RunArgs) -> Result<Plan, RunError> {
         .users_slice
         .as_deref()
         .map(|s| {
-            let (i, n) = s.split_once('/').ok_or_else(|| bad(format!("--users-slice {s:?}: use I/N, e.g. 0/3")))?;
+            let (i, n) = s
+                .split_once('/')
+                .ok_or_else(|| bad(format!("--users-slice {s:?}: use I/N, e.g. 0/3")))?;
             let (i, n): (usize, usize) = (
-                i.parse().map_err(|_| bad(format!("--users-slice {s:?}: I is not a number")))?,
-                n.parse().map_err(|_| bad(format!("--users-slice {s:?}: N is not a number")))?,
+                i.parse()
+                    .map_err(|_| bad(format!("--users-slice {s:?}: I is not a number")))?,
+                n.parse()
+                    .map_err(|_| bad(format!("--users-slice {s:?}: N is not a number")))?,
             );
             if n == 0 || i >= n {
                 return Err(bad(format!("--users-slice {s:?}: needs 0 <= I < N")));
@@ -204,7 +225,11 @@ fn split_users(total: usize, weights: &[(Persona, u32)]) -> Vec<(Persona, usize)
         shares[i].1 += 1;
         left -= 1;
     }
-    shares.into_iter().filter(|s| s.1 > 0).map(|(p, n, _)| (p, n)).collect()
+    shares
+        .into_iter()
+        .filter(|s| s.1 > 0)
+        .map(|(p, n, _)| (p, n))
+        .collect()
 }
 
 /// Runs the load test described by `args`.
@@ -220,16 +245,23 @@ pub async fn run(args: &RunArgs) -> Result<RunOutcome, RunError> {
 ///
 /// # Errors
 /// As [`run`].
-pub async fn run_with(args: &RunArgs, load_started: Option<tokio::sync::oneshot::Sender<Instant>>) -> Result<RunOutcome, RunError> {
+pub async fn run_with(
+    args: &RunArgs,
+    load_started: Option<tokio::sync::oneshot::Sender<Instant>>,
+) -> Result<RunOutcome, RunError> {
     let plan = plan(args)?;
     let target = Target::new(&plan.host).map_err(bad)?;
-    let run_id = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string() + &format!("-{:04x}", rand::random::<u16>());
+    let run_id = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string()
+        + &format!("-{:04x}", rand::random::<u16>());
     let (data, seats) = if plan.weights.iter().any(|(p, _)| p.needs_data()) {
         target.check().await.map_err(bad)?;
         let data = load_data(args, &plan, &target, &run_id).await?;
         let seats = target.seats(data.event_id).await.map_err(bad)?;
         if seats.is_empty() {
-            return Err(bad(format!("event {} has an empty seat map", data.event_id)));
+            return Err(bad(format!(
+                "event {} has an empty seat map",
+                data.event_id
+            )));
         }
         (data, seats)
     } else {
@@ -247,12 +279,25 @@ pub async fn run_with(args: &RunArgs, load_started: Option<tokio::sync::oneshot:
     };
 
     // The run folder.
-    let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("reports/out/{run_id}-loadgen")));
-    std::fs::create_dir_all(&out_dir).map_err(|e| bad(format!("cannot create run folder {}: {e}", out_dir.display())))?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("reports/out/{run_id}-loadgen")));
+    std::fs::create_dir_all(&out_dir).map_err(|e| {
+        bad(format!(
+            "cannot create run folder {}: {e}",
+            out_dir.display()
+        ))
+    })?;
     // The machine and build the numbers come from, for the report's header.
     reports::Environment::capture()
         .save(&out_dir)
-        .map_err(|e| bad(format!("cannot write {}: {e}", out_dir.join("environment.json").display())))?;
+        .map_err(|e| {
+            bad(format!(
+                "cannot write {}: {e}",
+                out_dir.join("environment.json").display()
+            ))
+        })?;
     let history_path = out_dir.join("history.jsonl");
     let history = History::create(&history_path, Instant::now())
         .map_err(|e| bad(format!("cannot create {}: {e}", history_path.display())))?;
@@ -267,7 +312,11 @@ pub async fn run_with(args: &RunArgs, load_started: Option<tokio::sync::oneshot:
 
     // Goose's configuration: ours first, then whatever the user passed after `--`.
     let closed = split_users(plan.closed_users, &plan.weights);
-    let open_workers = if plan.shape.is_some() { args.inflight } else { 0 };
+    let open_workers = if plan.shape.is_some() {
+        args.inflight
+    } else {
+        0
+    };
     let total_users = open_workers + closed.iter().map(|(_, n)| n).sum::<usize>();
     let mut goose_args: Vec<String> = vec![
         "--host".into(),
@@ -302,33 +351,49 @@ pub async fn run_with(args: &RunArgs, load_started: Option<tokio::sync::oneshot:
         goose_args.push(rule.clone());
     }
     goose_args.extend(args.goose_args.iter().cloned());
-    let config = GooseConfiguration::parse_args_default(&goose_args).map_err(|e| bad(format!("goose options: {e}")))?;
+    let config = GooseConfiguration::parse_args_default(&goose_args)
+        .map_err(|e| bad(format!("goose options: {e}")))?;
 
-    let open = plan
-        .shape
-        .clone()
-        .map(|shape| OpenModel::new(shape, open_workers, plan.late_tolerance, plan.max_start_delay));
+    let open = plan.shape.clone().map(|shape| {
+        OpenModel::new(
+            shape,
+            open_workers,
+            plan.late_tolerance,
+            plan.max_start_delay,
+        )
+    });
     let ctx = Arc::new(Ctx::new(CtxParts {
         ops: plan.ops.clone(),
         event_id: data.event_id,
         users: data
             .users
             .iter()
-            .map(|u| PoolUser { id: u.id, email: u.email.clone(), password: u.password.clone(), token: RwLock::new(u.token.clone()) })
+            .map(|u| PoolUser {
+                id: u.id,
+                email: u.email.clone(),
+                password: u.password.clone(),
+                token: RwLock::new(u.token.clone()),
+            })
             .collect(),
         seats: SeatPool::new(seats),
         history,
         total_goose_users: total_users,
         load_length: plan.load_length,
         open,
-        open_personas: plan.weights.iter().copied().filter(|(p, _)| p.books()).collect(),
+        open_personas: plan
+            .weights
+            .iter()
+            .copied()
+            .filter(|(p, _)| p.books())
+            .collect(),
         run_id: run_id.clone(),
     }));
 
     if let Some((i, n)) = plan.slice {
         ctx.seats.slice(i, n);
     }
-    let mut attack = GooseAttack::initialize_with_config(config).map_err(|e| bad(format!("goose: {e}")))?;
+    let mut attack =
+        GooseAttack::initialize_with_config(config).map_err(|e| bad(format!("goose: {e}")))?;
     if open_workers > 0 {
         let c = ctx.clone();
         let work: TransactionFunction = Arc::new(move |user| {
@@ -406,32 +471,60 @@ pub async fn run_with(args: &RunArgs, load_started: Option<tokio::sync::oneshot:
     helpers.abort_all();
     let ended_at = chrono::Utc::now();
 
-    let summary = summarize(&ctx, &plan, &metrics, &history_path, started_at, ended_at, &data);
+    let summary = summarize(
+        &ctx,
+        &plan,
+        &metrics,
+        &history_path,
+        started_at,
+        ended_at,
+        &data,
+    );
     let path = out_dir.join("summary.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&summary).unwrap_or_default())
-        .map_err(|e| RunError::Harness(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&summary).unwrap_or_default(),
+    )
+    .map_err(|e| RunError::Harness(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
     Ok(RunOutcome { summary, out_dir })
 }
 
 /// The prepared data (checked against the target), or a live pool: the target's largest event
 /// and freshly signed-up users.
-async fn load_data(args: &RunArgs, plan: &Plan, target: &Target, run_id: &str) -> Result<PreparedData, RunError> {
+async fn load_data(
+    args: &RunArgs,
+    plan: &Plan,
+    target: &Target,
+    run_id: &str,
+) -> Result<PreparedData, RunError> {
     let data = match &args.data {
         Some(path) => {
             let mut data = PreparedData::load(path).map_err(bad)?;
             if let Some((i, n)) = plan.slice {
                 data.slice(i, n);
                 if data.users.is_empty() {
-                    return Err(bad(format!("--users-slice {i}/{n} leaves no users of {}", path.display())));
+                    return Err(bad(format!(
+                        "--users-slice {i}/{n} leaves no users of {}",
+                        path.display()
+                    )));
                 }
             }
-            target.verify(&mut data, &path.display().to_string()).await.map_err(bad)?;
+            target
+                .verify(&mut data, &path.display().to_string())
+                .await
+                .map_err(bad)?;
             data
         }
         None => {
             let (event_id, event_name, seats) = target.largest_event().await.map_err(bad)?;
-            eprintln!("loadgen: no --data; booking {event_name:?} ({seats} seats), signing up {} users", args.pool_users);
-            let users = target.register_many(&format!("loadgen-{run_id}"), args.pool_users.max(1)).await.map_err(bad)?;
+            eprintln!(
+                "loadgen: no --data; booking {event_name:?} ({seats} seats), signing up {} users",
+                args.pool_users
+            );
+            let users = target
+                .register_many(&format!("loadgen-{run_id}"), args.pool_users.max(1))
+                .await
+                .map_err(bad)?;
             PreparedData {
                 version: crate::data::VERSION,
                 host: plan.host.clone(),
@@ -456,12 +549,17 @@ fn summarize(
     data: &PreparedData,
 ) -> Summary {
     let load_seconds = plan.load_length.as_secs_f64();
-    let total_seconds = ctx.gate.started().map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
+    let total_seconds = ctx
+        .gate
+        .started()
+        .map(|s| s.elapsed().as_secs_f64())
+        .unwrap_or(0.0);
     let outcomes = ctx.stats.outcomes();
     let count = |o| outcomes.get(&o).copied().unwrap_or(0);
     let confirmed_per_s = count(crate::stats::Outcome::Confirmed) as f64 / load_seconds;
     let attempted: u64 = outcomes.values().sum();
-    let acknowledged = attempted - count(crate::stats::Outcome::Rejected) - count(crate::stats::Outcome::Unknown);
+    let acknowledged =
+        attempted - count(crate::stats::Outcome::Rejected) - count(crate::stats::Outcome::Unknown);
 
     let open_model = ctx.open.as_ref().map(|o| {
         let started = o.started.load(Ordering::Relaxed);
@@ -472,7 +570,8 @@ fn summarize(
             started,
             dropped: o.dropped.load(Ordering::Relaxed),
             late: o.late.load(Ordering::Relaxed),
-            target_rate_per_s: o.shape.expected_by(o.shape.length()) / o.shape.length().as_secs_f64(),
+            target_rate_per_s: o.shape.expected_by(o.shape.length())
+                / o.shape.length().as_secs_f64(),
             start_rate_per_s: o.achieved_rate(),
             start_delay: Percentiles::of(&ctx.stats.start_delay()),
         }
@@ -502,12 +601,25 @@ fn summarize(
         .map(|(name, r)| {
             let count = r.success_count + r.fail_count;
             let latency = timed.get(name).map(|t| Percentiles::of(&t.latency));
-            RouteSummary { name: name.clone(), count, failures: r.fail_count, per_s: count as f64 / load_seconds, latency }
+            RouteSummary {
+                name: name.clone(),
+                count,
+                failures: r.fail_count,
+                per_s: count as f64 / load_seconds,
+                latency,
+            }
         })
         .collect();
     routes.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut histogram_texts: BTreeMap<String, String> = histograms.iter().map(|(k, h)| (k.clone(), summary::encode(h))).collect();
-    histogram_texts.extend(timed.iter().map(|(name, t)| (format!("route:{name}"), summary::encode(&t.latency))));
+    let mut histogram_texts: BTreeMap<String, String> = histograms
+        .iter()
+        .map(|(k, h)| (k.clone(), summary::encode(h)))
+        .collect();
+    histogram_texts.extend(
+        timed
+            .iter()
+            .map(|(name, t)| (format!("route:{name}"), summary::encode(&t.latency))),
+    );
 
     Summary {
         version: 1,
@@ -531,12 +643,19 @@ fn summarize(
             cancels_failed: ctx.stats.cancels_failed.load(Ordering::Relaxed),
             max_in_flight: ctx.stats.max_in_flight.load(Ordering::Relaxed),
         },
-        time_to_confirm: histograms.iter().map(|(k, h)| (k.clone(), Percentiles::of(h))).collect(),
+        time_to_confirm: histograms
+            .iter()
+            .map(|(k, h)| (k.clone(), Percentiles::of(h)))
+            .collect(),
         histograms: histogram_texts,
         routes,
         thresholds,
         passed,
-        history: HistoryInfo { file: history_path.display().to_string(), ops: ctx.history.len(), write_error: history_error },
+        history: HistoryInfo {
+            file: history_path.display().to_string(),
+            ops: ctx.history.len(),
+            write_error: history_error,
+        },
         timeline: ctx.stats.timeline(),
     }
 }

@@ -51,13 +51,19 @@ impl std::str::FromStr for Strategy {
         };
         match (name, arg) {
             ("random", None) => Ok(Strategy::Random),
-            ("best", section) => Ok(Strategy::BestAvailable { section: section.map(str::to_string) }),
+            ("best", section) => Ok(Strategy::BestAvailable {
+                section: section.map(str::to_string),
+            }),
             ("hot", None) => Ok(Strategy::HotSpot { seats: 10 }),
             ("hot", Some(n)) => match n.parse() {
                 Ok(seats) if seats > 0 => Ok(Strategy::HotSpot { seats }),
-                _ => Err(format!("bad seat strategy {s:?}: hot:N takes a positive number of seats")),
+                _ => Err(format!(
+                    "bad seat strategy {s:?}: hot:N takes a positive number of seats"
+                )),
             },
-            _ => Err(format!("bad seat strategy {s:?}: use random, best, best:<SECTION>, hot or hot:<N>")),
+            _ => Err(format!(
+                "bad seat strategy {s:?}: use random, best, best:<SECTION>, hot or hot:<N>"
+            )),
         }
     }
 }
@@ -79,14 +85,20 @@ impl SeatPool {
             .filter(|(_, s)| s.status.is_empty() || s.status == "AVAILABLE")
             .map(|(i, _)| i)
             .collect();
-        Self { layout: seats, free: Mutex::new(free) }
+        Self {
+            layout: seats,
+            free: Mutex::new(free),
+        }
     }
 
     /// Keeps only the seats i with i % count == index in the pool (random and best-available),
     /// so generators sharing an event never ask for each other's seats. Hot spots stay shared:
     /// the fight over them is the point.
     pub fn slice(&self, index: usize, count: usize) {
-        self.free.lock().unwrap_or_else(|e| e.into_inner()).retain(|i| i % count == index);
+        self.free
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|i| i % count == index);
     }
 
     /// Seats in the map.
@@ -126,7 +138,11 @@ impl SeatPool {
                     let mut it = free.iter().enumerate();
                     positions
                         .iter()
-                        .map(|p| *it.find(|(i, _)| i == p).map(|(_, idx)| idx).expect("position within the set"))
+                        .map(|p| {
+                            *it.find(|(i, _)| i == p)
+                                .map(|(_, idx)| idx)
+                                .expect("position within the set")
+                        })
                         .collect()
                 };
                 for i in &chosen {
@@ -141,7 +157,11 @@ impl SeatPool {
                 let chosen: Vec<usize> = free
                     .iter()
                     .copied()
-                    .filter(|i| section.as_ref().is_none_or(|s| self.layout[*i].section.eq_ignore_ascii_case(s)))
+                    .filter(|i| {
+                        section
+                            .as_ref()
+                            .is_none_or(|s| self.layout[*i].section.eq_ignore_ascii_case(s))
+                    })
                     .take(k)
                     .collect();
                 if chosen.len() < k {
@@ -205,9 +225,18 @@ mod tests {
     fn best_available_goes_in_layout_order_within_its_section() {
         let pool = pool(10);
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let floor = Strategy::BestAvailable { section: Some("floor".into()) };
-        assert_eq!(pool.take(&floor, 2, &mut rng).unwrap(), vec![Uuid::from_u128(4), Uuid::from_u128(5)]);
-        assert_eq!(pool.take(&Strategy::BestAvailable { section: None }, 1, &mut rng).unwrap(), vec![Uuid::from_u128(0)]);
+        let floor = Strategy::BestAvailable {
+            section: Some("floor".into()),
+        };
+        assert_eq!(
+            pool.take(&floor, 2, &mut rng).unwrap(),
+            vec![Uuid::from_u128(4), Uuid::from_u128(5)]
+        );
+        assert_eq!(
+            pool.take(&Strategy::BestAvailable { section: None }, 1, &mut rng)
+                .unwrap(),
+            vec![Uuid::from_u128(0)]
+        );
     }
 
     #[test]
@@ -215,7 +244,9 @@ mod tests {
         let pool = pool(100);
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         for _ in 0..1000 {
-            let seats = pool.take(&Strategy::HotSpot { seats: 5 }, 2, &mut rng).unwrap();
+            let seats = pool
+                .take(&Strategy::HotSpot { seats: 5 }, 2, &mut rng)
+                .unwrap();
             assert!(seats.iter().all(|s| s.as_u128() < 5));
         }
         assert_eq!(pool.available(), 100);
@@ -223,9 +254,23 @@ mod tests {
 
     #[test]
     fn strategies_parse_and_bad_ones_say_why() {
-        assert_eq!("hot:20".parse::<Strategy>().unwrap(), Strategy::HotSpot { seats: 20 });
-        assert_eq!("best:VIP".parse::<Strategy>().unwrap(), Strategy::BestAvailable { section: Some("VIP".into()) });
-        assert!("hot:0".parse::<Strategy>().unwrap_err().contains("positive"));
-        assert!("cheapest".parse::<Strategy>().unwrap_err().contains("random, best"));
+        assert_eq!(
+            "hot:20".parse::<Strategy>().unwrap(),
+            Strategy::HotSpot { seats: 20 }
+        );
+        assert_eq!(
+            "best:VIP".parse::<Strategy>().unwrap(),
+            Strategy::BestAvailable {
+                section: Some("VIP".into())
+            }
+        );
+        assert!("hot:0"
+            .parse::<Strategy>()
+            .unwrap_err()
+            .contains("positive"));
+        assert!("cheapest"
+            .parse::<Strategy>()
+            .unwrap_err()
+            .contains("random, best"));
     }
 }

@@ -71,7 +71,10 @@ impl Outcome {
 
     /// Whether the saga ran to an end the client saw (the outcomes with a time-to-confirm).
     pub fn is_terminal(self) -> bool {
-        matches!(self, Outcome::Confirmed | Outcome::Failed | Outcome::Expired | Outcome::Cancelled)
+        matches!(
+            self,
+            Outcome::Confirmed | Outcome::Failed | Outcome::Expired | Outcome::Cancelled
+        )
     }
 }
 
@@ -187,7 +190,9 @@ fn micros32(d: Duration) -> u32 {
 
 impl Stats {
     fn second(&self, at: Duration, update: impl FnOnce(&mut Second)) {
-        let index = usize::try_from(at.as_secs()).unwrap_or(usize::MAX).min(24 * 3600);
+        let index = usize::try_from(at.as_secs())
+            .unwrap_or(usize::MAX)
+            .min(24 * 3600);
         let mut timeline = self.timeline.lock().unwrap_or_else(|e| e.into_inner());
         if timeline.len() <= index {
             timeline.resize_with(index + 1, Second::default);
@@ -203,7 +208,10 @@ impl Stats {
         }
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.max_in_flight.fetch_max(now, Ordering::Relaxed);
-        self.start_delay.lock().unwrap_or_else(|e| e.into_inner()).saturating_record(micros(delay));
+        self.start_delay
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .saturating_record(micros(delay));
         self.second(at, |s| {
             s.started += 1;
             s.late += u64::from(late);
@@ -219,11 +227,20 @@ impl Stats {
     /// An operation ended with `outcome`; `ttc` is set for terminal outcomes.
     pub fn record_end(&self, at: Duration, outcome: Outcome, ttc: Option<Duration>) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        *self.outcomes.lock().unwrap_or_else(|e| e.into_inner()).entry(outcome).or_default() += 1;
+        *self
+            .outcomes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(outcome)
+            .or_default() += 1;
         if let Some(ttc) = ttc {
             let mut all = self.ttc.lock().unwrap_or_else(|e| e.into_inner());
-            all.entry("all".into()).or_insert_with(new_histogram).saturating_record(micros(ttc));
-            all.entry(outcome.as_str().into()).or_insert_with(new_histogram).saturating_record(micros(ttc));
+            all.entry("all".into())
+                .or_insert_with(new_histogram)
+                .saturating_record(micros(ttc));
+            all.entry(outcome.as_str().into())
+                .or_insert_with(new_histogram)
+                .saturating_record(micros(ttc));
         }
         let in_flight = self.in_flight.load(Ordering::Relaxed);
         self.second(at, |s| {
@@ -243,7 +260,11 @@ impl Stats {
                 Some(total) => total,
                 None => routes
                     .entry(route.to_string())
-                    .or_insert_with(|| RouteTotal { count: 0, errors: 0, latency: new_histogram() }),
+                    .or_insert_with(|| RouteTotal {
+                        count: 0,
+                        errors: 0,
+                        latency: new_histogram(),
+                    }),
             };
             total.count += 1;
             total.errors += u64::from(error);
@@ -262,12 +283,18 @@ impl Stats {
 
     /// Copies of every route's totals, by route.
     pub fn routes(&self) -> BTreeMap<String, RouteTotal> {
-        self.routes.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.routes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Count per outcome so far.
     pub fn outcomes(&self) -> BTreeMap<Outcome, u64> {
-        self.outcomes.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn outcome(&self, outcome: Outcome) -> u64 {
@@ -276,7 +303,11 @@ impl Stats {
 
     /// A copy of a time-to-confirm histogram ("all" or an outcome's name).
     pub fn ttc(&self, which: &str) -> Option<Histogram<u64>> {
-        self.ttc.lock().unwrap_or_else(|e| e.into_inner()).get(which).cloned()
+        self.ttc
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(which)
+            .cloned()
     }
 
     /// Copies of every time-to-confirm histogram, by name.
@@ -285,12 +316,19 @@ impl Stats {
     }
 
     pub fn start_delay(&self) -> Histogram<u64> {
-        self.start_delay.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.start_delay
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The 1 s timeline with each second's percentiles filled in.
     pub fn timeline(&self) -> Vec<Second> {
-        let mut timeline = self.timeline.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut timeline = self
+            .timeline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         for s in &mut timeline {
             let mut ttc = std::mem::take(&mut s.ttc);
             s.ttc_p50_ms = quantile_ms(&mut ttc, 0.5);
@@ -315,10 +353,18 @@ mod tests {
     fn outcomes_histograms_and_timeline_agree() {
         let stats = Stats::default();
         for i in 0..10u64 {
-            stats.record_start(Duration::from_millis(100 * i), Duration::from_millis(1), false);
+            stats.record_start(
+                Duration::from_millis(100 * i),
+                Duration::from_millis(1),
+                false,
+            );
         }
         for i in 0..8u64 {
-            stats.record_end(Duration::from_millis(1500), Outcome::Confirmed, Some(Duration::from_millis(100 + i)));
+            stats.record_end(
+                Duration::from_millis(1500),
+                Outcome::Confirmed,
+                Some(Duration::from_millis(100 + i)),
+            );
         }
         stats.record_end(Duration::from_millis(1500), Outcome::Unknown, None);
         stats.record_drop(Duration::from_millis(300));
@@ -338,14 +384,27 @@ mod tests {
     fn requests_land_in_their_second_and_route() {
         let stats = Stats::default();
         for i in 1..=100u64 {
-            stats.record_request(Duration::from_millis(2500), "GET /api/bookings/:id", Duration::from_millis(i), i > 98);
+            stats.record_request(
+                Duration::from_millis(2500),
+                "GET /api/bookings/:id",
+                Duration::from_millis(i),
+                i > 98,
+            );
         }
-        stats.record_request(Duration::from_millis(500), "POST /api/bookings", Duration::from_millis(7), false);
+        stats.record_request(
+            Duration::from_millis(500),
+            "POST /api/bookings",
+            Duration::from_millis(7),
+            false,
+        );
         let timeline = stats.timeline();
         assert_eq!(timeline.len(), 3);
         let get = &timeline[2].routes["GET /api/bookings/:id"];
         assert_eq!((get.count, get.errors), (100, 2));
-        assert_eq!((get.p50_ms, get.p95_ms, get.p99_ms), (Some(50.0), Some(95.0), Some(99.0)));
+        assert_eq!(
+            (get.p50_ms, get.p95_ms, get.p99_ms),
+            (Some(50.0), Some(95.0), Some(99.0))
+        );
         assert_eq!(timeline[0].routes["POST /api/bookings"].p99_ms, Some(7.0));
         assert!(timeline[1].routes.is_empty());
         let totals = stats.routes();

@@ -44,7 +44,9 @@ impl Percentiles {
 pub fn encode(h: &Histogram<u64>) -> String {
     let mut bytes = Vec::new();
     // Serializing into a Vec cannot fail for a valid histogram.
-    V2Serializer::new().serialize(h, &mut bytes).expect("V2 serialization into memory");
+    V2Serializer::new()
+        .serialize(h, &mut bytes)
+        .expect("V2 serialization into memory");
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 

@@ -18,7 +18,11 @@ pub enum TargetError {
     #[error("{host} does not look like a TicketFlow gateway: {reason}")]
     NotTicketFlow { host: String, reason: String },
     #[error("prepared data {path} does not match {host}: {reason} (run `loadgen prepare --host {host}`)")]
-    Mismatch { path: String, host: String, reason: String },
+    Mismatch {
+        path: String,
+        host: String,
+        reason: String,
+    },
     #[error("{0}")]
     Refused(String),
 }
@@ -44,16 +48,28 @@ impl Target {
     /// # Errors
     /// When `host` is not an http(s) URL.
     pub fn new(host: &str) -> Result<Self, TargetError> {
-        let url = url::Url::parse(host).map_err(|e| TargetError::Unreachable { host: host.into(), reason: format!("not a URL ({e})") })?;
+        let url = url::Url::parse(host).map_err(|e| TargetError::Unreachable {
+            host: host.into(),
+            reason: format!("not a URL ({e})"),
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(TargetError::Unreachable { host: host.into(), reason: "not an http(s) URL".into() });
+            return Err(TargetError::Unreachable {
+                host: host.into(),
+                reason: "not an http(s) URL".into(),
+            });
         }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
             .build()
-            .map_err(|e| TargetError::Unreachable { host: host.into(), reason: e.to_string() })?;
-        Ok(Self { host: host.trim_end_matches('/').to_string(), client })
+            .map_err(|e| TargetError::Unreachable {
+                host: host.into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            host: host.trim_end_matches('/').to_string(),
+            client,
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -64,19 +80,29 @@ impl Target {
         self.send(self.client.get(self.url(path)), token).await
     }
 
-    async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Result<(u16, Value), TargetError> {
-        self.send(self.client.post(self.url(path)).json(body), token).await
+    async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Result<(u16, Value), TargetError> {
+        self.send(self.client.post(self.url(path)).json(body), token)
+            .await
     }
 
     /// Sends with an optional bearer token; the status and the JSON body (Null when not JSON).
-    async fn send(&self, mut request: reqwest::RequestBuilder, token: Option<&str>) -> Result<(u16, Value), TargetError> {
+    async fn send(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        token: Option<&str>,
+    ) -> Result<(u16, Value), TargetError> {
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| TargetError::Unreachable { host: self.host.clone(), reason: reason(&e) })?;
+        let response = request.send().await.map_err(|e| TargetError::Unreachable {
+            host: self.host.clone(),
+            reason: reason(&e),
+        })?;
         let status = response.status().as_u16();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
@@ -101,12 +127,17 @@ impl Target {
     /// # Errors
     /// When the map cannot be read.
     pub async fn seats(&self, event: Uuid) -> Result<Vec<Seat>, TargetError> {
-        let (status, body) = self.get(&format!("/api/inventory/events/{event}/seats"), None).await?;
+        let (status, body) = self
+            .get(&format!("/api/inventory/events/{event}/seats"), None)
+            .await?;
         if status != 200 {
-            return Err(TargetError::Refused(format!("GET /api/inventory/events/{event}/seats answered {status}")));
+            return Err(TargetError::Refused(format!(
+                "GET /api/inventory/events/{event}/seats answered {status}"
+            )));
         }
-        serde_json::from_value(body["seats"].clone())
-            .map_err(|e| TargetError::Refused(format!("the seat map of {event} does not parse: {e}")))
+        serde_json::from_value(body["seats"].clone()).map_err(|e| {
+            TargetError::Refused(format!("the seat map of {event} does not parse: {e}"))
+        })
     }
 
     /// Checks the prepared data against the target: the event exists, and the users can log in
@@ -115,10 +146,19 @@ impl Target {
     /// # Errors
     /// [`TargetError::Mismatch`] naming the first thing that does not match.
     pub async fn verify(&self, data: &mut PreparedData, path: &str) -> Result<(), TargetError> {
-        let mismatch = |reason: String| TargetError::Mismatch { path: path.into(), host: self.host.clone(), reason };
-        let (status, _) = self.get(&format!("/api/events/{}", data.event_id), None).await?;
+        let mismatch = |reason: String| TargetError::Mismatch {
+            path: path.into(),
+            host: self.host.clone(),
+            reason,
+        };
+        let (status, _) = self
+            .get(&format!("/api/events/{}", data.event_id), None)
+            .await?;
         if status != 200 {
-            return Err(mismatch(format!("event {} answered {status}", data.event_id)));
+            return Err(mismatch(format!(
+                "event {} answered {status}",
+                data.event_id
+            )));
         }
         // One user is enough to tell a foreign file; the others renew on their first 401.
         let user = &mut data.users[0];
@@ -137,22 +177,44 @@ impl Target {
     /// # Errors
     /// Transport errors.
     pub async fn login(&self, email: &str, password: &str) -> Result<Option<String>, TargetError> {
-        let (status, body) = self.post("/api/users/login", None, &json!({"email": email, "password": password})).await?;
-        Ok((status == 200).then(|| body["token"].as_str().map(str::to_string)).flatten())
+        let (status, body) = self
+            .post(
+                "/api/users/login",
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await?;
+        Ok((status == 200)
+            .then(|| body["token"].as_str().map(str::to_string))
+            .flatten())
     }
 
     /// Registers a user (the contract's 201 `{token, user}`).
     ///
     /// # Errors
     /// When the target refuses.
-    pub async fn register(&self, name: &str, email: &str, password: &str) -> Result<PreparedUser, TargetError> {
+    pub async fn register(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<PreparedUser, TargetError> {
         let (status, body) = self
-            .post("/api/users/register", None, &json!({"name": name, "email": email, "password": password}))
+            .post(
+                "/api/users/register",
+                None,
+                &json!({"name": name, "email": email, "password": password}),
+            )
             .await?;
         if status != 201 {
-            return Err(TargetError::Refused(format!("registering {email} answered {status}: {body}")));
+            return Err(TargetError::Refused(format!(
+                "registering {email} answered {status}: {body}"
+            )));
         }
-        let id = body["user"]["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default();
+        let id = body["user"]["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default();
         Ok(PreparedUser {
             id,
             email: email.into(),
@@ -165,14 +227,24 @@ impl Target {
     ///
     /// # Errors
     /// The first refusal.
-    pub async fn register_many(&self, prefix: &str, count: usize) -> Result<Vec<PreparedUser>, TargetError> {
+    pub async fn register_many(
+        &self,
+        prefix: &str,
+        count: usize,
+    ) -> Result<Vec<PreparedUser>, TargetError> {
         use futures::stream::{self, StreamExt, TryStreamExt};
         stream::iter(0..count)
             .map(|i| {
                 let target = self.clone();
                 let prefix = prefix.to_string();
                 async move {
-                    target.register(&format!("Loadgen {i}"), &format!("{prefix}-{i}@stampede.test"), "loadgen-password").await
+                    target
+                        .register(
+                            &format!("Loadgen {i}"),
+                            &format!("{prefix}-{i}@stampede.test"),
+                            "loadgen-password",
+                        )
+                        .await
                 }
             })
             .buffered(8)
@@ -192,12 +264,22 @@ impl Target {
             .flatten()
             .filter_map(|e| {
                 let id: Uuid = e["id"].as_str()?.parse().ok()?;
-                let seats = e["total_seats"].as_u64().or_else(|| e["totalSeats"].as_u64()).unwrap_or(0);
-                Some((id, e["name"].as_str().unwrap_or_default().to_string(), seats))
+                let seats = e["total_seats"]
+                    .as_u64()
+                    .or_else(|| e["totalSeats"].as_u64())
+                    .unwrap_or(0);
+                Some((
+                    id,
+                    e["name"].as_str().unwrap_or_default().to_string(),
+                    seats,
+                ))
             })
             .max_by_key(|(_, _, seats)| *seats);
         best.ok_or_else(|| {
-            TargetError::Refused(format!("{} lists no events: run `loadgen prepare` (or `stack seed`) first", self.host))
+            TargetError::Refused(format!(
+                "{} lists no events: run `loadgen prepare` (or `stack seed`) first",
+                self.host
+            ))
         })
     }
 
@@ -206,14 +288,30 @@ impl Target {
     ///
     /// # Errors
     /// When a step is refused or the seat map does not fill in time.
-    pub async fn create_event(&self, admin: &str, name: &str, seats: u64, wait: Duration) -> Result<Uuid, TargetError> {
+    pub async fn create_event(
+        &self,
+        admin: &str,
+        name: &str,
+        seats: u64,
+        wait: Duration,
+    ) -> Result<Uuid, TargetError> {
         let (status, venue) = self
-            .post("/api/venues", Some(admin), &json!({"name": format!("{name} venue"), "city": "Loadgen", "capacity": seats}))
+            .post(
+                "/api/venues",
+                Some(admin),
+                &json!({"name": format!("{name} venue"), "city": "Loadgen", "capacity": seats}),
+            )
             .await?;
         if status != 201 {
-            return Err(TargetError::Refused(format!("creating a venue answered {status}: {venue}")));
+            return Err(TargetError::Refused(format!(
+                "creating a venue answered {status}: {venue}"
+            )));
         }
-        let venue_id = venue["venue"]["id"].as_str().or_else(|| venue["id"].as_str()).unwrap_or_default().to_string();
+        let venue_id = venue["venue"]["id"]
+            .as_str()
+            .or_else(|| venue["id"].as_str())
+            .unwrap_or_default()
+            .to_string();
         let (status, event) = self
             .post(
                 "/api/events",
@@ -224,7 +322,9 @@ impl Target {
             )
             .await?;
         if status != 201 {
-            return Err(TargetError::Refused(format!("creating the event answered {status}: {event}")));
+            return Err(TargetError::Refused(format!(
+                "creating the event answered {status}: {event}"
+            )));
         }
         let id: Uuid = event["event"]["id"]
             .as_str()

@@ -10,7 +10,6 @@
 
 use std::fmt;
 
-
 use serde::{Deserialize, Serialize};
 
 use crate::rate::parse_duration;
@@ -48,7 +47,10 @@ impl Op {
 #[derive(Debug, Clone, PartialEq)]
 enum Metric {
     /// Time-to-confirm quantile (0..1), or max when 1.0, of one outcome or all.
-    Ttc { quantile: f64, outcome: Option<Outcome> },
+    Ttc {
+        quantile: f64,
+        outcome: Option<Outcome>,
+    },
     ConfirmedRate,
     StartRate,
     Count(Counted),
@@ -97,16 +99,31 @@ pub struct Verdict {
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} (observed {})", if self.passed { "PASS" } else { "FAIL" }, self.rule, self.observed)
+        write!(
+            f,
+            "{} {} (observed {})",
+            if self.passed { "PASS" } else { "FAIL" },
+            self.rule,
+            self.observed
+        )
     }
 }
 
 /// Whether `rule` names a saga metric (else it is goose's).
 pub fn is_saga_rule(rule: &str) -> bool {
-    let name: String = rule.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.').collect();
+    let name: String = rule
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+        .collect();
     name.starts_with("ttc-")
-        || matches!(name.as_str(), "confirmed-rate" | "start-rate" | "dropped" | "late" | "attempted")
-        || Outcome::ALL.iter().any(|o| o.as_str().eq_ignore_ascii_case(&name))
+        || matches!(
+            name.as_str(),
+            "confirmed-rate" | "start-rate" | "dropped" | "late" | "attempted"
+        )
+        || Outcome::ALL
+            .iter()
+            .any(|o| o.as_str().eq_ignore_ascii_case(&name))
 }
 
 impl SagaThreshold {
@@ -115,24 +132,38 @@ impl SagaThreshold {
     /// # Errors
     /// When the metric, operator or value does not parse.
     pub fn parse(rule: &str) -> Result<Self, ThresholdError> {
-        let fail = |reason: &str| ThresholdError { rule: rule.to_string(), reason: reason.to_string() };
+        let fail = |reason: &str| ThresholdError {
+            rule: rule.to_string(),
+            reason: reason.to_string(),
+        };
         let text = rule.trim();
         let (head, outcome) = match text.split_once(" for ") {
             Some((head, o)) => {
                 let o = Outcome::ALL
                     .into_iter()
                     .find(|x| x.as_str().eq_ignore_ascii_case(o.trim()))
-                    .ok_or_else(|| fail("`for` takes an outcome: CONFIRMED, FAILED, EXPIRED or CANCELLED"))?;
+                    .ok_or_else(|| {
+                        fail("`for` takes an outcome: CONFIRMED, FAILED, EXPIRED or CANCELLED")
+                    })?;
                 (head.trim(), Some(o))
             }
             None => (text, None),
         };
-        let at = head.find(['<', '>', '=']).ok_or_else(|| fail("needs an operator: < <= > >= ="))?;
-        let (name, rest) = head.split_at(at);
-        let (op, value) = [("<=", Op::LessOrEqual), (">=", Op::GreaterOrEqual), ("==", Op::Equal), ("<", Op::Less), (">", Op::Greater), ("=", Op::Equal)]
-            .into_iter()
-            .find_map(|(sym, op)| rest.strip_prefix(sym).map(|v| (op, v.trim())))
+        let at = head
+            .find(['<', '>', '='])
             .ok_or_else(|| fail("needs an operator: < <= > >= ="))?;
+        let (name, rest) = head.split_at(at);
+        let (op, value) = [
+            ("<=", Op::LessOrEqual),
+            (">=", Op::GreaterOrEqual),
+            ("==", Op::Equal),
+            ("<", Op::Less),
+            (">", Op::Greater),
+            ("=", Op::Equal),
+        ]
+        .into_iter()
+        .find_map(|(sym, op)| rest.strip_prefix(sym).map(|v| (op, v.trim())))
+        .ok_or_else(|| fail("needs an operator: < <= > >= ="))?;
         let name = name.trim().to_ascii_lowercase();
         let metric = if let Some(q) = name.strip_prefix("ttc-") {
             let quantile = if q == "max" {
@@ -165,7 +196,9 @@ impl SagaThreshold {
         };
         let mut percent = false;
         let limit = match &metric {
-            Metric::Ttc { .. } => parse_duration(value).map_err(|e| fail(&e))?.as_secs_f64() * 1000.0,
+            Metric::Ttc { .. } => {
+                parse_duration(value).map_err(|e| fail(&e))?.as_secs_f64() * 1000.0
+            }
             Metric::ConfirmedRate | Metric::StartRate => value
                 .strip_suffix("/s")
                 .unwrap_or(value)
@@ -178,13 +211,21 @@ impl SagaThreshold {
                     None => (value, false),
                 };
                 percent = is_percent;
-                number.parse().map_err(|_| fail("a count takes a number or a percentage"))?
+                number
+                    .parse()
+                    .map_err(|_| fail("a count takes a number or a percentage"))?
             }
         };
         if !f64::is_finite(limit) || limit < 0.0 {
             return Err(fail("the value must be a finite, non-negative number"));
         }
-        Ok(Self { text: text.to_string(), metric, op, limit, percent })
+        Ok(Self {
+            text: text.to_string(),
+            metric,
+            op,
+            limit,
+            percent,
+        })
     }
 
     /// Judges the rule. A time-to-confirm rule with no samples fails: a run that confirmed
@@ -195,16 +236,27 @@ impl SagaThreshold {
                 let key = outcome.map_or("all", Outcome::as_str);
                 match seen.ttc_ms.get(key).filter(|h| !h.is_empty()) {
                     None => {
-                        return Verdict { rule: self.text.clone(), passed: false, observed: "no samples".into() }
+                        return Verdict {
+                            rule: self.text.clone(),
+                            passed: false,
+                            observed: "no samples".into(),
+                        }
                     }
                     Some(h) => {
-                        let us = if *quantile >= 1.0 { h.max() } else { h.value_at_quantile(*quantile) };
+                        let us = if *quantile >= 1.0 {
+                            h.max()
+                        } else {
+                            h.value_at_quantile(*quantile)
+                        };
                         let ms = us as f64 / 1000.0;
                         (ms, format_ms(ms))
                     }
                 }
             }
-            Metric::ConfirmedRate => (seen.confirmed_per_s, format!("{:.1}/s", seen.confirmed_per_s)),
+            Metric::ConfirmedRate => (
+                seen.confirmed_per_s,
+                format!("{:.1}/s", seen.confirmed_per_s),
+            ),
             Metric::StartRate => (seen.started_per_s, format!("{:.1}/s", seen.started_per_s)),
             Metric::Count(counted) => {
                 let n = match counted {
@@ -214,14 +266,22 @@ impl SagaThreshold {
                     Counted::Attempted => seen.outcomes.values().sum(),
                 };
                 if self.percent {
-                    let pct = if seen.started == 0 { 0.0 } else { n as f64 * 100.0 / seen.started as f64 };
+                    let pct = if seen.started == 0 {
+                        0.0
+                    } else {
+                        n as f64 * 100.0 / seen.started as f64
+                    };
                     (pct, format!("{pct:.2}% ({n} of {})", seen.started))
                 } else {
                     (n as f64, n.to_string())
                 }
             }
         };
-        Verdict { rule: self.text.clone(), passed: self.op.passes(observed, self.limit), observed: shown }
+        Verdict {
+            rule: self.text.clone(),
+            passed: self.op.passes(observed, self.limit),
+            observed: shown,
+        }
     }
 }
 
@@ -234,7 +294,6 @@ pub fn format_ms(ms: f64) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,7 +304,14 @@ mod tests {
         for ms in 1..=100u64 {
             h.record(ms * 1000).unwrap();
         }
-        let mut o = Observed { confirmed_per_s: 95.0, started_per_s: 100.0, started: 1000, dropped: 0, late: 20, ..Default::default() };
+        let mut o = Observed {
+            confirmed_per_s: 95.0,
+            started_per_s: 100.0,
+            started: 1000,
+            dropped: 0,
+            late: 20,
+            ..Default::default()
+        };
         o.ttc_ms.insert("all".into(), h.clone());
         o.ttc_ms.insert("CONFIRMED".into(), h);
         o.outcomes.insert(Outcome::Confirmed, 950);

@@ -45,7 +45,11 @@ fn run_args(host: &str, data: PathBuf, out: PathBuf) -> RunArgs {
 }
 
 fn read_history(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -66,7 +70,13 @@ async fn an_open_model_run_records_every_booking_to_its_end() {
     .expect("prepare");
     assert_eq!(data.users.len(), 4);
 
-    let outcome = loadgen::run::run(&run_args(&stack.gateway, data_path.clone(), dir.path().join("run"))).await.expect("run");
+    let outcome = loadgen::run::run(&run_args(
+        &stack.gateway,
+        data_path.clone(),
+        dir.path().join("run"),
+    ))
+    .await
+    .expect("run");
     let summary = &outcome.summary;
     assert!(summary.passed, "thresholds: {:?}", summary.thresholds);
 
@@ -77,53 +87,108 @@ async fn an_open_model_run_records_every_booking_to_its_end() {
     for op in &ops {
         let process = op["process"].as_u64().unwrap();
         match op["type"].as_str().unwrap() {
-            "invoke" => assert!(open.insert(process, op.clone()).is_none(), "process {process} invoked twice: {op}"),
+            "invoke" => assert!(
+                open.insert(process, op.clone()).is_none(),
+                "process {process} invoked twice: {op}"
+            ),
             kind => {
-                let invoke = open.remove(&process).unwrap_or_else(|| panic!("completion without invoke: {op}"));
+                let invoke = open
+                    .remove(&process)
+                    .unwrap_or_else(|| panic!("completion without invoke: {op}"));
                 assert_eq!(invoke["f"], op["f"]);
                 completions.push((kind.to_string(), op.clone()));
             }
         }
     }
     assert!(open.is_empty(), "invokes never completed: {open:?}");
-    let books: Vec<&(String, Value)> = completions.iter().filter(|(_, op)| op["f"] == "book").collect();
-    assert!(books.len() >= 90, "a 10 s run at 10/s attempts about 100 bookings, got {}", books.len());
-    let acked: Vec<&Value> = books.iter().filter(|(k, _)| k == "ok").map(|(_, op)| op).collect();
+    let books: Vec<&(String, Value)> = completions
+        .iter()
+        .filter(|(_, op)| op["f"] == "book")
+        .collect();
+    assert!(
+        books.len() >= 90,
+        "a 10 s run at 10/s attempts about 100 bookings, got {}",
+        books.len()
+    );
+    let acked: Vec<&Value> = books
+        .iter()
+        .filter(|(k, _)| k == "ok")
+        .map(|(_, op)| op)
+        .collect();
     for op in &acked {
         let status = op["value"]["status"].as_str().unwrap();
-        assert!(["CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"].contains(&status), "not terminal: {op}");
+        assert!(
+            ["CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"].contains(&status),
+            "not terminal: {op}"
+        );
     }
 
     // Summary counts = history counts.
     let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
     for op in &acked {
-        *by_status.entry(op["value"]["status"].as_str().unwrap().to_string()).or_default() += 1;
+        *by_status
+            .entry(op["value"]["status"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
     let b = &summary.bookings;
     assert_eq!(b.attempted, books.len() as u64);
     assert_eq!(b.acknowledged, acked.len() as u64);
-    let outcomes: BTreeMap<String, u64> = b.outcomes.iter().map(|(o, n)| (o.as_str().to_string(), *n)).collect();
+    let outcomes: BTreeMap<String, u64> = b
+        .outcomes
+        .iter()
+        .map(|(o, n)| (o.as_str().to_string(), *n))
+        .collect();
     for (status, n) in &by_status {
-        assert_eq!(outcomes.get(status), Some(n), "{status}: summary {outcomes:?} vs history {by_status:?}");
+        assert_eq!(
+            outcomes.get(status),
+            Some(n),
+            "{status}: summary {outcomes:?} vs history {by_status:?}"
+        );
     }
     let rejected = books.iter().filter(|(k, _)| k == "fail").count() as u64;
     assert_eq!(outcomes.get("REJECTED").copied().unwrap_or(0), rejected);
     assert_eq!(summary.history.ops, ops.len() as u64);
-    assert!(b.outcomes.get(&loadgen::stats::Outcome::Confirmed).copied().unwrap_or(0) > 0, "nothing confirmed: {outcomes:?}");
-    let cancels = completions.iter().filter(|(k, op)| k == "ok" && op["f"] == "cancel").count() as u64;
+    assert!(
+        b.outcomes
+            .get(&loadgen::stats::Outcome::Confirmed)
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "nothing confirmed: {outcomes:?}"
+    );
+    let cancels = completions
+        .iter()
+        .filter(|(k, op)| k == "ok" && op["f"] == "cancel")
+        .count() as u64;
     assert_eq!(b.cancels_ok, cancels);
 
     // Every acknowledged booking exists in the booking database.
     let pool = &stack.pools["booking-service"];
     for op in &acked {
         let id: Uuid = op["value"]["bookingId"].as_str().unwrap().parse().unwrap();
-        let found: Option<(String,)> = sqlx::query_as("SELECT status FROM bookings WHERE id = $1").bind(id).fetch_optional(pool).await.unwrap();
-        assert!(found.is_some(), "acknowledged booking {id} is not in the database");
+        let found: Option<(String,)> = sqlx::query_as("SELECT status FROM bookings WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+        assert!(
+            found.is_some(),
+            "acknowledged booking {id} is not in the database"
+        );
     }
 
     // Run folder.
-    for file in ["summary.json", "history.jsonl", "goose-report.html", "goose-report.json", "run.json"] {
-        assert!(outcome.out_dir.join(file).exists(), "{file} missing from the run folder");
+    for file in [
+        "summary.json",
+        "history.jsonl",
+        "goose-report.html",
+        "goose-report.json",
+        "run.json",
+    ] {
+        assert!(
+            outcome.out_dir.join(file).exists(),
+            "{file} missing from the run folder"
+        );
     }
 
     // An impossible threshold: the binary exits 1 and names the rule.
@@ -132,7 +197,20 @@ async fn an_open_model_run_records_every_booking_to_its_end() {
     let data = data_path.display().to_string();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_loadgen"))
-            .args(["--host", &host, "--data", &data, "--rate", "5/s", "--duration", "3s", "--threshold", "ttc-p99<1ms", "--progress", "0s"])
+            .args([
+                "--host",
+                &host,
+                "--data",
+                &data,
+                "--rate",
+                "5/s",
+                "--duration",
+                "3s",
+                "--threshold",
+                "ttc-p99<1ms",
+                "--progress",
+                "0s",
+            ])
             .arg("--out")
             .arg(&out)
             .args(["--", "--quiet"])
@@ -142,7 +220,12 @@ async fn an_open_model_run_records_every_booking_to_its_end() {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("FAIL ttc-p99<1ms"), "{stdout}");
     assert!(stdout.contains("verdict: FAIL"), "{stdout}");
 }

@@ -12,7 +12,20 @@ use loadgen::merge::{decode, read_summary};
 
 fn run(host: &str, data: &std::path::Path, out: &std::path::Path, seed: &str) {
     let status = Command::new(env!("CARGO_BIN_EXE_loadgen"))
-        .args(["--host", host, "--rate", "50/s", "--duration", "4s", "--poll", "5ms..20ms", "--progress", "0s", "--seed", seed])
+        .args([
+            "--host",
+            host,
+            "--rate",
+            "50/s",
+            "--duration",
+            "4s",
+            "--poll",
+            "5ms..20ms",
+            "--progress",
+            "0s",
+            "--seed",
+            seed,
+        ])
         .arg("--data")
         .arg(data)
         .arg("--out")
@@ -20,7 +33,11 @@ fn run(host: &str, data: &std::path::Path, out: &std::path::Path, seed: &str) {
         .args(["--", "--quiet"])
         .output()
         .expect("loadgen runs");
-    assert!(status.status.success(), "loadgen failed: {}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "loadgen failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
 }
 
 /// The p99 of raw values, nearest-rank.
@@ -34,7 +51,11 @@ async fn merged_counts_add_up_and_p99_comes_from_the_merged_histogram() {
     let fast = support::start(Arc::new(|| Duration::from_millis(10))).await;
     let slow = support::start(Arc::new(|| Duration::from_millis(300))).await;
     let dir = tempfile::tempdir().unwrap();
-    let (a, b, merged) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("merged"));
+    let (a, b, merged) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("merged"),
+    );
     fast.data_file(&dir.path().join("fast.json"), 3);
     slow.data_file(&dir.path().join("slow.json"), 3);
     let (fh, sh) = (fast.host.clone(), slow.host.clone());
@@ -47,14 +68,39 @@ async fn merged_counts_add_up_and_p99_comes_from_the_merged_histogram() {
     .await
     .unwrap();
 
-    let output = Command::new(env!("CARGO_BIN_EXE_loadgen")).arg("merge").arg("--out").arg(&merged).arg(&a).arg(&b).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .arg("merge")
+        .arg("--out")
+        .arg(&merged)
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
-    let (sa, sb, sm) = (read_summary(&a).unwrap(), read_summary(&b).unwrap(), read_summary(&merged).unwrap());
-    assert_eq!(sm.bookings.attempted, sa.bookings.attempted + sb.bookings.attempted);
-    assert_eq!(sm.bookings.acknowledged, sa.bookings.acknowledged + sb.bookings.acknowledged);
+    let (sa, sb, sm) = (
+        read_summary(&a).unwrap(),
+        read_summary(&b).unwrap(),
+        read_summary(&merged).unwrap(),
+    );
+    assert_eq!(
+        sm.bookings.attempted,
+        sa.bookings.attempted + sb.bookings.attempted
+    );
+    assert_eq!(
+        sm.bookings.acknowledged,
+        sa.bookings.acknowledged + sb.bookings.acknowledged
+    );
     assert_eq!(sm.history.ops, sa.history.ops + sb.history.ops);
-    assert!((sm.bookings.confirmed_per_s - (sa.bookings.confirmed_per_s + sb.bookings.confirmed_per_s)).abs() < 1e-9);
+    assert!(
+        (sm.bookings.confirmed_per_s - (sa.bookings.confirmed_per_s + sb.bookings.confirmed_per_s))
+            .abs()
+            < 1e-9
+    );
     let history = std::fs::read_to_string(merged.join("history.jsonl")).unwrap();
     assert_eq!(history.lines().count() as u64, sm.history.ops);
 
@@ -63,23 +109,41 @@ async fn merged_counts_add_up_and_p99_comes_from_the_merged_histogram() {
     for s in [&sa, &sb] {
         let h = decode(&s.histograms["all"]).unwrap();
         for v in h.iter_recorded() {
-            raw.extend(std::iter::repeat_n(v.value_iterated_to(), v.count_at_value() as usize));
+            raw.extend(std::iter::repeat_n(
+                v.value_iterated_to(),
+                v.count_at_value() as usize,
+            ));
         }
     }
     let raw_p99_ms = p99(&mut raw) as f64 / 1000.0;
     let merged_p99_ms = sm.time_to_confirm["all"].p99_ms;
     let mean_of_p99s = (sa.time_to_confirm["all"].p99_ms + sb.time_to_confirm["all"].p99_ms) / 2.0;
     eprintln!("p99: merged {merged_p99_ms:.2} ms, raw {raw_p99_ms:.2} ms, mean of the two p99s {mean_of_p99s:.2} ms");
-    assert!((merged_p99_ms - raw_p99_ms).abs() <= raw_p99_ms * 0.002 + 0.01, "merged p99 {merged_p99_ms} vs raw {raw_p99_ms}");
-    assert!((mean_of_p99s - raw_p99_ms).abs() > raw_p99_ms * 0.2, "averaging would not be caught: {mean_of_p99s} vs {raw_p99_ms}");
+    assert!(
+        (merged_p99_ms - raw_p99_ms).abs() <= raw_p99_ms * 0.002 + 0.01,
+        "merged p99 {merged_p99_ms} vs raw {raw_p99_ms}"
+    );
+    assert!(
+        (mean_of_p99s - raw_p99_ms).abs() > raw_p99_ms * 0.2,
+        "averaging would not be caught: {mean_of_p99s} vs {raw_p99_ms}"
+    );
 }
 
 #[test]
 fn merging_nothing_or_a_foreign_folder_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_loadgen")).arg("merge").arg("--out").arg(dir.path().join("m")).arg(dir.path()).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .arg("merge")
+        .arg("--out")
+        .arg(dir.path().join("m"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("summary.json"), "{stderr}");
-    assert!(!dir.path().join("m").exists(), "nothing is written on bad input");
+    assert!(
+        !dir.path().join("m").exists(),
+        "nothing is written on bad input"
+    );
 }

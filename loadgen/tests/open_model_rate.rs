@@ -52,23 +52,44 @@ async fn open_model_keeps_its_rate_while_the_target_slows_down() {
         goose_args: vec!["--quiet".into()],
     };
     let outcome = loadgen::run::run(&args).await.expect("run");
-    let open = outcome.summary.open_model.clone().expect("open model summary");
+    let open = outcome
+        .summary
+        .open_model
+        .clone()
+        .expect("open model summary");
     eprintln!("open model: {open:?}");
     let rate = open.start_rate_per_s;
-    assert!((95.0..=105.0).contains(&rate), "start rate {rate:.1}/s is not within 5% of 100/s");
+    assert!(
+        (95.0..=105.0).contains(&rate),
+        "start rate {rate:.1}/s is not within 5% of 100/s"
+    );
     assert_eq!(open.dropped, 0);
     // Second by second too: every full second of the window started 100 +- 5.
     let timeline = &outcome.summary.timeline;
     for (second, s) in timeline.iter().enumerate().take(8) {
-        assert!((95..=105).contains(&s.started), "second {second} started {} operations", s.started);
+        assert!(
+            (95..=105).contains(&s.started),
+            "second {second} started {} operations",
+            s.started
+        );
     }
     assert_eq!(open.started, 800);
     assert_eq!(target.posts(), 800, "every start reached the target");
 
     // Latency grew with the target's delay (about 20 ms -> 580 ms): the last second's median
     // time-to-confirm is several times the first's.
-    let first = timeline.iter().find_map(|s| s.ttc_p50_ms).expect("a first second with outcomes");
-    let last = timeline.iter().rev().find_map(|s| s.ttc_p50_ms).expect("a last second with outcomes");
+    let first = timeline
+        .iter()
+        .find_map(|s| s.ttc_p50_ms)
+        .expect("a first second with outcomes");
+    let last = timeline
+        .iter()
+        .rev()
+        .find_map(|s| s.ttc_p50_ms)
+        .expect("a last second with outcomes");
     eprintln!("ttc p50: first second {first:.1} ms, last second {last:.1} ms");
-    assert!(last > first * 4.0, "ttc p50 went from {first:.1} ms to {last:.1} ms: it should grow with the delay");
+    assert!(
+        last > first * 4.0,
+        "ttc p50 went from {first:.1} ms to {last:.1} ms: it should grow with the delay"
+    );
 }

@@ -33,17 +33,29 @@ pub fn render(dir: &Path, opts: &RenderOptions) -> Result<String, ReportError> {
     let path = dir.join("capacity.json");
     let capacity: Capacity = read_json(&path)?;
     if capacity.steps.is_empty() {
-        return Err(ReportError::Invalid { path, reason: "no steps".into() });
+        return Err(ReportError::Invalid {
+            path,
+            reason: "no steps".into(),
+        });
     }
-    let step_opts = RenderOptions { out: None, ..opts.clone() };
+    let step_opts = RenderOptions {
+        out: None,
+        ..opts.clone()
+    };
     let reports: Vec<StepReport> = capacity
         .steps
         .iter()
         .map(|step| {
             let step_dir = resolve(dir, &step.run_dir);
             match render_run(&step_dir, &step_opts) {
-                Ok(report) => StepReport { link: Some(relative_link(dir, &report)), error: None },
-                Err(e) => StepReport { link: None, error: Some(e.to_string()) },
+                Ok(report) => StepReport {
+                    link: Some(relative_link(dir, &report)),
+                    error: None,
+                },
+                Err(e) => StepReport {
+                    link: None,
+                    error: Some(e.to_string()),
+                },
             }
         })
         .collect();
@@ -61,8 +73,14 @@ fn resolve(dir: &Path, run_dir: &str) -> PathBuf {
 
 /// A link from the capacity page to `target`: relative when it lies under `dir`.
 fn relative_link(dir: &Path, target: &Path) -> String {
-    let rel = target.strip_prefix(dir).map(Path::to_path_buf).unwrap_or_else(|_| target.to_path_buf());
-    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    let rel = target
+        .strip_prefix(dir)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| target.to_path_buf());
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The SLO's time-to-confirm p99 limit, in ms: the option, else the first `ttc-p99<X` of the
@@ -71,19 +89,38 @@ fn slo_ms(capacity: &Capacity, opts: &RenderOptions) -> f64 {
     if let Some(d) = opts.slo_p99 {
         return d.as_secs_f64() * 1000.0;
     }
-    capacity.slo.iter().find_map(|r| ttc_p99_rule_ms(r)).unwrap_or(1000.0)
+    capacity
+        .slo
+        .iter()
+        .find_map(|r| ttc_p99_rule_ms(r))
+        .unwrap_or(1000.0)
 }
 
 fn markers(capacity: &Capacity) -> Vec<Rule> {
     let mut out = Vec::new();
     if let Some(r) = capacity.sustainable_rate_per_s {
-        out.push(Rule { value: r, label: format!("sustainable {}/s", fixed(r)), class: "marker sustainable", color: "#2e7d32" });
+        out.push(Rule {
+            value: r,
+            label: format!("sustainable {}/s", fixed(r)),
+            class: "marker sustainable",
+            color: "#2e7d32",
+        });
     }
     if let Some(r) = capacity.knee_rate_per_s {
-        out.push(Rule { value: r, label: format!("knee {}/s", fixed(r)), class: "marker knee", color: "#6a3d9a" });
+        out.push(Rule {
+            value: r,
+            label: format!("knee {}/s", fixed(r)),
+            class: "marker knee",
+            color: "#6a3d9a",
+        });
     }
     if let Some(r) = capacity.first_failing_rate_per_s {
-        out.push(Rule { value: r, label: format!("first failing {}/s", fixed(r)), class: "marker first-failing", color: "#c62828" });
+        out.push(Rule {
+            value: r,
+            label: format!("first failing {}/s", fixed(r)),
+            class: "marker first-failing",
+            color: "#c62828",
+        });
     }
     out
 }
@@ -111,9 +148,15 @@ fn page(dir: &Path, capacity: &Capacity, reports: &[StepReport], opts: &RenderOp
         ("SLO", esc(&capacity.slo.join(", "))),
         ("step length", format!("{} s", fixed(capacity.step_seconds))),
         ("knee", rate(capacity.knee_rate_per_s)),
-        ("first failing rate", rate(capacity.first_failing_rate_per_s)),
+        (
+            "first failing rate",
+            rate(capacity.first_failing_rate_per_s),
+        ),
         ("confidence", esc(&capacity.confidence)),
-        ("folder", format!("<code>{}</code>", esc(&dir.display().to_string()))),
+        (
+            "folder",
+            format!("<code>{}</code>", esc(&dir.display().to_string())),
+        ),
     ];
     main.push_str("<table class=\"kv\">");
     for (k, v) in rows {
@@ -121,28 +164,77 @@ fn page(dir: &Path, capacity: &Capacity, reports: &[StepReport], opts: &RenderOp
     }
     main.push_str("</table>");
 
-    let points = |f: fn(&crate::input::CapacityStep) -> Option<f64>| steps.iter().map(|s| (s.rate_per_s, f(s))).collect::<Vec<_>>();
-    let mut c = Chart::new("capacity-latency", "Time-to-confirm vs offered rate", XKind::Rate, YUnit::Ms);
+    let points = |f: fn(&crate::input::CapacityStep) -> Option<f64>| {
+        steps
+            .iter()
+            .map(|s| (s.rate_per_s, f(s)))
+            .collect::<Vec<_>>()
+    };
+    let mut c = Chart::new(
+        "capacity-latency",
+        "Time-to-confirm vs offered rate",
+        XKind::Rate,
+        YUnit::Ms,
+    );
     c.y_label = "time-to-confirm".into();
     c.y_scale = YScale::Auto;
-    c.series.push(Series::new("ttc p99", points(|s| s.ttc_p99_ms)).color("#e15759").markers());
-    c.series.push(Series::new("ttc p50", points(|s| s.ttc_p50_ms)).color("#4e79a7").markers());
-    c.hlines.push(Rule { value: slo, label: format!("SLO p99 {}", human_ms(slo)), class: "slo-line", color: "#c62828" });
+    c.series.push(
+        Series::new("ttc p99", points(|s| s.ttc_p99_ms))
+            .color("#e15759")
+            .markers(),
+    );
+    c.series.push(
+        Series::new("ttc p50", points(|s| s.ttc_p50_ms))
+            .color("#4e79a7")
+            .markers(),
+    );
+    c.hlines.push(Rule {
+        value: slo,
+        label: format!("SLO p99 {}", human_ms(slo)),
+        class: "slo-line",
+        color: "#c62828",
+    });
     c.vlines = markers(capacity);
     c.caption = "Each dot is one step of the search (hover for values).".into();
     main.push_str(&c.render());
 
-    let mut c = Chart::new("capacity-throughput", "Achieved confirmed/s vs offered rate", XKind::Rate, YUnit::PerSecond);
+    let mut c = Chart::new(
+        "capacity-throughput",
+        "Achieved confirmed/s vs offered rate",
+        XKind::Rate,
+        YUnit::PerSecond,
+    );
     c.y_label = "confirmed / s".into();
-    c.series.push(Series::new("confirmed/s", points(|s| Some(s.confirmed_per_s))).color("#59a14f").markers());
-    c.series.push(Series::new("started/s", points(|s| Some(s.start_rate_per_s))).color("#4e79a7").markers());
-    c.series.push(Series::new("offered (ideal)", points(|s| Some(s.rate_per_s))).color("#9e9e9e").dashed());
+    c.series.push(
+        Series::new("confirmed/s", points(|s| Some(s.confirmed_per_s)))
+            .color("#59a14f")
+            .markers(),
+    );
+    c.series.push(
+        Series::new("started/s", points(|s| Some(s.start_rate_per_s)))
+            .color("#4e79a7")
+            .markers(),
+    );
+    c.series.push(
+        Series::new("offered (ideal)", points(|s| Some(s.rate_per_s)))
+            .color("#9e9e9e")
+            .dashed(),
+    );
     c.vlines = markers(capacity);
     main.push_str(&c.render());
 
-    let mut c = Chart::new("capacity-errors", "Error rate vs offered rate", XKind::Rate, YUnit::Percent);
+    let mut c = Chart::new(
+        "capacity-errors",
+        "Error rate vs offered rate",
+        XKind::Rate,
+        YUnit::Percent,
+    );
     c.y_label = "errors".into();
-    c.series.push(Series::new("error rate", points(|s| Some(s.error_rate * 100.0))).color("#b07aa1").markers());
+    c.series.push(
+        Series::new("error rate", points(|s| Some(s.error_rate * 100.0)))
+            .color("#b07aa1")
+            .markers(),
+    );
     c.vlines = markers(capacity);
     main.push_str(&c.render());
 
@@ -213,7 +305,11 @@ fn page(dir: &Path, capacity: &Capacity, reports: &[StepReport], opts: &RenderOp
         rate(capacity.knee_rate_per_s),
         esc(&capacity.confidence)
     );
-    document(&format!("Capacity {} - Stampede report", capacity.scenario), &header, &main)
+    document(
+        &format!("Capacity {} - Stampede report", capacity.scenario),
+        &header,
+        &main,
+    )
 }
 
 #[cfg(test)]
@@ -223,7 +319,13 @@ mod tests {
     #[test]
     fn links_are_relative_to_the_capacity_folder() {
         let dir = Path::new("/runs/cap");
-        assert_eq!(relative_link(dir, Path::new("/runs/cap/steps/01-10.0/report.html")), "steps/01-10.0/report.html");
-        assert_eq!(resolve(dir, "steps/01-10.0"), PathBuf::from("/runs/cap/steps/01-10.0"));
+        assert_eq!(
+            relative_link(dir, Path::new("/runs/cap/steps/01-10.0/report.html")),
+            "steps/01-10.0/report.html"
+        );
+        assert_eq!(
+            resolve(dir, "steps/01-10.0"),
+            PathBuf::from("/runs/cap/steps/01-10.0")
+        );
     }
 }

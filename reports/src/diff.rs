@@ -41,12 +41,16 @@ impl DiffRow {
     /// (B - A) / A in percent, when A is known and not 0.
     pub fn delta_pct(&self) -> Option<f64> {
         let a = self.a?;
-        (a != 0.0).then(|| self.delta().map(|d| d * 100.0 / a)).flatten()
+        (a != 0.0)
+            .then(|| self.delta().map(|d| d * 100.0 / a))
+            .flatten()
     }
 
     /// Whether B is worse than A (by more than 1 %, to ignore noise).
     pub fn worse(&self) -> Option<bool> {
-        let pct = self.delta_pct().or_else(|| self.delta().map(|d| d.signum() * 100.0))?;
+        let pct = self
+            .delta_pct()
+            .or_else(|| self.delta().map(|d| d.signum() * 100.0))?;
         if pct.abs() < 1.0 {
             return Some(false);
         }
@@ -71,7 +75,9 @@ fn ttc(run: &Run, histograms: &Histograms) -> Option<Percentiles> {
 fn throughput(run: &Run) -> Option<f64> {
     match &run.summary.open_model {
         Some(o) => Some(o.start_rate_per_s),
-        None if run.summary.load_seconds > 0.0 => Some(run.summary.bookings.attempted as f64 / run.summary.load_seconds),
+        None if run.summary.load_seconds > 0.0 => {
+            Some(run.summary.bookings.attempted as f64 / run.summary.load_seconds)
+        }
         None => None,
     }
 }
@@ -87,7 +93,12 @@ impl Diff {
         let (ha, hb) = (Histograms::of(&a), Histograms::of(&b));
         let (ta, tb) = (ttc(&a, &ha), ttc(&b, &hb));
         let mut rows = vec![
-            DiffRow { metric: "throughput (bookings started/s)".into(), a: throughput(&a), b: throughput(&b), better: Better::Higher },
+            DiffRow {
+                metric: "throughput (bookings started/s)".into(),
+                a: throughput(&a),
+                b: throughput(&b),
+                better: Better::Higher,
+            },
             DiffRow {
                 metric: "confirmed/s".into(),
                 a: Some(a.summary.bookings.confirmed_per_s),
@@ -95,8 +106,20 @@ impl Diff {
                 better: Better::Higher,
             },
         ];
-        for (label, f) in [("ttc p50 ms", (|p: &Percentiles| p.p50_ms) as fn(&Percentiles) -> f64), ("ttc p95 ms", |p| p.p95_ms), ("ttc p99 ms", |p| p.p99_ms)] {
-            rows.push(DiffRow { metric: label.into(), a: ta.as_ref().map(f), b: tb.as_ref().map(f), better: Better::Lower });
+        for (label, f) in [
+            (
+                "ttc p50 ms",
+                (|p: &Percentiles| p.p50_ms) as fn(&Percentiles) -> f64,
+            ),
+            ("ttc p95 ms", |p| p.p95_ms),
+            ("ttc p99 ms", |p| p.p99_ms),
+        ] {
+            rows.push(DiffRow {
+                metric: label.into(),
+                a: ta.as_ref().map(f),
+                b: tb.as_ref().map(f),
+                better: Better::Lower,
+            });
         }
         let mut names = endpoint_names(&a);
         for n in endpoint_names(&b) {
@@ -111,7 +134,12 @@ impl Diff {
             let pa = route_a.and_then(|r| ha.percentiles(&key, r.latency.as_ref()));
             let pb = route_b.and_then(|r| hb.percentiles(&key, r.latency.as_ref()));
             if pa.is_some() || pb.is_some() {
-                rows.push(DiffRow { metric: format!("{name} p99 ms"), a: pa.map(|p| p.p99_ms), b: pb.map(|p| p.p99_ms), better: Better::Lower });
+                rows.push(DiffRow {
+                    metric: format!("{name} p99 ms"),
+                    a: pa.map(|p| p.p99_ms),
+                    b: pb.map(|p| p.p99_ms),
+                    better: Better::Lower,
+                });
             }
             rows.push(DiffRow {
                 metric: format!("{name} errors"),
@@ -125,16 +153,45 @@ impl Diff {
 
     /// The deltas as a text table for a terminal.
     pub fn text_table(&self) -> String {
-        let width = self.rows.iter().map(|r| r.metric.chars().count()).max().unwrap_or(6).max(7);
+        let width = self
+            .rows
+            .iter()
+            .map(|r| r.metric.chars().count())
+            .max()
+            .unwrap_or(6)
+            .max(7);
         let cell = |v: Option<f64>| v.map_or("-".to_string(), fixed);
-        let mut out = format!("{:<width$}  {:>12}  {:>12}  {:>12}  {:>8}\n", "metric", "A", "B", "delta", "delta%");
+        let mut out = format!(
+            "{:<width$}  {:>12}  {:>12}  {:>12}  {:>8}\n",
+            "metric", "A", "B", "delta", "delta%"
+        );
         for r in &self.rows {
             let delta = r.delta().map_or("-".to_string(), |d| format!("{d:+.2}"));
-            let pct = r.delta_pct().map_or("-".to_string(), |p| format!("{p:+.1}%"));
-            let mark = if r.worse() == Some(true) { "  worse" } else { "" };
-            let _ = writeln!(out, "{:<width$}  {:>12}  {:>12}  {:>12}  {:>8}{mark}", r.metric, cell(r.a), cell(r.b), delta, pct);
+            let pct = r
+                .delta_pct()
+                .map_or("-".to_string(), |p| format!("{p:+.1}%"));
+            let mark = if r.worse() == Some(true) {
+                "  worse"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "{:<width$}  {:>12}  {:>12}  {:>12}  {:>8}{mark}",
+                r.metric,
+                cell(r.a),
+                cell(r.b),
+                delta,
+                pct
+            );
         }
-        let _ = writeln!(out, "{:<width$}  {:>12}  {:>12}", "verdict", self.a.overall().label(), self.b.overall().label());
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>12}  {:>12}",
+            "verdict",
+            self.a.overall().label(),
+            self.b.overall().label()
+        );
         out
     }
 
@@ -142,25 +199,59 @@ impl Diff {
     pub fn render_html(&self) -> String {
         let (a, b) = (&self.a, &self.b);
         let mut main = String::from("<section id=\"diff\"><h2>Runs</h2><table><tr><th></th><th>A (baseline)</th><th>B (candidate)</th></tr>");
-        let row = |k: &str, fa: String, fb: String| format!("<tr><th>{k}</th><td>{fa}</td><td>{fb}</td></tr>");
+        let row = |k: &str, fa: String, fb: String| {
+            format!("<tr><th>{k}</th><td>{fa}</td><td>{fb}</td></tr>")
+        };
         main.push_str(&row("scenario", esc(&a.name), esc(&b.name)));
-        main.push_str(&row("folder", format!("<code>{}</code>", esc(&a.dir.display().to_string())), format!("<code>{}</code>", esc(&b.dir.display().to_string()))));
-        main.push_str(&row("target host", esc(&a.summary.host), esc(&b.summary.host)));
-        main.push_str(&row("started", esc(&a.summary.started_at), esc(&b.summary.started_at)));
-        let commit = |r: &Run| esc(r.environment.as_ref().and_then(|e| e.git_commit.as_deref()).unwrap_or("not recorded"));
+        main.push_str(&row(
+            "folder",
+            format!("<code>{}</code>", esc(&a.dir.display().to_string())),
+            format!("<code>{}</code>", esc(&b.dir.display().to_string())),
+        ));
+        main.push_str(&row(
+            "target host",
+            esc(&a.summary.host),
+            esc(&b.summary.host),
+        ));
+        main.push_str(&row(
+            "started",
+            esc(&a.summary.started_at),
+            esc(&b.summary.started_at),
+        ));
+        let commit = |r: &Run| {
+            esc(r
+                .environment
+                .as_ref()
+                .and_then(|e| e.git_commit.as_deref())
+                .unwrap_or("not recorded"))
+        };
         main.push_str(&row("git commit", commit(a), commit(b)));
         let machine = |r: &Run| {
             r.environment.as_ref().map_or("not recorded".into(), |e| {
-                esc(&format!("{} ({} cpus, {})", e.hostname.as_deref().unwrap_or("?"), e.cpus.unwrap_or(0), e.cpu_model.as_deref().unwrap_or("?")))
+                esc(&format!(
+                    "{} ({} cpus, {})",
+                    e.hostname.as_deref().unwrap_or("?"),
+                    e.cpus.unwrap_or(0),
+                    e.cpu_model.as_deref().unwrap_or("?")
+                ))
             })
         };
         main.push_str(&row("machine", machine(a), machine(b)));
-        main.push_str(&row("verdict", badge(a.overall().label()), badge(b.overall().label())));
+        main.push_str(&row(
+            "verdict",
+            badge(a.overall().label()),
+            badge(b.overall().label()),
+        ));
         main.push_str("</table><h2>Deltas</h2><table id=\"deltas\"><tr><th>metric</th><th class=\"num\">A</th><th class=\"num\">B</th><th class=\"num\">B - A</th><th class=\"num\">change</th></tr>");
         for r in &self.rows {
             let class = match r.worse() {
                 Some(true) => " delta-worse",
-                Some(false) if r.delta().is_some_and(|d| d != 0.0) && r.delta_pct().is_none_or(|p| p.abs() >= 1.0) => " delta-better",
+                Some(false)
+                    if r.delta().is_some_and(|d| d != 0.0)
+                        && r.delta_pct().is_none_or(|p| p.abs() >= 1.0) =>
+                {
+                    " delta-better"
+                }
                 _ => "",
             };
             let _ = write!(
@@ -183,26 +274,51 @@ impl Diff {
         };
         let mut all_bands = bands(a, "A ", 0);
         all_bands.extend(bands(b, "B ", a.faults.len()));
-        let overlay = |id: &str, title: &str, unit: YUnit, f: fn(&crate::input::Second) -> Option<f64>| {
-            let mut c = Chart::new(id, title, XKind::Seconds, unit);
-            c.x_domain = Some(domain);
-            c.bands = all_bands.clone();
-            c.series.push(Series::new("A", per_second(&a.summary.timeline, f)).color("#7f7f7f"));
-            c.series.push(Series::new("B", per_second(&b.summary.timeline, f)).color("#e15759"));
-            c.render()
-        };
-        main.push_str(&overlay("diff-confirmed", "Confirmed per second: A vs B", YUnit::Count, |s| Some(s.outcome("CONFIRMED") as f64)));
-        main.push_str(&overlay("diff-ttc-p99", "Time-to-confirm p99 per second: A vs B", YUnit::Ms, |s| s.ttc_p99_ms));
-        main.push_str(&overlay("diff-in-flight", "In flight: A vs B", YUnit::Count, |s| Some(s.in_flight as f64)));
+        let overlay =
+            |id: &str, title: &str, unit: YUnit, f: fn(&crate::input::Second) -> Option<f64>| {
+                let mut c = Chart::new(id, title, XKind::Seconds, unit);
+                c.x_domain = Some(domain);
+                c.bands = all_bands.clone();
+                c.series
+                    .push(Series::new("A", per_second(&a.summary.timeline, f)).color("#7f7f7f"));
+                c.series
+                    .push(Series::new("B", per_second(&b.summary.timeline, f)).color("#e15759"));
+                c.render()
+            };
+        main.push_str(&overlay(
+            "diff-confirmed",
+            "Confirmed per second: A vs B",
+            YUnit::Count,
+            |s| Some(s.outcome("CONFIRMED") as f64),
+        ));
+        main.push_str(&overlay(
+            "diff-ttc-p99",
+            "Time-to-confirm p99 per second: A vs B",
+            YUnit::Ms,
+            |s| s.ttc_p99_ms,
+        ));
+        main.push_str(&overlay(
+            "diff-in-flight",
+            "In flight: A vs B",
+            YUnit::Count,
+            |s| Some(s.in_flight as f64),
+        ));
 
         let (ha, hb) = (Histograms::of(a), Histograms::of(b));
-        let mut c = Chart::new("diff-spectrum", "Time-to-confirm percentile spectrum: A vs B", XKind::Percentile, YUnit::Ms);
+        let mut c = Chart::new(
+            "diff-spectrum",
+            "Time-to-confirm percentile spectrum: A vs B",
+            XKind::Percentile,
+            YUnit::Ms,
+        );
         c.x_domain = Some((0.0, hist::SPECTRUM_MAX_X));
         if let Some(h) = ha.by_name.get("all") {
-            c.series.push(Series::new("A", hist::spectrum(h)).color("#7f7f7f"));
+            c.series
+                .push(Series::new("A", hist::spectrum(h)).color("#7f7f7f"));
         }
         if let Some(h) = hb.by_name.get("all") {
-            c.series.push(Series::new("B", hist::spectrum(h)).color("#e15759"));
+            c.series
+                .push(Series::new("B", hist::spectrum(h)).color("#e15759"));
         }
         if !c.series.is_empty() {
             main.push_str(&c.render());
@@ -215,13 +331,19 @@ impl Diff {
             esc(&a.dir.display().to_string()),
             esc(&b.dir.display().to_string())
         );
-        document(&format!("Diff {} vs {} - Stampede report", a.name, b.name), &header, &main)
+        document(
+            &format!("Diff {} vs {} - Stampede report", a.name, b.name),
+            &header,
+            &main,
+        )
     }
 
     /// The default output: `diff-<A folder name>.html` in B's folder.
     pub fn default_out(&self) -> PathBuf {
         let a_dir = std::fs::canonicalize(&self.a.dir).unwrap_or_else(|_| self.a.dir.clone());
-        let name = a_dir.file_name().map_or_else(|| "baseline".into(), |n| n.to_string_lossy().into_owned());
+        let name = a_dir
+            .file_name()
+            .map_or_else(|| "baseline".into(), |n| n.to_string_lossy().into_owned());
         self.b.dir.join(format!("diff-{name}.html"))
     }
 }

@@ -48,7 +48,9 @@ impl Environment {
                 .or_else(|| read("/etc/hostname"))
                 .and_then(trimmed)
                 .or_else(|| std::env::var("HOSTNAME").ok()),
-            cpus: std::thread::available_parallelism().ok().map(|n| n.get() as u64),
+            cpus: std::thread::available_parallelism()
+                .ok()
+                .map(|n| n.get() as u64),
             cpu_model: read("/proc/cpuinfo").and_then(|t| cpu_model(&t)),
             memory_bytes: read("/proc/meminfo").and_then(|t| mem_total(&t)),
             os: read("/etc/os-release").and_then(|t| os_pretty_name(&t)),
@@ -82,25 +84,37 @@ fn git_commit() -> Option<String> {
 
 /// The first `model name` (x86) or `Model`/`Hardware` (ARM) line of /proc/cpuinfo.
 fn cpu_model(cpuinfo: &str) -> Option<String> {
-    ["model name", "Model", "Hardware", "cpu model"].iter().find_map(|key| {
-        cpuinfo.lines().find_map(|line| {
-            let (k, v) = line.split_once(':')?;
-            (k.trim() == *key && !v.trim().is_empty()).then(|| v.trim().to_string())
+    ["model name", "Model", "Hardware", "cpu model"]
+        .iter()
+        .find_map(|key| {
+            cpuinfo.lines().find_map(|line| {
+                let (k, v) = line.split_once(':')?;
+                (k.trim() == *key && !v.trim().is_empty()).then(|| v.trim().to_string())
+            })
         })
-    })
 }
 
 /// MemTotal of /proc/meminfo in bytes.
 fn mem_total(meminfo: &str) -> Option<u64> {
     let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let kb: u64 = line.trim_start_matches("MemTotal:").trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kb: u64 = line
+        .trim_start_matches("MemTotal:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
     Some(kb * 1024)
 }
 
 /// PRETTY_NAME of /etc/os-release, unquoted.
 fn os_pretty_name(os_release: &str) -> Option<String> {
     let line = os_release.lines().find(|l| l.starts_with("PRETTY_NAME="))?;
-    let value = line.trim_start_matches("PRETTY_NAME=").trim().trim_matches('"').trim_matches('\'');
+    let value = line
+        .trim_start_matches("PRETTY_NAME=")
+        .trim()
+        .trim_matches('"')
+        .trim_matches('\'');
     Some(value.to_string()).filter(|v| !v.is_empty())
 }
 
@@ -110,9 +124,18 @@ mod tests {
 
     #[test]
     fn proc_files_parse() {
-        assert_eq!(cpu_model("processor\t: 0\nmodel name\t: AMD EPYC 7B13\n").as_deref(), Some("AMD EPYC 7B13"));
-        assert_eq!(mem_total("MemTotal:       24576000 kB\nMemFree: 1 kB\n"), Some(24_576_000 * 1024));
-        assert_eq!(os_pretty_name("NAME=x\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n").as_deref(), Some("Debian GNU/Linux 12 (bookworm)"));
+        assert_eq!(
+            cpu_model("processor\t: 0\nmodel name\t: AMD EPYC 7B13\n").as_deref(),
+            Some("AMD EPYC 7B13")
+        );
+        assert_eq!(
+            mem_total("MemTotal:       24576000 kB\nMemFree: 1 kB\n"),
+            Some(24_576_000 * 1024)
+        );
+        assert_eq!(
+            os_pretty_name("NAME=x\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n").as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
     }
 
     #[test]
@@ -123,7 +146,9 @@ mod tests {
         assert!(env.cpus.unwrap_or(1) >= 1);
         chrono::DateTime::parse_from_rfc3339(&env.captured_at).unwrap();
         env.save(dir.path()).unwrap();
-        let back: Environment = serde_json::from_slice(&std::fs::read(dir.path().join("environment.json")).unwrap()).unwrap();
+        let back: Environment =
+            serde_json::from_slice(&std::fs::read(dir.path().join("environment.json")).unwrap())
+                .unwrap();
         assert_eq!(back, env);
     }
 }

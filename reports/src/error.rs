@@ -18,7 +18,10 @@ pub enum ReportError {
     Read { path: PathBuf, source: io::Error },
     /// An input file is not the JSON we expect.
     #[error("{}: malformed JSON: {source}", path.display())]
-    Json { path: PathBuf, source: serde_json::Error },
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     /// An input file parses but says something unusable (no steps, a bad histogram, ...).
     #[error("{}: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },

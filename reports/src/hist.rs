@@ -42,7 +42,10 @@ pub fn spectrum(h: &Histogram<u64>) -> Vec<(f64, Option<f64>)> {
         let q = 1.0 - 10f64.powf(-x);
         out.push((x, Some(quantile_ms(h, q))));
     }
-    out.push((resolution.max(out.last().map_or(0.0, |p| p.0)), Some(h.max() as f64 / 1000.0)));
+    out.push((
+        resolution.max(out.last().map_or(0.0, |p| p.0)),
+        Some(h.max() as f64 / 1000.0),
+    ));
     out
 }
 

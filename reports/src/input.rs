@@ -345,19 +345,29 @@ pub enum FolderKind {
 /// holds none of the files of a run.
 pub fn detect(dir: &Path) -> Result<FolderKind, ReportError> {
     if !dir.is_dir() {
-        return Err(ReportError::MissingFolder { path: dir.to_path_buf() });
+        return Err(ReportError::MissingFolder {
+            path: dir.to_path_buf(),
+        });
     }
     if dir.join("capacity.json").is_file() {
         return Ok(FolderKind::Capacity);
     }
-    let chaos_files = ["faults.json", "verdict.json", "run-report.json", "scenario.toml", "loadgen/summary.json"];
+    let chaos_files = [
+        "faults.json",
+        "verdict.json",
+        "run-report.json",
+        "scenario.toml",
+        "loadgen/summary.json",
+    ];
     if chaos_files.iter().any(|f| dir.join(f).is_file()) {
         return Ok(FolderKind::Chaos);
     }
     if dir.join("summary.json").is_file() {
         return Ok(FolderKind::Loadgen);
     }
-    Err(ReportError::NoSummary { path: dir.join("summary.json") })
+    Err(ReportError::NoSummary {
+        path: dir.join("summary.json"),
+    })
 }
 
 /// Reads and parses a JSON file.
@@ -365,8 +375,14 @@ pub fn detect(dir: &Path) -> Result<FolderKind, ReportError> {
 /// # Errors
 /// [`ReportError::Read`] or [`ReportError::Json`], naming the file.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Read { path: path.to_path_buf(), source })?;
-    serde_json::from_slice(&bytes).map_err(|source| ReportError::Json { path: path.to_path_buf(), source })
+    let bytes = std::fs::read(path).map_err(|source| ReportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| ReportError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Like [`read_json`], but a missing file is `None`.
@@ -427,17 +443,23 @@ impl Run {
         let run_info: Option<RunInfo> = read_optional_json(&loadgen_dir.join("run.json"))?;
         let environment = match read_optional_json::<Environment>(&dir.join("environment.json"))? {
             Some(e) => Some(e),
-            None if kind == FolderKind::Chaos => read_optional_json(&loadgen_dir.join("environment.json"))?,
+            None if kind == FolderKind::Chaos => {
+                read_optional_json(&loadgen_dir.join("environment.json"))?
+            }
             None => None,
         };
-        let (mut faults, mut verdict, mut run_report, mut nemesis) = (Vec::new(), None, None, Vec::new());
+        let (mut faults, mut verdict, mut run_report, mut nemesis) =
+            (Vec::new(), None, None, Vec::new());
         let cpu = read_optional_json::<crate::cpu::CpuUsage>(&dir.join("cpu.json"))?;
         let (mut name, mut description) = (String::new(), String::new());
         if kind == FolderKind::Chaos {
             run_report = read_optional_json::<RunReport>(&dir.join("run-report.json"))?;
             faults = match read_optional_json::<Vec<FaultWindow>>(&dir.join("faults.json"))? {
                 Some(f) => f,
-                None => run_report.as_ref().map(|r| r.faults.clone()).unwrap_or_default(),
+                None => run_report
+                    .as_ref()
+                    .map(|r| r.faults.clone())
+                    .unwrap_or_default(),
             };
             verdict = match read_optional_json::<Verdict>(&dir.join("verdict.json"))? {
                 Some(v) => Some(v),
@@ -450,7 +472,10 @@ impl Run {
                 description = toml_top_string(&text, "description").unwrap_or_default();
             }
             if name.is_empty() {
-                name = run_report.as_ref().map(|r| r.scenario.clone()).unwrap_or_default();
+                name = run_report
+                    .as_ref()
+                    .map(|r| r.scenario.clone())
+                    .unwrap_or_default();
             }
         }
         if name.is_empty() {
@@ -541,7 +566,9 @@ pub fn toml_top_string(text: &str, key: &str) -> Option<String> {
         if line.starts_with('[') {
             return None;
         }
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         if k.trim() != key {
             continue;
         }
@@ -574,8 +601,14 @@ mod tests {
     #[test]
     fn toml_top_string_reads_name_and_description_before_tables() {
         let text = "# c\nname = \"redis-latency\"\ndescription = \"Redis \\\"slow\\\" for 15 s\"\n[target]\nname = \"x\"\n";
-        assert_eq!(toml_top_string(text, "name").as_deref(), Some("redis-latency"));
-        assert_eq!(toml_top_string(text, "description").as_deref(), Some("Redis \"slow\" for 15 s"));
+        assert_eq!(
+            toml_top_string(text, "name").as_deref(),
+            Some("redis-latency")
+        );
+        assert_eq!(
+            toml_top_string(text, "description").as_deref(),
+            Some("Redis \"slow\" for 15 s")
+        );
         assert_eq!(toml_top_string(text, "quiesce"), None);
     }
 

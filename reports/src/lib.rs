@@ -86,7 +86,13 @@ pub fn write_diff(diff: &diff::Diff, out: Option<&Path>) -> Result<PathBuf, Repo
 
 fn write(path: &Path, html: &str) -> Result<(), ReportError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| ReportError::Write { path: path.to_path_buf(), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| ReportError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
-    std::fs::write(path, html).map_err(|source| ReportError::Write { path: path.to_path_buf(), source })
+    std::fs::write(path, html).map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand};
 use reports::{diff::Diff, render_run, write_diff, RenderOptions, ReportError};
 
 #[derive(Parser)]
-#[command(name = "reports", version, about = "Stampede's self-contained HTML run reports")]
+#[command(
+    name = "reports",
+    version,
+    about = "Stampede's self-contained HTML run reports"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,15 +61,18 @@ fn fail(e: &ReportError) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Render { dir, out, slo_p99 } => match render_run(&dir, &RenderOptions { slo_p99, out }) {
-            Ok(path) => {
-                println!("{}", path.display());
-                ExitCode::SUCCESS
+        Command::Render { dir, out, slo_p99 } => {
+            match render_run(&dir, &RenderOptions { slo_p99, out }) {
+                Ok(path) => {
+                    println!("{}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
             }
-            Err(e) => fail(&e),
-        },
+        }
         Command::Diff { a, b, out } => {
-            let result = Diff::compare(&a, &b).and_then(|diff| write_diff(&diff, out.as_deref()).map(|path| (diff, path)));
+            let result = Diff::compare(&a, &b)
+                .and_then(|diff| write_diff(&diff, out.as_deref()).map(|path| (diff, path)));
             match result {
                 Ok((diff, path)) => {
                     println!("{}", path.display());

@@ -6,7 +6,8 @@
 use crate::format::esc;
 
 /// The Content-Security-Policy of every report: nothing is loaded from anywhere.
-pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
+pub const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
 
 const CSS: &str = r#"
 *{box-sizing:border-box}
@@ -117,16 +118,25 @@ const SCRIPT: &str = r#"
 pub fn document(title: &str, header: &str, main: &str) -> String {
     let mut out = String::with_capacity(main.len() + CSS.len() + SCRIPT.len() + 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    out.push_str(&format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"));
+    out.push_str(&format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+    ));
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    out.push_str(&format!("<title>{}</title><style>{CSS}</style></head>\n<body>", esc(title)));
-    out.push_str(&format!("<header class=\"top\">{header}</header>\n<main>{main}"));
+    out.push_str(&format!(
+        "<title>{}</title><style>{CSS}</style></head>\n<body>",
+        esc(title)
+    ));
+    out.push_str(&format!(
+        "<header class=\"top\">{header}</header>\n<main>{main}"
+    ));
     out.push_str(&format!(
         "<footer>Rendered by Stampede reports {} at {}. Self-contained: no network access. With scripts on, hover a chart for values and click a legend entry to hide its line.</footer>",
         env!("CARGO_PKG_VERSION"),
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     ));
-    out.push_str(&format!("</main>\n<script>{SCRIPT}</script>\n</body></html>\n"));
+    out.push_str(&format!(
+        "</main>\n<script>{SCRIPT}</script>\n</body></html>\n"
+    ));
     out
 }
 

@@ -26,7 +26,15 @@ use crate::RenderOptions;
 pub const MAX_FULL_ENDPOINT_CHARTS: usize = 4;
 
 /// Outcomes in the order tables list them.
-pub const OUTCOMES: [&str; 7] = ["CONFIRMED", "FAILED", "EXPIRED", "CANCELLED", "PENDING", "REJECTED", "UNKNOWN"];
+pub const OUTCOMES: [&str; 7] = [
+    "CONFIRMED",
+    "FAILED",
+    "EXPIRED",
+    "CANCELLED",
+    "PENDING",
+    "REJECTED",
+    "UNKNOWN",
+];
 
 /// Decoded histograms of a summary, and notes on the ones that did not decode.
 pub struct Histograms {
@@ -43,7 +51,10 @@ impl Histograms {
                 Ok(h) => {
                     by_name.insert(name.clone(), h);
                 }
-                Err(e) => notes.push(format!("histogram {name:?} in {}: {e}", run.loadgen_dir.join("summary.json").display())),
+                Err(e) => notes.push(format!(
+                    "histogram {name:?} in {}: {e}",
+                    run.loadgen_dir.join("summary.json").display()
+                )),
             }
         }
         Histograms { by_name, notes }
@@ -102,14 +113,30 @@ pub fn bands(run: &Run, label_prefix: &str, index_offset: usize) -> Vec<Band> {
             index: index_offset + i,
             start: f.start_s,
             end: f.end_s,
-            label: format!("{label_prefix}#{} {}{}", f.fault, f.description, if f.end_s.is_none() { " (never healed)" } else { "" }),
+            label: format!(
+                "{label_prefix}#{} {}{}",
+                f.fault,
+                f.description,
+                if f.end_s.is_none() {
+                    " (never healed)"
+                } else {
+                    ""
+                }
+            ),
         })
         .collect()
 }
 
 /// A per-second series from the timeline, each point at the middle of its second.
-pub fn per_second(timeline: &[Second], value: impl Fn(&Second) -> Option<f64>) -> Vec<(f64, Option<f64>)> {
-    timeline.iter().enumerate().map(|(i, s)| (i as f64 + 0.5, value(s))).collect()
+pub fn per_second(
+    timeline: &[Second],
+    value: impl Fn(&Second) -> Option<f64>,
+) -> Vec<(f64, Option<f64>)> {
+    timeline
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as f64 + 0.5, value(s)))
+        .collect()
 }
 
 fn time_chart(run: &Run, id: &str, title: &str, unit: YUnit) -> Chart {
@@ -134,12 +161,26 @@ pub fn render(run: &Run, opts: &RenderOptions) -> String {
     main.push_str(&cpu_section(run));
     let mut header = String::new();
     let overall = run.overall();
-    let _ = write!(header, "<h1>{} {}</h1>", esc(&run.name), badge(overall.label()));
+    let _ = write!(
+        header,
+        "<h1>{} {}</h1>",
+        esc(&run.name),
+        badge(overall.label())
+    );
     if !run.description.is_empty() {
         let _ = write!(header, "<p>{}</p>", esc(&run.description));
     }
-    let kind = if run.kind == FolderKind::Chaos { "chaos run" } else { "loadgen run" };
-    let _ = write!(header, "<p>{kind} against {} · {}</p>", esc(&run.summary.host), esc(&run.summary.started_at));
+    let kind = if run.kind == FolderKind::Chaos {
+        "chaos run"
+    } else {
+        "loadgen run"
+    };
+    let _ = write!(
+        header,
+        "<p>{kind} against {} · {}</p>",
+        esc(&run.summary.host),
+        esc(&run.summary.started_at)
+    );
     document(&format!("{} - Stampede report", run.name), &header, &main)
 }
 
@@ -153,7 +194,10 @@ fn kv(rows: &[(&str, String)]) -> String {
 }
 
 fn or_not_recorded(value: Option<String>) -> String {
-    value.map_or_else(|| "<span class=\"muted\">not recorded</span>".into(), |v| esc(&v))
+    value.map_or_else(
+        || "<span class=\"muted\">not recorded</span>".into(),
+        |v| esc(&v),
+    )
 }
 
 fn header_section(run: &Run) -> String {
@@ -166,9 +210,19 @@ fn header_section(run: &Run) -> String {
     );
     let mut rows = vec![
         ("scenario", esc(&run.name)),
-        ("description", if run.description.is_empty() { "<span class=\"muted\">none</span>".into() } else { esc(&run.description) }),
+        (
+            "description",
+            if run.description.is_empty() {
+                "<span class=\"muted\">none</span>".into()
+            } else {
+                esc(&run.description)
+            },
+        ),
         ("target host", esc(&s.host)),
-        ("run folder", format!("<code>{}</code>", esc(&run.dir.display().to_string()))),
+        (
+            "run folder",
+            format!("<code>{}</code>", esc(&run.dir.display().to_string())),
+        ),
         ("run id", esc(&s.run_id)),
         ("event", esc(&s.event_id)),
         ("started", esc(&s.started_at)),
@@ -177,15 +231,33 @@ fn header_section(run: &Run) -> String {
     ];
     if let Some(info) = &run.run_info {
         if !info.args.is_empty() {
-            rows.push(("command", format!("<code>{}</code>", esc(&info.args.join(" ")))));
+            rows.push((
+                "command",
+                format!("<code>{}</code>", esc(&info.args.join(" "))),
+            ));
         }
     }
     let env = run.environment.as_ref();
-    rows.push(("stampede version", or_not_recorded(env.map(|e| e.stampede_version.clone()).filter(|v| !v.is_empty()))));
-    rows.push(("git commit", or_not_recorded(env.and_then(|e| e.git_commit.clone()))));
-    rows.push(("loadgen version", or_not_recorded(Some(s.loadgen.clone()).filter(|v| !v.is_empty()))));
+    rows.push((
+        "stampede version",
+        or_not_recorded(
+            env.map(|e| e.stampede_version.clone())
+                .filter(|v| !v.is_empty()),
+        ),
+    ));
+    rows.push((
+        "git commit",
+        or_not_recorded(env.and_then(|e| e.git_commit.clone())),
+    ));
+    rows.push((
+        "loadgen version",
+        or_not_recorded(Some(s.loadgen.clone()).filter(|v| !v.is_empty())),
+    ));
     match env {
-        None => rows.push(("machine", "<span class=\"muted\">not recorded (no environment.json)</span>".into())),
+        None => rows.push((
+            "machine",
+            "<span class=\"muted\">not recorded (no environment.json)</span>".into(),
+        )),
         Some(e) => {
             rows.push(("hostname", or_not_recorded(e.hostname.clone())));
             rows.push(("cpus", or_not_recorded(e.cpus.map(|c| c.to_string()))));
@@ -193,7 +265,10 @@ fn header_section(run: &Run) -> String {
             rows.push(("memory", or_not_recorded(e.memory_bytes.map(human_bytes))));
             rows.push(("os", or_not_recorded(e.os.clone())));
             rows.push(("kernel", or_not_recorded(e.kernel.clone())));
-            rows.push(("environment captured", or_not_recorded(Some(e.captured_at.clone()).filter(|v| !v.is_empty()))));
+            rows.push((
+                "environment captured",
+                or_not_recorded(Some(e.captured_at.clone()).filter(|v| !v.is_empty())),
+            ));
         }
     }
     out.push_str(&kv(&rows));
@@ -201,8 +276,18 @@ fn header_section(run: &Run) -> String {
     let b = &s.bookings;
     let outcomes = OUTCOMES
         .iter()
-        .filter_map(|o| b.outcomes.get(*o).filter(|n| **n > 0).map(|n| format!("{o} {n}")))
-        .chain(b.outcomes.iter().filter(|(k, v)| !OUTCOMES.contains(&k.as_str()) && **v > 0).map(|(k, v)| format!("{k} {v}")))
+        .filter_map(|o| {
+            b.outcomes
+                .get(*o)
+                .filter(|n| **n > 0)
+                .map(|n| format!("{o} {n}"))
+        })
+        .chain(
+            b.outcomes
+                .iter()
+                .filter(|(k, v)| !OUTCOMES.contains(&k.as_str()) && **v > 0)
+                .map(|(k, v)| format!("{k} {v}")),
+        )
         .collect::<Vec<_>>()
         .join(", ");
     let mut rows = vec![
@@ -212,7 +297,10 @@ fn header_section(run: &Run) -> String {
         ("confirmed/s", fixed(b.confirmed_per_s)),
         ("max in flight", b.max_in_flight.to_string()),
         ("sold out arrivals", b.sold_out.to_string()),
-        ("cancels ok / failed", format!("{} / {}", b.cancels_ok, b.cancels_failed)),
+        (
+            "cancels ok / failed",
+            format!("{} / {}", b.cancels_ok, b.cancels_failed),
+        ),
     ];
     if let Some(o) = &s.open_model {
         rows.push((
@@ -242,10 +330,18 @@ fn header_section(run: &Run) -> String {
 fn verdict_section(run: &Run) -> String {
     let mut out = String::from("<section id=\"verdict\"><h2>Verdict</h2>");
     let overall = run.overall();
-    let _ = write!(out, "<p>Overall: <span class=\"badge overall {0}\" id=\"overall\">{0}</span>", overall.label());
+    let _ = write!(
+        out,
+        "<p>Overall: <span class=\"badge overall {0}\" id=\"overall\">{0}</span>",
+        overall.label()
+    );
     if let Some(r) = &run.run_report {
         if !r.ending.is_empty() {
-            let _ = write!(out, " <span class=\"muted\">(chaos ending: {})</span>", esc(&r.ending));
+            let _ = write!(
+                out,
+                " <span class=\"muted\">(chaos ending: {})</span>",
+                esc(&r.ending)
+            );
         }
     }
     out.push_str("</p>");
@@ -254,10 +350,19 @@ fn verdict_section(run: &Run) -> String {
     if thresholds.is_empty() {
         out.push_str("<p class=\"muted\">No threshold rules were given.</p>");
     } else {
-        out.push_str("<table id=\"thresholds\"><tr><th>rule</th><th>observed</th><th>verdict</th></tr>");
+        out.push_str(
+            "<table id=\"thresholds\"><tr><th>rule</th><th>observed</th><th>verdict</th></tr>",
+        );
         for t in thresholds {
             let label = if t.passed { "PASS" } else { "FAIL" };
-            let _ = write!(out, "<tr data-rule=\"{}\"><td><code>{}</code></td><td>{}</td><td>{}</td></tr>", esc(&t.rule), esc(&t.rule), esc(&t.observed), badge(label));
+            let _ = write!(
+                out,
+                "<tr data-rule=\"{}\"><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                esc(&t.rule),
+                esc(&t.rule),
+                esc(&t.observed),
+                badge(label)
+            );
         }
         out.push_str("</table>");
     }
@@ -301,12 +406,24 @@ fn verdict_section(run: &Run) -> String {
 }
 
 fn example_html(ex: &crate::input::Example) -> String {
-    let mut out = format!("<li class=\"example\"><strong>{}</strong>: {}", esc(&ex.anomaly), esc(&ex.message));
+    let mut out = format!(
+        "<li class=\"example\"><strong>{}</strong>: {}",
+        esc(&ex.anomaly),
+        esc(&ex.message)
+    );
     if !ex.booking_ids.is_empty() {
-        let _ = write!(out, "<br>bookings: <code class=\"booking-ids\">{}</code>", esc(&ex.booking_ids.join(", ")));
+        let _ = write!(
+            out,
+            "<br>bookings: <code class=\"booking-ids\">{}</code>",
+            esc(&ex.booking_ids.join(", "))
+        );
     }
     if !ex.seat_ids.is_empty() {
-        let _ = write!(out, "<br>seats: <code class=\"seat-ids\">{}</code>", esc(&ex.seat_ids.join(", ")));
+        let _ = write!(
+            out,
+            "<br>seats: <code class=\"seat-ids\">{}</code>",
+            esc(&ex.seat_ids.join(", "))
+        );
     }
     if let Some(event) = &ex.event_id {
         let _ = write!(out, "<br>event: <code>{}</code>", esc(event));
@@ -319,7 +436,10 @@ fn example_html(ex: &crate::input::Example) -> String {
             esc(&op.f),
             esc(&op.kind),
             op.process,
-            op.wall.as_ref().map(|w| format!(" at <code>{}</code>", esc(w))).unwrap_or_default(),
+            op.wall
+                .as_ref()
+                .map(|w| format!(" at <code>{}</code>", esc(w)))
+                .unwrap_or_default(),
             match (&op.invoke_index, &op.invoke_wall) {
                 (Some(i), Some(w)) => format!(", invoked #{i} at <code>{}</code>", esc(w)),
                 (Some(i), None) => format!(", invoked #{i}"),
@@ -333,14 +453,28 @@ fn example_html(ex: &crate::input::Example) -> String {
 }
 
 fn slo_rule(slo: f64) -> Rule {
-    Rule { value: slo, label: format!("SLO p99 {}", human_ms(slo)), class: "slo-line", color: "#c62828" }
+    Rule {
+        value: slo,
+        label: format!("SLO p99 {}", human_ms(slo)),
+        class: "slo-line",
+        color: "#c62828",
+    }
 }
 
 fn slo_text(slo: f64, source: &SloSource) -> String {
     match source {
-        SloSource::Option => format!("SLO: time-to-confirm p99 under {} (from --slo-p99)", human_ms(slo)),
-        SloSource::Threshold(rule) => format!("SLO: time-to-confirm p99 under {} (from the threshold {rule})", human_ms(slo)),
-        SloSource::Default => format!("SLO: time-to-confirm p99 under {} (default; no ttc-p99 rule)", human_ms(slo)),
+        SloSource::Option => format!(
+            "SLO: time-to-confirm p99 under {} (from --slo-p99)",
+            human_ms(slo)
+        ),
+        SloSource::Threshold(rule) => format!(
+            "SLO: time-to-confirm p99 under {} (from the threshold {rule})",
+            human_ms(slo)
+        ),
+        SloSource::Default => format!(
+            "SLO: time-to-confirm p99 under {} (default; no ttc-p99 rule)",
+            human_ms(slo)
+        ),
     }
 }
 
@@ -352,56 +486,107 @@ fn time_series_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
         return out;
     }
     if !run.faults.is_empty() {
-        let _ = write!(out, "<p class=\"muted\">Shaded: the {} fault window(s) of faults.json.</p>", run.faults.len());
+        let _ = write!(
+            out,
+            "<p class=\"muted\">Shaded: the {} fault window(s) of faults.json.</p>",
+            run.faults.len()
+        );
     }
 
-    let mut c = time_chart(run, "throughput", "Throughput: bookings started and ended per second", YUnit::Count);
+    let mut c = time_chart(
+        run,
+        "throughput",
+        "Throughput: bookings started and ended per second",
+        YUnit::Count,
+    );
     c.y_label = "operations / s".into();
-    c.series.push(Series::new("started", per_second(tl, |s| Some(s.started as f64))).color("#4e79a7"));
-    c.series.push(Series::new("confirmed", per_second(tl, |s| Some(s.outcome("CONFIRMED") as f64))).color("#59a14f"));
-    c.series.push(Series::new("failed (FAILED+EXPIRED)", per_second(tl, |s| Some((s.outcome("FAILED") + s.outcome("EXPIRED")) as f64))).color("#e15759"));
+    c.series
+        .push(Series::new("started", per_second(tl, |s| Some(s.started as f64))).color("#4e79a7"));
+    c.series.push(
+        Series::new(
+            "confirmed",
+            per_second(tl, |s| Some(s.outcome("CONFIRMED") as f64)),
+        )
+        .color("#59a14f"),
+    );
+    c.series.push(
+        Series::new(
+            "failed (FAILED+EXPIRED)",
+            per_second(tl, |s| {
+                Some((s.outcome("FAILED") + s.outcome("EXPIRED")) as f64)
+            }),
+        )
+        .color("#e15759"),
+    );
     if tl.iter().any(|s| s.dropped > 0) {
-        c.series.push(Series::new("dropped", per_second(tl, |s| Some(s.dropped as f64))).color("#7f7f7f"));
+        c.series.push(
+            Series::new("dropped", per_second(tl, |s| Some(s.dropped as f64))).color("#7f7f7f"),
+        );
     }
     out.push_str(&c.render());
 
-    let mut c = time_chart(run, "ttc", "Time-to-confirm of the bookings that ended in each second", YUnit::Ms);
+    let mut c = time_chart(
+        run,
+        "ttc",
+        "Time-to-confirm of the bookings that ended in each second",
+        YUnit::Ms,
+    );
     c.y_label = "time-to-confirm".into();
-    c.series.push(Series::new("p50", per_second(tl, |s| s.ttc_p50_ms)).color("#4e79a7"));
-    c.series.push(Series::new("p95", per_second(tl, |s| s.ttc_p95_ms)).color("#f28e2b"));
-    c.series.push(Series::new("p99", per_second(tl, |s| s.ttc_p99_ms)).color("#e15759"));
+    c.series
+        .push(Series::new("p50", per_second(tl, |s| s.ttc_p50_ms)).color("#4e79a7"));
+    c.series
+        .push(Series::new("p95", per_second(tl, |s| s.ttc_p95_ms)).color("#f28e2b"));
+    c.series
+        .push(Series::new("p99", per_second(tl, |s| s.ttc_p99_ms)).color("#e15759"));
     c.hlines.push(slo_rule(slo));
-    c.caption = format!("{}. Gaps: no booking ended in that second.", slo_text(slo, slo_source));
+    c.caption = format!(
+        "{}. Gaps: no booking ended in that second.",
+        slo_text(slo, slo_source)
+    );
     out.push_str(&c.render());
 
     // Per endpoint: those with a timeline (goose's own rows such as loadgen's `SAGA
     // time-to-confirm ...` have none; their latency is in the time-to-confirm chart).
-    let names: Vec<String> = endpoint_names(run).into_iter().filter(|n| tl.iter().any(|s| s.routes.contains_key(n))).collect();
+    let names: Vec<String> = endpoint_names(run)
+        .into_iter()
+        .filter(|n| tl.iter().any(|s| s.routes.contains_key(n)))
+        .collect();
     let has_route_timeline = tl.iter().any(|s| !s.routes.is_empty());
     out.push_str("<h3>Per endpoint</h3>");
     if !has_route_timeline {
         out.push_str("<p class=\"muted\">This summary has no per-endpoint timeline (<code>timeline[].routes</code>): per-endpoint latency over time was not recorded.</p>");
     } else {
-        let route_series = |name: &str, pick: fn(&crate::input::RouteSecond) -> Option<f64>| per_second(tl, |s| s.routes.get(name).and_then(pick));
+        let route_series = |name: &str, pick: fn(&crate::input::RouteSecond) -> Option<f64>| {
+            per_second(tl, |s| s.routes.get(name).and_then(pick))
+        };
         let full = names.len() <= MAX_FULL_ENDPOINT_CHARTS;
         if !full {
             let mut c = time_chart(run, "endpoints-p99", "p99 latency per endpoint", YUnit::Ms);
             c.y_label = "p99 latency".into();
             for name in &names {
-                c.series.push(Series::new(name.clone(), route_series(name, |r| r.p99_ms)));
+                c.series
+                    .push(Series::new(name.clone(), route_series(name, |r| r.p99_ms)));
             }
             out.push_str(&c.render());
             out.push_str("<div class=\"grid\">");
         }
         for (k, name) in names.iter().enumerate() {
-            let mut c = time_chart(run, &format!("endpoint-{k}"), &format!("{name}: latency"), YUnit::Ms);
+            let mut c = time_chart(
+                run,
+                &format!("endpoint-{k}"),
+                &format!("{name}: latency"),
+                YUnit::Ms,
+            );
             if !full {
                 c = c.size(600.0, 230.0);
             }
             c.y_label = "latency".into();
-            c.series.push(Series::new("p50", route_series(name, |r| r.p50_ms)).color("#4e79a7"));
-            c.series.push(Series::new("p95", route_series(name, |r| r.p95_ms)).color("#f28e2b"));
-            c.series.push(Series::new("p99", route_series(name, |r| r.p99_ms)).color("#e15759"));
+            c.series
+                .push(Series::new("p50", route_series(name, |r| r.p50_ms)).color("#4e79a7"));
+            c.series
+                .push(Series::new("p95", route_series(name, |r| r.p95_ms)).color("#f28e2b"));
+            c.series
+                .push(Series::new("p99", route_series(name, |r| r.p99_ms)).color("#e15759"));
             out.push_str(&c.render());
         }
         if !full {
@@ -417,7 +602,10 @@ fn time_series_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
             Series::new(
                 "request errors (% of requests)",
                 per_second(tl, |s| {
-                    let (n, e) = s.routes.values().fold((0u64, 0u64), |(n, e), r| (n + r.count, e + r.errors));
+                    let (n, e) = s
+                        .routes
+                        .values()
+                        .fold((0u64, 0u64), |(n, e), r| (n + r.count, e + r.errors));
                     (n > 0).then(|| e as f64 * 100.0 / n as f64)
                 }),
             )
@@ -437,11 +625,20 @@ fn time_series_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
     c.caption = "Request errors: failed requests over all requests completed in the second (goose's failures). UNKNOWN: bookings whose POST timed out, hit a connection error or a 5xx.".into();
     out.push_str(&c.render());
 
-    let mut c = time_chart(run, "in-flight", "Booking operations in flight (end of each second)", YUnit::Count);
+    let mut c = time_chart(
+        run,
+        "in-flight",
+        "Booking operations in flight (end of each second)",
+        YUnit::Count,
+    );
     c.y_label = "in flight".into();
-    c.series.push(Series::new("in flight", per_second(tl, |s| Some(s.in_flight as f64))).color("#76b7b2"));
+    c.series.push(
+        Series::new("in flight", per_second(tl, |s| Some(s.in_flight as f64))).color("#76b7b2"),
+    );
     if tl.iter().any(|s| s.late > 0) {
-        c.series.push(Series::new("late starts", per_second(tl, |s| Some(s.late as f64))).color("#edc948"));
+        c.series.push(
+            Series::new("late starts", per_second(tl, |s| Some(s.late as f64))).color("#edc948"),
+        );
     }
     out.push_str(&c.render());
     out.push_str("</section>");
@@ -466,14 +663,23 @@ fn endpoint_section(run: &Run, histograms: &Histograms) -> String {
         out.push_str("<p class=\"muted\">No goose routes in the summary.</p></section>");
         return out;
     }
-    let cols: [Column; 5] =
-        [("p50", |p| p.p50_ms), ("p90", |p| p.p90_ms), ("p99", |p| p.p99_ms), ("p999", |p| p.p999_ms), ("max", |p| p.max_ms)];
+    let cols: [Column; 5] = [
+        ("p50", |p| p.p50_ms),
+        ("p90", |p| p.p90_ms),
+        ("p99", |p| p.p99_ms),
+        ("p999", |p| p.p999_ms),
+        ("max", |p| p.max_ms),
+    ];
     out.push_str("<table id=\"endpoint-table\"><tr><th>endpoint</th><th class=\"num\">p50 ms</th><th class=\"num\">p90 ms</th><th class=\"num\">p99 ms</th><th class=\"num\">p99.9 ms</th><th class=\"num\">max ms</th><th class=\"num\">count</th><th class=\"num\">errors</th><th class=\"num\">error %</th><th class=\"num\">per s</th></tr>");
     let mut any_latency = false;
     for r in &run.summary.routes {
         let p = histograms.percentiles(&format!("route:{}", r.name), r.latency.as_ref());
         any_latency |= p.is_some();
-        let error_pct = if r.count > 0 { r.failures as f64 * 100.0 / r.count as f64 } else { 0.0 };
+        let error_pct = if r.count > 0 {
+            r.failures as f64 * 100.0 / r.count as f64
+        } else {
+            0.0
+        };
         let _ = write!(
             out,
             "<tr data-route=\"{}\"><td><code>{}</code></td>{}<td class=\"num count\">{}</td><td class=\"num errors\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -497,10 +703,17 @@ fn endpoint_section(run: &Run, histograms: &Histograms) -> String {
 }
 
 fn distribution_section(run: &Run, histograms: &Histograms) -> String {
-    let mut out = String::from("<section id=\"distribution\"><h2>Latency distribution</h2><h3>Time-to-confirm</h3>");
+    let mut out = String::from(
+        "<section id=\"distribution\"><h2>Latency distribution</h2><h3>Time-to-confirm</h3>",
+    );
     let mut names: Vec<&str> = vec!["all"];
     names.extend(OUTCOMES.iter().copied());
-    for k in run.summary.time_to_confirm.keys().chain(histograms.by_name.keys()) {
+    for k in run
+        .summary
+        .time_to_confirm
+        .keys()
+        .chain(histograms.by_name.keys())
+    {
         if !k.starts_with("route:") && !names.contains(&k.as_str()) {
             names.push(k);
         }
@@ -517,16 +730,31 @@ fn distribution_section(run: &Run, histograms: &Histograms) -> String {
     out.push_str("<table id=\"ttc-table\"><tr><th>outcome</th><th class=\"num\">count</th><th class=\"num\">p50 ms</th><th class=\"num\">p90 ms</th><th class=\"num\">p95 ms</th><th class=\"num\">p99 ms</th><th class=\"num\">p99.9 ms</th><th class=\"num\">max ms</th><th class=\"num\">mean ms</th></tr>");
     let mut rows = 0;
     for name in &names {
-        let Some(p) = histograms.percentiles(name, run.summary.time_to_confirm.get(*name)) else { continue };
+        let Some(p) = histograms.percentiles(name, run.summary.time_to_confirm.get(*name)) else {
+            continue;
+        };
         rows += 1;
-        let _ = write!(out, "<tr data-ttc=\"{0}\"><td>{0}</td><td class=\"num count\">{1}</td>{2}</tr>", esc(name), p.count, pct_cells(Some(&p), &cols));
+        let _ = write!(
+            out,
+            "<tr data-ttc=\"{0}\"><td>{0}</td><td class=\"num count\">{1}</td>{2}</tr>",
+            esc(name),
+            p.count,
+            pct_cells(Some(&p), &cols)
+        );
     }
     out.push_str("</table>");
     if rows == 0 {
-        out.push_str("<p class=\"muted\">No booking reached a terminal status: no time-to-confirm.</p>");
+        out.push_str(
+            "<p class=\"muted\">No booking reached a terminal status: no time-to-confirm.</p>",
+        );
     }
 
-    let mut spectrum = Chart::new("spectrum-ttc", "Time-to-confirm percentile spectrum", XKind::Percentile, YUnit::Ms);
+    let mut spectrum = Chart::new(
+        "spectrum-ttc",
+        "Time-to-confirm percentile spectrum",
+        XKind::Percentile,
+        YUnit::Ms,
+    );
     spectrum.y_label = "time-to-confirm".into();
     spectrum.x_domain = Some((0.0, hist::SPECTRUM_MAX_X));
     for name in &names {
@@ -545,12 +773,19 @@ fn distribution_section(run: &Run, histograms: &Histograms) -> String {
         out.push_str(&spectrum.render());
     }
 
-    let mut spectrum = Chart::new("spectrum-endpoints", "Per-endpoint latency percentile spectrum", XKind::Percentile, YUnit::Ms);
+    let mut spectrum = Chart::new(
+        "spectrum-endpoints",
+        "Per-endpoint latency percentile spectrum",
+        XKind::Percentile,
+        YUnit::Ms,
+    );
     spectrum.y_label = "latency".into();
     spectrum.x_domain = Some((0.0, hist::SPECTRUM_MAX_X));
     for name in endpoint_names(run) {
         if let Some(h) = histograms.by_name.get(&format!("route:{name}")) {
-            spectrum.series.push(Series::new(name.clone(), hist::spectrum(h)));
+            spectrum
+                .series
+                .push(Series::new(name.clone(), hist::spectrum(h)));
         }
     }
     out.push_str("<h3>Per endpoint</h3>");
@@ -569,7 +804,11 @@ fn distribution_section(run: &Run, histograms: &Histograms) -> String {
 fn fault_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
     let mut out = String::from("<section id=\"faults\"><h2>Fault windows and recovery</h2>");
     if run.faults.is_empty() {
-        let what = if run.kind == FolderKind::Chaos { "This run had no fault windows." } else { "A loadgen run: no faults were injected." };
+        let what = if run.kind == FolderKind::Chaos {
+            "This run had no fault windows."
+        } else {
+            "A loadgen run: no faults were injected."
+        };
         let _ = write!(out, "<p class=\"muted\">{what}</p></section>");
         return out;
     }
@@ -618,13 +857,19 @@ fn fault_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
 }
 
 fn cpu_section(run: &Run) -> String {
-    let Some(cpu) = &run.cpu else { return String::new() };
+    let Some(cpu) = &run.cpu else {
+        return String::new();
+    };
     let mut out = String::from(
         "<section id=\"cpu\"><h2>CPU by process (cpu.json)</h2><table><tr><th>process</th><th class=\"num\">CPU s</th><th class=\"num\">ms per confirmed booking</th><th class=\"num\">share</th></tr>",
     );
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.2}"));
     for p in &cpu.processes {
-        let share = if cpu.total_cpu_seconds > 0.0 { p.cpu_seconds / cpu.total_cpu_seconds * 100.0 } else { 0.0 };
+        let share = if cpu.total_cpu_seconds > 0.0 {
+            p.cpu_seconds / cpu.total_cpu_seconds * 100.0
+        } else {
+            0.0
+        };
         let _ = write!(
             out,
             "<tr><td>{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td class=\"num\">{share:.0} %</td></tr>",
@@ -653,7 +898,11 @@ fn nemesis_section(run: &Run) -> String {
     for e in run.nemesis.iter().filter(|e| e.action != "spawn") {
         let exit = match &e.exit {
             None | Some(serde_json::Value::Null) => String::new(),
-            Some(serde_json::Value::Object(m)) => m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+            Some(serde_json::Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             Some(v) => v.to_string(),
         };
         let _ = write!(
@@ -668,6 +917,9 @@ fn nemesis_section(run: &Run) -> String {
         );
     }
     let spawns = run.nemesis.iter().filter(|e| e.action == "spawn").count();
-    let _ = write!(out, "</table><p class=\"caption\">{spawns} initial spawns not listed.</p></section>");
+    let _ = write!(
+        out,
+        "</table><p class=\"caption\">{spawns} initial spawns not listed.</p></section>"
+    );
     out
 }

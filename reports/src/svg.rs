@@ -17,7 +17,8 @@ use crate::format::{compact, esc, human_ms};
 
 /// Colours for series, in order (colour-blind friendly, Tableau 10).
 pub const PALETTE: [&str; 10] = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#7f7f7f",
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f", "#7f7f7f",
 ];
 
 /// What the x values are.
@@ -63,7 +64,11 @@ pub struct Series {
 
 impl Series {
     pub fn new(name: impl Into<String>, points: Vec<(f64, Option<f64>)>) -> Series {
-        Series { name: name.into(), points, ..Series::default() }
+        Series {
+            name: name.into(),
+            points,
+            ..Series::default()
+        }
     }
 
     #[must_use]
@@ -130,7 +135,12 @@ pub struct Chart {
 }
 
 impl Chart {
-    pub fn new(id: impl Into<String>, title: impl Into<String>, x_kind: XKind, y_unit: YUnit) -> Chart {
+    pub fn new(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        x_kind: XKind,
+        y_unit: YUnit,
+    ) -> Chart {
         Chart {
             id: id.into(),
             title: title.into(),
@@ -165,7 +175,12 @@ impl Chart {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let id = esc(&self.id);
-        let _ = write!(out, "<figure class=\"chart-box\" style=\"max-width:{}px\"><figcaption>{}</figcaption>", self.width, esc(&self.title));
+        let _ = write!(
+            out,
+            "<figure class=\"chart-box\" style=\"max-width:{}px\"><figcaption>{}</figcaption>",
+            self.width,
+            esc(&self.title)
+        );
         let layout = Layout::new(self);
         let (w, h) = (self.width, layout.height);
         let _ = write!(
@@ -185,19 +200,48 @@ impl Chart {
         // Grid and ticks.
         for (value, label) in &layout.y_ticks {
             let y = layout.sy(*value);
-            let _ = write!(out, "<line x1=\"{px0}\" x2=\"{px1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#dde1e6\"/>");
-            let _ = write!(out, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#333\">{}</text>", px0 - 6.0, y + 4.0, esc(label));
+            let _ = write!(
+                out,
+                "<line x1=\"{px0}\" x2=\"{px1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#dde1e6\"/>"
+            );
+            let _ = write!(
+                out,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#333\">{}</text>",
+                px0 - 6.0,
+                y + 4.0,
+                esc(label)
+            );
         }
         for (value, label) in &layout.x_ticks {
             let x = layout.sx(*value);
             // A label at the right edge would run out of the chart.
             let anchor = if x > px1 - 20.0 { "end" } else { "middle" };
-            let _ = write!(out, "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{py0}\" y2=\"{py1}\" stroke=\"#e6e9ed\"/>");
-            let _ = write!(out, "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" fill=\"#333\">{}</text>", py1 + 15.0, esc(label));
+            let _ = write!(
+                out,
+                "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{py0}\" y2=\"{py1}\" stroke=\"#e6e9ed\"/>"
+            );
+            let _ = write!(
+                out,
+                "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" fill=\"#333\">{}</text>",
+                py1 + 15.0,
+                esc(label)
+            );
         }
-        let _ = write!(out, "<line x1=\"{px0}\" x2=\"{px1}\" y1=\"{py1}\" y2=\"{py1}\" stroke=\"#888\"/>");
-        let _ = write!(out, "<line x1=\"{px0}\" x2=\"{px0}\" y1=\"{py0}\" y2=\"{py1}\" stroke=\"#888\"/>");
-        let _ = write!(out, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{}</text>", (px0 + px1) / 2.0, py1 + 31.0, esc(&self.x_label));
+        let _ = write!(
+            out,
+            "<line x1=\"{px0}\" x2=\"{px1}\" y1=\"{py1}\" y2=\"{py1}\" stroke=\"#888\"/>"
+        );
+        let _ = write!(
+            out,
+            "<line x1=\"{px0}\" x2=\"{px0}\" y1=\"{py0}\" y2=\"{py1}\" stroke=\"#888\"/>"
+        );
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
+            (px0 + px1) / 2.0,
+            py1 + 31.0,
+            esc(&self.x_label)
+        );
         if !self.y_label.is_empty() {
             let (x, y) = (13.0, (py0 + py1) / 2.0);
             let _ = write!(out, "<text x=\"{x}\" y=\"{y:.1}\" text-anchor=\"middle\" fill=\"#555\" transform=\"rotate(-90 {x} {y:.1})\">{}</text>", esc(&self.y_label));
@@ -217,19 +261,33 @@ impl Chart {
                 esc(&band.label)
             );
             let ly = py0 + 11.0 + (band.index % 3) as f64 * 12.0;
-            let _ = write!(out, "<text class=\"fault-label\" x=\"{:.1}\" y=\"{ly:.1}\" fill=\"#a0521a\">{}</text>", x0 + 3.0, esc(&label));
+            let _ = write!(
+                out,
+                "<text class=\"fault-label\" x=\"{:.1}\" y=\"{ly:.1}\" fill=\"#a0521a\">{}</text>",
+                x0 + 3.0,
+                esc(&label)
+            );
         }
 
         // Series.
         let _ = write!(out, "<g clip-path=\"url(#clip-{id})\">");
         for (i, series) in self.series.iter().enumerate() {
             let color = series.color.unwrap_or(PALETTE[i % PALETTE.len()]);
-            let dash = if series.dashed { " stroke-dasharray=\"5 3\"" } else { "" };
+            let dash = if series.dashed {
+                " stroke-dasharray=\"5 3\""
+            } else {
+                ""
+            };
             let _ = write!(out, "<g class=\"series\" data-s=\"{i}\">");
             for run in runs(&series.points) {
                 if run.len() == 1 {
                     let (x, y) = run[0];
-                    let _ = write!(out, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"{color}\"/>", layout.sx(x), layout.sy(y));
+                    let _ = write!(
+                        out,
+                        "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"{color}\"/>",
+                        layout.sx(x),
+                        layout.sy(y)
+                    );
                     continue;
                 }
                 let mut points = String::with_capacity(run.len() * 12);
@@ -266,7 +324,14 @@ impl Chart {
                 "<line class=\"{}\" x1=\"{px0}\" x2=\"{px1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"7 4\"/>",
                 rule.class, rule.color
             );
-            let _ = write!(out, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{}\">{}</text>", px1 - 4.0, y - 4.0, rule.color, esc(&rule.label));
+            let _ = write!(
+                out,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{}\">{}</text>",
+                px1 - 4.0,
+                y - 4.0,
+                rule.color,
+                esc(&rule.label)
+            );
         }
         for (k, rule) in self.vlines.iter().enumerate() {
             let x = layout.sx(rule.value);
@@ -280,12 +345,21 @@ impl Chart {
                 compact(rule.value),
                 rule.color
             );
-            let _ = write!(out, "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>", x + 4.0, py0 + 12.0 + k as f64 * 13.0, rule.color, esc(&rule.label));
+            let _ = write!(
+                out,
+                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\">{}</text>",
+                x + 4.0,
+                py0 + 12.0 + k as f64 * 13.0,
+                rule.color,
+                esc(&rule.label)
+            );
         }
 
         // Legend (click toggles a series when scripts run).
         for item in &layout.legend {
-            let color = self.series[item.series].color.unwrap_or(PALETTE[item.series % PALETTE.len()]);
+            let color = self.series[item.series]
+                .color
+                .unwrap_or(PALETTE[item.series % PALETTE.len()]);
             let _ = write!(
                 out,
                 "<g class=\"legend-item\" data-s=\"{}\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"14\" height=\"4\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#222\">{}</text></g>",
@@ -311,7 +385,13 @@ impl Chart {
     /// The values behind the lines, for the tooltips: `{"xk", "u", "map": [x0, x1, px0, px1],
     /// "x": [..], "s": [{"n", "v": [..]} | {"n", "x", "v"}]}`.
     fn data_json(&self, layout: &Layout) -> String {
-        let xs = |s: &Series| s.points.iter().map(|p| compact(p.0)).collect::<Vec<_>>().join(",");
+        let xs = |s: &Series| {
+            s.points
+                .iter()
+                .map(|p| compact(p.0))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let shared = self.series.first().map(xs);
         let all_same = self.series.iter().all(|s| Some(xs(s)) == shared);
         let mut json = String::new();
@@ -343,7 +423,12 @@ impl Chart {
                 json.push(',');
             }
             let name = serde_json::to_string(&s.name).unwrap_or_else(|_| "\"\"".into());
-            let values = s.points.iter().map(|p| p.1.map_or("null".into(), compact)).collect::<Vec<_>>().join(",");
+            let values = s
+                .points
+                .iter()
+                .map(|p| p.1.map_or("null".into(), compact))
+                .collect::<Vec<_>>()
+                .join(",");
             if all_same {
                 let _ = write!(json, "{{\"n\":{name},\"v\":[{values}]}}");
             } else {
@@ -395,7 +480,11 @@ impl Layout {
                 x = px0;
                 row += 1;
             }
-            legend.push(LegendItem { series: i, x, y: 16.0 + row as f64 * 15.0 });
+            legend.push(LegendItem {
+                series: i,
+                x,
+                y: 16.0 + row as f64 * 15.0,
+            });
             x += width;
         }
         let py0 = 26.0 + row as f64 * 15.0;
@@ -403,8 +492,13 @@ impl Layout {
         let py1 = height - 40.0;
 
         // x domain.
-        let xs = chart.series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
-        let (mut x0, mut x1) = chart.x_domain.unwrap_or_else(|| min_max(xs).unwrap_or((0.0, 1.0)));
+        let xs = chart
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0));
+        let (mut x0, mut x1) = chart
+            .x_domain
+            .unwrap_or_else(|| min_max(xs).unwrap_or((0.0, 1.0)));
         if chart.x_domain.is_none() {
             for v in &chart.vlines {
                 x0 = x0.min(v.value);
@@ -428,11 +522,17 @@ impl Layout {
             .chain(chart.hlines.iter().map(|r| r.value))
             .collect();
         let max = ys.iter().copied().fold(0.0_f64, f64::max);
-        let min_pos = ys.iter().copied().filter(|y| *y > 0.0).fold(f64::INFINITY, f64::min);
+        let min_pos = ys
+            .iter()
+            .copied()
+            .filter(|y| *y > 0.0)
+            .fold(f64::INFINITY, f64::min);
         let log = match chart.y_scale {
             YScale::Linear => false,
             YScale::Log => min_pos.is_finite(),
-            YScale::Auto => chart.y_unit == YUnit::Ms && min_pos.is_finite() && max / min_pos > 30.0,
+            YScale::Auto => {
+                chart.y_unit == YUnit::Ms && min_pos.is_finite() && max / min_pos > 30.0
+            }
         };
         let (y0, y1, y_ticks) = if log {
             let lo = 10f64.powf(min_pos.log10().floor());
@@ -451,25 +551,55 @@ impl Layout {
         let x_ticks = match chart.x_kind {
             XKind::Percentile => [0.0, 0.5, 0.9, 0.99, 0.999, 0.9999, 0.99999]
                 .iter()
-                .map(|q: &f64| ((1.0 / (1.0 - q)).log10(), x_text(XKind::Percentile, (1.0 / (1.0 - q)).log10())))
+                .map(|q: &f64| {
+                    (
+                        (1.0 / (1.0 - q)).log10(),
+                        x_text(XKind::Percentile, (1.0 / (1.0 - q)).log10()),
+                    )
+                })
                 .filter(|(x, _)| *x >= x0 - 1e-9 && *x <= x1 + 1e-9)
                 .collect(),
             XKind::Seconds => {
                 let span = x1 - x0;
-                let step = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0]
-                    .into_iter()
-                    .find(|s| span / s <= 12.0)
-                    .unwrap_or(7200.0);
+                let step = [
+                    1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0,
+                    3600.0,
+                ]
+                .into_iter()
+                .find(|s| span / s <= 12.0)
+                .unwrap_or(7200.0);
                 let first = (x0 / step).ceil() * step;
-                (0..).map(|k| first + k as f64 * step).take_while(|v| *v <= x1 + 1e-9).map(|v| (v, x_text(XKind::Seconds, v))).collect()
+                (0..)
+                    .map(|k| first + k as f64 * step)
+                    .take_while(|v| *v <= x1 + 1e-9)
+                    .map(|v| (v, x_text(XKind::Seconds, v)))
+                    .collect()
             }
             XKind::Rate => {
                 let (step, _) = nice_linear(x1 - x0, 8);
                 let first = (x0 / step).ceil() * step;
-                (0..).map(|k| first + k as f64 * step).take_while(|v| *v <= x1 + 1e-9).map(|v| (v, x_text(XKind::Rate, v))).collect()
+                (0..)
+                    .map(|k| first + k as f64 * step)
+                    .take_while(|v| *v <= x1 + 1e-9)
+                    .map(|v| (v, x_text(XKind::Rate, v)))
+                    .collect()
             }
         };
-        Layout { height, px0, px1, py0, py1, x0, x1, y0, y1, log, x_ticks, y_ticks, legend }
+        Layout {
+            height,
+            px0,
+            px1,
+            py0,
+            py1,
+            x0,
+            x1,
+            y0,
+            y1,
+            log,
+            x_ticks,
+            y_ticks,
+            legend,
+        }
     }
 
     fn sx(&self, x: f64) -> f64 {
@@ -505,23 +635,33 @@ fn runs(points: &[(f64, Option<f64>)]) -> Vec<Vec<(f64, f64)>> {
 }
 
 fn min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    values.filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })
+    values
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
 }
 
 /// A step of 1, 2 or 5 x 10^k giving about `ticks` ticks up to `max`, and the top tick.
 fn nice_linear(max: f64, ticks: usize) -> (f64, f64) {
     let raw = max / ticks as f64;
     let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude);
     (step, (max / step).ceil() * step)
 }
 
 fn log_ticks(lo: f64, hi: f64, unit: YUnit) -> Vec<(f64, String)> {
     let decades = (hi / lo).log10().round() as i32;
-    let multiples: &[f64] = if decades <= 2 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+    let multiples: &[f64] = if decades <= 2 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
     let mut out = Vec::new();
     let mut decade = lo;
     while decade <= hi * 1.0001 {
@@ -576,9 +716,27 @@ mod tests {
 
     fn chart() -> Chart {
         let mut c = Chart::new("t", "test", XKind::Seconds, YUnit::Ms);
-        c.series.push(Series::new("p99", vec![(0.5, Some(10.0)), (1.5, None), (2.5, Some(30.0)), (3.5, Some(3000.0))]));
-        c.bands.push(Band { index: 0, start: 1.0, end: Some(2.0), label: "redis latency".into() });
-        c.bands.push(Band { index: 1, start: 3.0, end: None, label: "kill <inventory>".into() });
+        c.series.push(Series::new(
+            "p99",
+            vec![
+                (0.5, Some(10.0)),
+                (1.5, None),
+                (2.5, Some(30.0)),
+                (3.5, Some(3000.0)),
+            ],
+        ));
+        c.bands.push(Band {
+            index: 0,
+            start: 1.0,
+            end: Some(2.0),
+            label: "redis latency".into(),
+        });
+        c.bands.push(Band {
+            index: 1,
+            start: 3.0,
+            end: None,
+            label: "kill <inventory>".into(),
+        });
         c
     }
 

@@ -54,25 +54,26 @@ fn chromium_url(url: &str, extra: &[String]) -> Ran {
     // `setsid`: chromium gets a session (and process group) of its own, whose id is its pid, so
     // a timeout kills exactly it and its helpers, and nothing it does reaches our session.
     let mut cmd = Command::new("setsid");
-    cmd.arg(CHROMIUM).args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        &format!("--user-data-dir={}", profile.path().display()),
-        "--proxy-server=127.0.0.1:9",
-        "--virtual-time-budget=5000",
-    ])
-    .args(extra)
-    .arg(url)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    cmd.arg(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--proxy-server=127.0.0.1:9",
+            "--virtual-time-budget=5000",
+        ])
+        .args(extra)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("starts chromium");
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -93,13 +94,19 @@ fn chromium_url(url: &str, extra: &[String]) -> Ran {
         }
         if Instant::now() > deadline {
             // Chromium's own process group (setsid above): it and its helpers only.
-            let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
             let _ = child.wait();
             panic!("chromium did not finish within {TIMEOUT:?} on {url}");
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    Ran { status, stdout: reader.join().unwrap(), stderr: err_reader.join().unwrap() }
+    Ran {
+        status,
+        stdout: reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
 }
 
 /// The attributes of the dumped DOM's `<body>` tag.
@@ -125,29 +132,79 @@ fn check_page(page: &Path, label: &str) {
     keep(&format!("{label}.html"), page);
 
     let ran = chromium(page, &["--dump-dom".to_string()]);
-    assert_eq!(ran.status, Some(0), "chromium --dump-dom failed: {}", ran.stderr);
+    assert_eq!(
+        ran.status,
+        Some(0),
+        "chromium --dump-dom failed: {}",
+        ran.stderr
+    );
     let dom = &ran.stdout;
-    assert_eq!(body_attr(dom, "data-rendered"), Some("ok"), "{label}: not rendered; errors {:?}; stderr {}", body_attr(dom, "data-errors"), ran.stderr);
-    let counted: usize = body_attr(dom, "data-charts").expect("data-charts").parse().unwrap();
-    assert!(counted >= expected, "{label}: {counted} charts counted, {expected} in the page");
-    assert_eq!(body_attr(dom, "data-errors"), None, "{label}: script errors");
-    let load_ms: f64 = body_attr(dom, "data-load-ms").expect("data-load-ms").parse().unwrap();
+    assert_eq!(
+        body_attr(dom, "data-rendered"),
+        Some("ok"),
+        "{label}: not rendered; errors {:?}; stderr {}",
+        body_attr(dom, "data-errors"),
+        ran.stderr
+    );
+    let counted: usize = body_attr(dom, "data-charts")
+        .expect("data-charts")
+        .parse()
+        .unwrap();
+    assert!(
+        counted >= expected,
+        "{label}: {counted} charts counted, {expected} in the page"
+    );
+    assert_eq!(
+        body_attr(dom, "data-errors"),
+        None,
+        "{label}: script errors"
+    );
+    let load_ms: f64 = body_attr(dom, "data-load-ms")
+        .expect("data-load-ms")
+        .parse()
+        .unwrap();
     println!("{label}: {counted} charts, load {load_ms} ms (performance.now at load)");
     assert!(load_ms < 2000.0, "{label}: load took {load_ms} ms");
 
     // The script's own self-test: a hover shows the values, a legend click hides a line.
-    let ran = chromium_url(&format!("file://{}#selftest", page.display()), &["--dump-dom".to_string()]);
+    let ran = chromium_url(
+        &format!("file://{}#selftest", page.display()),
+        &["--dump-dom".to_string()],
+    );
     let dom = &ran.stdout;
-    assert_eq!(body_attr(dom, "data-errors"), None, "{label}: script errors in the self-test");
+    assert_eq!(
+        body_attr(dom, "data-errors"),
+        None,
+        "{label}: script errors in the self-test"
+    );
     let tooltip = body_attr(dom, "data-tooltip").unwrap_or_default();
     println!("{label}: tooltip {tooltip:?}");
-    assert!(tooltip.contains(':') && tooltip.len() > 8, "{label}: no tooltip: {tooltip:?}");
-    assert_eq!(body_attr(dom, "data-toggled"), Some("true"), "{label}: legend click did not hide the series");
+    assert!(
+        tooltip.contains(':') && tooltip.len() > 8,
+        "{label}: no tooltip: {tooltip:?}"
+    );
+    assert_eq!(
+        body_attr(dom, "data-toggled"),
+        Some("true"),
+        "{label}: legend click did not hide the series"
+    );
 
     let shots = tempfile::tempdir().unwrap();
     let png_path = shots.path().join(format!("{label}.png"));
-    let ran = chromium(page, &[format!("--screenshot={}", png_path.display()), "--window-size=1400,4000".to_string(), "--hide-scrollbars".to_string()]);
-    assert!(png_path.is_file(), "{label}: no screenshot (status {:?}): {}", ran.status, ran.stderr);
+    let ran = chromium(
+        page,
+        &[
+            format!("--screenshot={}", png_path.display()),
+            "--window-size=1400,4000".to_string(),
+            "--hide-scrollbars".to_string(),
+        ],
+    );
+    assert!(
+        png_path.is_file(),
+        "{label}: no screenshot (status {:?}): {}",
+        ran.status,
+        ran.stderr
+    );
     keep(&format!("{label}.png"), &png_path);
     let decoder = png::Decoder::new(std::fs::File::open(&png_path).unwrap());
     let mut reader = decoder.read_info().unwrap();
@@ -164,8 +221,18 @@ fn check_page(page: &Path, label: &str) {
         total += 1;
     }
     let share = non_white as f64 / total as f64;
-    println!("{label}: screenshot {}x{}, {} colours, {:.1} % non-white", info.width, info.height, colours.len(), share * 100.0);
-    assert!(colours.len() > 20, "{label}: only {} colours", colours.len());
+    println!(
+        "{label}: screenshot {}x{}, {} colours, {:.1} % non-white",
+        info.width,
+        info.height,
+        colours.len(),
+        share * 100.0
+    );
+    assert!(
+        colours.len() > 20,
+        "{label}: only {} colours",
+        colours.len()
+    );
     assert!(share > 0.05, "{label}: {:.1} % non-white", share * 100.0);
 }
 
@@ -174,15 +241,44 @@ fn reports_render_in_headless_chromium() {
     if !chromium_available() {
         return;
     }
-    let run = Fixture::chaos(&RunSpec { seconds: 120, routes: 8, faults: vec![(20.0, Some(35.0)), (50.0, Some(60.0)), (90.0, None)], ..RunSpec::default() });
-    check_page(&render_run(&run.dir, &RenderOptions::default()).unwrap(), "chaos-run");
+    let run = Fixture::chaos(&RunSpec {
+        seconds: 120,
+        routes: 8,
+        faults: vec![(20.0, Some(35.0)), (50.0, Some(60.0)), (90.0, None)],
+        ..RunSpec::default()
+    });
+    check_page(
+        &render_run(&run.dir, &RenderOptions::default()).unwrap(),
+        "chaos-run",
+    );
     let cap = Fixture::capacity();
-    check_page(&render_run(&cap.dir, &RenderOptions::default()).unwrap(), "capacity");
+    check_page(
+        &render_run(&cap.dir, &RenderOptions::default()).unwrap(),
+        "capacity",
+    );
     let a = Fixture::loadgen(&RunSpec::default());
-    check_page(&reports::render_diff(&a.dir, &run.dir, None).unwrap(), "diff");
+    check_page(
+        &reports::render_diff(&a.dir, &run.dir, None).unwrap(),
+        "diff",
+    );
     // A 10-minute run opens in under 2 s (check_page), and a real chaos run renders too.
-    let long = Fixture::chaos(&RunSpec { seconds: 600, routes: 8, faults: vec![(60.0, Some(120.0)), (300.0, Some(330.0)), (480.0, Some(540.0))], ..RunSpec::default() });
-    check_page(&render_run(&long.dir, &RenderOptions::default()).unwrap(), "chaos-run-600s");
+    let long = Fixture::chaos(&RunSpec {
+        seconds: 600,
+        routes: 8,
+        faults: vec![
+            (60.0, Some(120.0)),
+            (300.0, Some(330.0)),
+            (480.0, Some(540.0)),
+        ],
+        ..RunSpec::default()
+    });
+    check_page(
+        &render_run(&long.dir, &RenderOptions::default()).unwrap(),
+        "chaos-run-600s",
+    );
     let real = Fixture::real("redis-down");
-    check_page(&render_run(&real.dir, &RenderOptions::default()).unwrap(), "real-redis-down");
+    check_page(
+        &render_run(&real.dir, &RenderOptions::default()).unwrap(),
+        "real-redis-down",
+    );
 }

@@ -23,16 +23,27 @@ fn a_bad_scenario_exits_2_naming_file_line_and_field_and_starts_nothing() {
     )
     .unwrap();
     let out = dir.path().join("run");
-    let output = chaos().arg("run").arg(&path).arg("--out").arg(&out).output().unwrap();
+    let output = chaos()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("bad.toml:11") && stderr.contains("faults[0].for"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml:11") && stderr.contains("faults[0].for"),
+        "{stderr}"
+    );
     assert!(!out.exists(), "nothing may start for a bad scenario");
 }
 
 #[test]
 fn a_short_run_with_a_redis_fault_holds_every_invariant() {
-    let _one = ONE_STACK_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_STACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ci-redis-latency.toml");
     std::fs::write(
@@ -69,23 +80,57 @@ rules = ["pending=0"]
     )
     .unwrap();
     let out = dir.path().join("run");
-    let output = chaos().arg("run").arg(&path).arg("--out").arg(&out).output().unwrap();
+    let output = chaos()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr tail:\n{}", tail(&stderr));
-    for file in ["scenario.toml", "faults.json", "verdict.json", "final-state.json", "loadgen/history.jsonl", "loadgen/summary.json", "logs/gateway.log", "logs/broker.log"] {
-        assert!(out.join(file).exists(), "{file} missing from the run folder");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr tail:\n{}",
+        tail(&stderr)
+    );
+    for file in [
+        "scenario.toml",
+        "faults.json",
+        "verdict.json",
+        "final-state.json",
+        "loadgen/history.jsonl",
+        "loadgen/summary.json",
+        "logs/gateway.log",
+        "logs/broker.log",
+    ] {
+        assert!(
+            out.join(file).exists(),
+            "{file} missing from the run folder"
+        );
     }
-    let verdict: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("verdict.json")).unwrap()).unwrap();
+    let verdict: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("verdict.json")).unwrap()).unwrap();
     assert_eq!(verdict["valid"], true, "{verdict}");
-    let faults: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("faults.json")).unwrap()).unwrap();
+    let faults: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("faults.json")).unwrap()).unwrap();
     let window = &faults[0];
     assert_eq!(window["target"], "redis");
     assert!(window["error"].is_null(), "{window}");
-    let (start, end) = (window["start_s"].as_f64().unwrap(), window["end_s"].as_f64().unwrap());
+    let (start, end) = (
+        window["start_s"].as_f64().unwrap(),
+        window["end_s"].as_f64().unwrap(),
+    );
     // Applied on schedule (a loaded machine may be a little late) and healed 4 s later.
-    assert!((3.9..6.0).contains(&start) && end - start >= 3.9, "window {start}..{end}");
-    assert!(window["started"].as_u64().unwrap() >= 60, "load ran during the fault: {window}");
+    assert!(
+        (3.9..6.0).contains(&start) && end - start >= 3.9,
+        "window {start}..{end}"
+    );
+    assert!(
+        window["started"].as_u64().unwrap() >= 60,
+        "load ran during the fault: {window}"
+    );
     assert!(stdout.contains("verdict: PASS"), "{stdout}");
 }
 
@@ -98,14 +143,35 @@ fn tail(text: &str) -> String {
 /// the seat, booking and pending booking it tampered with.
 #[test]
 fn the_selftest_catches_unsafe_locks_and_tampered_state() {
-    let _one = ONE_STACK_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_STACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let output = chaos().arg("selftest").arg("--out").arg(dir.path()).output().unwrap();
+    let output = chaos()
+        .arg("selftest")
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr tail:\n{}", tail(&String::from_utf8_lossy(&output.stderr)));
-    assert!(stdout.contains("FOUND   unsafe locks: double_booking INVALID"), "{stdout}");
-    assert!(stdout.contains("CONFIRMED bookings:"), "the double-booked seat and its bookings are shown: {stdout}");
-    assert!(stdout.contains("is RESERVED for FAILED booking"), "{stdout}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr tail:\n{}",
+        tail(&String::from_utf8_lossy(&output.stderr))
+    );
+    assert!(
+        stdout.contains("FOUND   unsafe locks: double_booking INVALID"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("CONFIRMED bookings:"),
+        "the double-booked seat and its bookings are shown: {stdout}"
+    );
+    assert!(
+        stdout.contains("is RESERVED for FAILED booking"),
+        "{stdout}"
+    );
     assert!(stdout.contains("is still PENDING"), "{stdout}");
     assert!(!stdout.contains("MISSING"), "{stdout}");
 }
@@ -114,7 +180,9 @@ fn the_selftest_catches_unsafe_locks_and_tampered_state() {
 /// passes the SLO while 150 % fails it (the verification runs the search ends with).
 #[test]
 fn the_capacity_search_finds_a_rate_that_80_percent_holds_and_150_percent_breaks() {
-    let _one = ONE_STACK_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_STACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("capacity.toml");
     std::fs::write(
@@ -124,23 +192,70 @@ fn the_capacity_search_finds_a_rate_that_80_percent_holds_and_150_percent_breaks
     .unwrap();
     let out = dir.path().join("capacity");
     let output = chaos()
-        .args(["capacity", path.to_str().unwrap(), "--slo", "ttc-p99<1500ms", "--slo", "dropped<1%", "--from", "4", "--growth", "2", "--refine", "2", "--step", "8s", "--out"])
+        .args([
+            "capacity",
+            path.to_str().unwrap(),
+            "--slo",
+            "ttc-p99<1500ms",
+            "--slo",
+            "dropped<1%",
+            "--from",
+            "4",
+            "--growth",
+            "2",
+            "--refine",
+            "2",
+            "--step",
+            "8s",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let capacity: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("capacity.json")).unwrap_or_default()).unwrap_or_default();
+    let capacity: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("capacity.json")).unwrap_or_default())
+            .unwrap_or_default();
     eprintln!("{stdout}");
-    assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr tail:\n{}", tail(&stderr));
-    let rate = capacity["sustainable_rate_per_s"].as_f64().expect("a sustainable rate");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr tail:\n{}",
+        tail(&stderr)
+    );
+    let rate = capacity["sustainable_rate_per_s"]
+        .as_f64()
+        .expect("a sustainable rate");
     assert!(rate >= 4.0, "{capacity}");
     let verification = capacity["verification"].as_array().unwrap();
     assert_eq!(verification.len(), 2, "{capacity}");
-    assert_eq!((verification[0]["fraction"].as_f64(), verification[0]["passed"].as_bool()), (Some(0.8), Some(true)), "{capacity}");
-    assert_eq!((verification[1]["fraction"].as_f64(), verification[1]["passed"].as_bool()), (Some(1.5), Some(false)), "{capacity}");
+    assert_eq!(
+        (
+            verification[0]["fraction"].as_f64(),
+            verification[0]["passed"].as_bool()
+        ),
+        (Some(0.8), Some(true)),
+        "{capacity}"
+    );
+    assert_eq!(
+        (
+            verification[1]["fraction"].as_f64(),
+            verification[1]["passed"].as_bool()
+        ),
+        (Some(1.5), Some(false)),
+        "{capacity}"
+    );
     for step in capacity["steps"].as_array().unwrap() {
-        assert!(out.join(step["run_dir"].as_str().unwrap()).join("summary.json").exists(), "{step}");
+        assert!(
+            out.join(step["run_dir"].as_str().unwrap())
+                .join("summary.json")
+                .exists(),
+            "{step}"
+        );
     }
-    assert!(stdout.contains("sustainable: ") && stdout.contains("verified: 80 % passed, 150 % failed"), "{stdout}");
+    assert!(
+        stdout.contains("sustainable: ") && stdout.contains("verified: 80 % passed, 150 % failed"),
+        "{stdout}"
+    );
 }

@@ -35,7 +35,14 @@ pub enum Persona {
 }
 
 impl Persona {
-    pub const ALL: [Persona; 6] = [Persona::Browse, Persona::Signup, Persona::Book, Persona::HotSeat, Persona::Cancel, Persona::Health];
+    pub const ALL: [Persona; 6] = [
+        Persona::Browse,
+        Persona::Signup,
+        Persona::Book,
+        Persona::HotSeat,
+        Persona::Cancel,
+        Persona::Health,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -83,7 +90,12 @@ impl Persona {
             Persona::Browse => browse::iterate(user, ctx).await,
             Persona::Signup => signup::iterate(user, ctx).await,
             Persona::Health => {
-                crate::common::send(user, ctx, crate::common::Call::get("/health", "/health", ctx.ops.request_timeout)).await?;
+                crate::common::send(
+                    user,
+                    ctx,
+                    crate::common::Call::get("/health", "/health", ctx.ops.request_timeout),
+                )
+                .await?;
                 Ok(())
             }
             booking => {
@@ -101,7 +113,11 @@ impl std::str::FromStr for Persona {
         Persona::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown scenario {s:?}: use browse, signup, book, hot-seat, cancel or health"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown scenario {s:?}: use browse, signup, book, hot-seat, cancel or health"
+                )
+            })
     }
 }
 
@@ -113,12 +129,19 @@ pub fn parse_weights(text: &str) -> Result<Vec<(Persona, u32)>, String> {
     let mut out: Vec<(Persona, u32)> = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, weight) = match part.split_once('=') {
-            Some((n, w)) => (n.trim(), w.trim().parse::<u32>().map_err(|_| format!("bad weight in {part:?}: use name=N"))?),
+            Some((n, w)) => (
+                n.trim(),
+                w.trim()
+                    .parse::<u32>()
+                    .map_err(|_| format!("bad weight in {part:?}: use name=N"))?,
+            ),
             None => (part, 1),
         };
         let persona: Persona = name.parse()?;
         if weight == 0 {
-            return Err(format!("weight of {name} must be at least 1 (leave it out instead)"));
+            return Err(format!(
+                "weight of {name} must be at least 1 (leave it out instead)"
+            ));
         }
         if out.iter().any(|(p, _)| *p == persona) {
             return Err(format!("scenario {name} given twice"));
@@ -135,7 +158,11 @@ pub fn parse_weights(text: &str) -> Result<Vec<(Persona, u32)>, String> {
 ///
 /// # Errors
 /// Only goose's own.
-pub async fn closed_session(user: &mut GooseUser, ctx: &Ctx, persona: Persona) -> TransactionResult {
+pub async fn closed_session(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    persona: Persona,
+) -> TransactionResult {
     ctx.arrive().await;
     while !ctx.gate.is_closed() {
         persona.iterate(user, ctx).await?;
@@ -152,9 +179,16 @@ mod tests {
 
     #[test]
     fn weights_parse_and_bad_ones_say_why() {
-        assert_eq!(parse_weights("browse=3,book").unwrap(), vec![(Persona::Browse, 3), (Persona::Book, 1)]);
-        assert!(parse_weights("browse=0").unwrap_err().contains("at least 1"));
-        assert!(parse_weights("shop=1").unwrap_err().contains("unknown scenario"));
+        assert_eq!(
+            parse_weights("browse=3,book").unwrap(),
+            vec![(Persona::Browse, 3), (Persona::Book, 1)]
+        );
+        assert!(parse_weights("browse=0")
+            .unwrap_err()
+            .contains("at least 1"));
+        assert!(parse_weights("shop=1")
+            .unwrap_err()
+            .contains("unknown scenario"));
         assert!(parse_weights("book,book").unwrap_err().contains("twice"));
         assert!(parse_weights("book=x").unwrap_err().contains("bad weight"));
     }
@@ -163,7 +197,9 @@ mod tests {
     fn pick_follows_the_weights() {
         let mut rng = rand::thread_rng();
         let weighted = [(Persona::Book, 3), (Persona::Cancel, 1)];
-        let cancels = (0..4000).filter(|_| Persona::pick(&weighted, &mut rng) == Persona::Cancel).count();
+        let cancels = (0..4000)
+            .filter(|_| Persona::pick(&weighted, &mut rng) == Persona::Cancel)
+            .count();
         assert!((800..1200).contains(&cancels), "{cancels}");
     }
 }

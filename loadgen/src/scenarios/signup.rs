@@ -14,12 +14,43 @@ pub async fn iterate(user: &mut GooseUser, ctx: &Ctx) -> TransactionResult {
     let email = format!("loadgen-{}-{n}@stampede.test", ctx.run_id);
     let password = "loadgen-password";
     let body = json!({"name": format!("Loadgen {n}"), "email": email, "password": password});
-    send(user, ctx, Call { method: GooseMethod::Post, body: Some(&body), ok: &[201], ..Call::get("/api/users/register", "/api/users/register", t) }).await?;
+    send(
+        user,
+        ctx,
+        Call {
+            method: GooseMethod::Post,
+            body: Some(&body),
+            ok: &[201],
+            ..Call::get("/api/users/register", "/api/users/register", t)
+        },
+    )
+    .await?;
     let body = json!({"email": email, "password": password});
-    let login = send(user, ctx, Call { method: GooseMethod::Post, body: Some(&body), ok: &[200], ..Call::get("/api/users/login", "/api/users/login", t) }).await?;
-    if let Reply::Http { status: 200, body, .. } = login {
+    let login = send(
+        user,
+        ctx,
+        Call {
+            method: GooseMethod::Post,
+            body: Some(&body),
+            ok: &[200],
+            ..Call::get("/api/users/login", "/api/users/login", t)
+        },
+    )
+    .await?;
+    if let Reply::Http {
+        status: 200, body, ..
+    } = login
+    {
         if let Some(token) = body["token"].as_str() {
-            send(user, ctx, Call { token: Some(token), ..Call::get("/api/users/me", "/api/users/me", t) }).await?;
+            send(
+                user,
+                ctx,
+                Call {
+                    token: Some(token),
+                    ..Call::get("/api/users/me", "/api/users/me", t)
+                },
+            )
+            .await?;
         }
     }
     Ok(())

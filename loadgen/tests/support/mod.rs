@@ -49,7 +49,12 @@ impl FakeTarget {
             event_name: "fake".into(),
             seats: 5000,
             users: (0..users)
-                .map(|i| PreparedUser { id: Uuid::new_v4(), email: format!("u{i}@x"), password: "p".into(), token: "t".into() })
+                .map(|i| PreparedUser {
+                    id: Uuid::new_v4(),
+                    email: format!("u{i}@x"),
+                    password: "p".into(),
+                    token: "t".into(),
+                })
                 .collect(),
         }
         .save(path)
@@ -58,7 +63,9 @@ impl FakeTarget {
 }
 
 async fn events(State(s): State<Fake>) -> Json<Value> {
-    Json(json!({"events": [{"id": s.event, "name": "fake", "total_seats": 5000}], "total": 1, "page": 1, "limit": 1}))
+    Json(
+        json!({"events": [{"id": s.event, "name": "fake", "total_seats": 5000}], "total": 1, "page": 1, "limit": 1}),
+    )
 }
 
 async fn one_event(State(s): State<Fake>) -> Json<Value> {
@@ -75,7 +82,10 @@ async fn seats(State(s): State<Fake>) -> Json<Value> {
 async fn book(State(s): State<Fake>) -> (StatusCode, Json<Value>) {
     s.posts.fetch_add(1, Ordering::Relaxed);
     tokio::time::sleep((s.delay)()).await;
-    (StatusCode::ACCEPTED, Json(json!({"id": Uuid::new_v4(), "status": "PENDING"})))
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"id": Uuid::new_v4(), "status": "PENDING"})),
+    )
 }
 
 async fn booking(UrlPath(id): UrlPath<Uuid>) -> Json<Value> {
@@ -93,7 +103,11 @@ pub async fn start(delay: Delay) -> FakeTarget {
         .route("/api/bookings", post(book))
         .route("/api/bookings/{id}", get(booking))
         .route("/api/users/me", get(|| async { Json(json!({"user": {}})) }))
-        .with_state(Fake { event, delay, posts: posts.clone() });
+        .with_state(Fake {
+            event,
+            delay,
+            posts: posts.clone(),
+        });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

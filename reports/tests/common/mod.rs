@@ -32,7 +32,9 @@ impl Fixture {
     /// A copy of the real run folder `reports/tests/fixtures/<name>/` (copied, so rendering does
     /// not write into the repository).
     pub fn real(name: &str) -> Fixture {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
         assert!(src.is_dir(), "no fixture folder {}", src.display());
         let f = Fixture::empty(name);
         copy_dir(&src, &f.dir);
@@ -146,14 +148,20 @@ pub fn new_histogram() -> Histogram<u64> {
 /// Exactly loadgen/src/summary.rs `encode`.
 pub fn encode(h: &Histogram<u64>) -> String {
     let mut bytes = Vec::new();
-    V2Serializer::new().serialize(h, &mut bytes).expect("V2 serialization into memory");
+    V2Serializer::new()
+        .serialize(h, &mut bytes)
+        .expect("V2 serialization into memory");
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Decodes a `histograms` entry (for the tests' expectations).
 pub fn decode(encoded: &str) -> Histogram<u64> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
-    hdrhistogram::serialization::Deserializer::new().deserialize(&mut std::io::Cursor::new(bytes)).unwrap()
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut std::io::Cursor::new(bytes))
+        .unwrap()
 }
 
 fn percentiles(h: &Histogram<u64>) -> Value {
@@ -166,7 +174,9 @@ fn percentiles(h: &Histogram<u64>) -> Value {
 }
 
 fn in_fault(faults: &[(f64, Option<f64>)], t: f64) -> bool {
-    faults.iter().any(|(s, e)| t >= *s && t < e.unwrap_or(f64::INFINITY))
+    faults
+        .iter()
+        .any(|(s, e)| t >= *s && t < e.unwrap_or(f64::INFINITY))
 }
 
 pub fn uuid(a: u64, b: u64) -> String {
@@ -204,7 +214,11 @@ pub fn write_loadgen(dir: &Path, spec: &RunSpec) {
                 "CONFIRMED"
             };
             *totals.entry(outcome).or_default() += 1;
-            let median = if faulty { spec.ttc_base_ms * 9.0 } else { spec.ttc_base_ms };
+            let median = if faulty {
+                spec.ttc_base_ms * 9.0
+            } else {
+                spec.ttc_base_ms
+            };
             let ms = rng.latency(median);
             let end = (i + (ms / 1000.0) as usize).min(n - 1);
             ended[end] += 1;
@@ -212,9 +226,18 @@ pub fn write_loadgen(dir: &Path, spec: &RunSpec) {
             *counter = json!(counter.as_u64().unwrap() + 1);
             if outcome != "UNKNOWN" {
                 let us = (ms * 1000.0).max(1.0) as u64;
-                ttc.entry("all".into()).or_insert_with(new_histogram).record(us).unwrap();
-                ttc.entry(outcome.into()).or_insert_with(new_histogram).record(us).unwrap();
-                per_second_ttc[end].get_or_insert_with(new_histogram).record(us).unwrap();
+                ttc.entry("all".into())
+                    .or_insert_with(new_histogram)
+                    .record(us)
+                    .unwrap();
+                ttc.entry(outcome.into())
+                    .or_insert_with(new_histogram)
+                    .record(us)
+                    .unwrap();
+                per_second_ttc[end]
+                    .get_or_insert_with(new_histogram)
+                    .record(us)
+                    .unwrap();
             }
         }
         for (k, name) in routes.iter().enumerate() {
@@ -268,13 +291,18 @@ pub fn write_loadgen(dir: &Path, spec: &RunSpec) {
             r
         })
         .collect();
-    let mut histograms: Map<String, Value> = ttc.iter().map(|(k, h)| (k.clone(), json!(encode(h)))).collect();
+    let mut histograms: Map<String, Value> = ttc
+        .iter()
+        .map(|(k, h)| (k.clone(), json!(encode(h))))
+        .collect();
     if spec.route_latency {
         for (k, name) in routes.iter().enumerate() {
             histograms.insert(format!("route:{name}"), json!(encode(&route_h[k])));
         }
     }
-    let p99 = ttc.get("all").map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1000.0);
+    let p99 = ttc
+        .get("all")
+        .map_or(0.0, |h| h.value_at_quantile(0.99) as f64 / 1000.0);
     let confirmed = totals.get("CONFIRMED").copied().unwrap_or(0);
     let unknown = totals.get("UNKNOWN").copied().unwrap_or(0);
     let summary = json!({
@@ -298,10 +326,18 @@ pub fn write_loadgen(dir: &Path, spec: &RunSpec) {
         "history": {"file": dir.join("history.jsonl").display().to_string(), "ops": started_total * 2, "write_error": null},
         "timeline": timeline,
     });
-    std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("summary.json"),
+        serde_json::to_vec_pretty(&summary).unwrap(),
+    )
+    .unwrap();
     let run = json!({"args": ["loadgen", "--host", HOST, "--rate", format!("{}/s", spec.rate), "--duration", format!("{n}s")],
         "runId": "3f2a9c", "host": HOST, "eventId": uuid(1, 1), "seed": 42, "users": 50});
-    std::fs::write(dir.join("run.json"), serde_json::to_vec_pretty(&run).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("run.json"),
+        serde_json::to_vec_pretty(&run).unwrap(),
+    )
+    .unwrap();
     std::fs::write(dir.join("history.jsonl"), "").unwrap();
 }
 
@@ -309,12 +345,19 @@ pub fn write_environment(dir: &Path) {
     let env = json!({"hostname": "bench-1", "cpus": 2, "cpu_model": "AMD EPYC 7B13", "memory_bytes": 25_769_803_776u64,
         "os": "Debian GNU/Linux 12 (bookworm)", "kernel": "6.1.0-18-cloud-amd64", "stampede_version": "0.1.0",
         "git_commit": "1a5e390", "captured_at": "2026-11-22T05:11:13.900Z"});
-    std::fs::write(dir.join("environment.json"), serde_json::to_vec_pretty(&env).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("environment.json"),
+        serde_json::to_vec_pretty(&env).unwrap(),
+    )
+    .unwrap();
 }
 
 /// The counter-examples the generated verdict holds (booking ids, seat ids).
 pub fn invalid_example_ids() -> (Vec<String>, Vec<String>) {
-    (vec![uuid(0xb00c, 1), uuid(0xb00c, 2)], vec![uuid(0x5ea7, 9)])
+    (
+        vec![uuid(0xb00c, 1), uuid(0xb00c, 2)],
+        vec![uuid(0x5ea7, 9)],
+    )
 }
 
 /// Writes a chaos run folder: scenario.toml, faults.json, verdict.json (double_booking
@@ -331,7 +374,11 @@ pub fn write_chaos(dir: &Path, spec: &RunSpec) {
         "# redis-latency\nname = \"redis-latency\"\ndescription = \"Redis 200 ms ± 50 ms late for 15 s\"\n\n[target]\nmode = \"local\"\n\n[load]\nrate = \"40/s\"\nduration = \"60s\"\n",
     )
     .unwrap();
-    let descriptions = ["redis latency 200ms±50ms downstream", "kill -9 inventory-service", "restart broker"];
+    let descriptions = [
+        "redis latency 200ms±50ms downstream",
+        "kill -9 inventory-service",
+        "restart broker",
+    ];
     let faults: Vec<Value> = spec
         .faults
         .iter()
@@ -345,7 +392,11 @@ pub fn write_chaos(dir: &Path, spec: &RunSpec) {
                 "max_in_flight": 80, "started": 600, "error": null, "bookings_in_flight": 42})
         })
         .collect();
-    std::fs::write(dir.join("faults.json"), serde_json::to_vec_pretty(&faults).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("faults.json"),
+        serde_json::to_vec_pretty(&faults).unwrap(),
+    )
+    .unwrap();
     let (bookings, seats) = invalid_example_ids();
     let verdict = json!({
         "valid": false,
@@ -360,18 +411,31 @@ pub fn write_chaos(dir: &Path, spec: &RunSpec) {
         },
         "counts": {"attempted": 2400, "acknowledged": 2390, "lost": 0},
     });
-    std::fs::write(dir.join("verdict.json"), serde_json::to_vec_pretty(&verdict).unwrap()).unwrap();
-    let summary: Value = serde_json::from_slice(&std::fs::read(dir.join("loadgen/summary.json")).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("verdict.json"),
+        serde_json::to_vec_pretty(&verdict).unwrap(),
+    )
+    .unwrap();
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("loadgen/summary.json")).unwrap()).unwrap();
     let report = json!({"scenario": "redis-latency", "run_dir": dir.display().to_string(), "ending": "invariant_violated",
         "thresholds": summary["thresholds"], "faults": faults, "verdict": verdict, "bookings_attempted": summary["bookings"]["attempted"],
         "ttc_p99_in_faults_ms": 1450.5, "ttc_p99_outside_faults_ms": 310.25});
-    std::fs::write(dir.join("run-report.json"), serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("run-report.json"),
+        serde_json::to_vec_pretty(&report).unwrap(),
+    )
+    .unwrap();
     let nemesis = json!([
         {"wall": "2026-11-22T05:59:50.000Z", "process": "inventory-service", "action": "spawn", "pid": 100, "exit": null, "note": null},
         {"wall": "2026-11-22T06:00:50.000Z", "process": "inventory-service", "action": "kill9", "pid": 100, "exit": {"signal": 9}, "note": null},
         {"wall": "2026-11-22T06:01:00.000Z", "process": "inventory-service", "action": "restart", "pid": 131, "exit": null, "note": null},
     ]);
-    std::fs::write(dir.join("nemesis.json"), serde_json::to_vec_pretty(&nemesis).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("nemesis.json"),
+        serde_json::to_vec_pretty(&nemesis).unwrap(),
+    )
+    .unwrap();
     std::fs::write(dir.join("final-state.json"), "{}").unwrap();
 }
 
@@ -381,12 +445,28 @@ pub fn write_capacity(dir: &Path) {
     let mut steps = Vec::new();
     for (i, rate) in rates.iter().enumerate() {
         let run_dir = format!("steps/{:02}-{rate:.1}", i + 1);
-        let spec = RunSpec { seconds: 10, rate: *rate as u64, routes: 2, ttc_base_ms: 30.0 * (1.0 + (i * i) as f64), seed: i as u64 + 1, ..RunSpec::default() };
+        let spec = RunSpec {
+            seconds: 10,
+            rate: *rate as u64,
+            routes: 2,
+            ttc_base_ms: 30.0 * (1.0 + (i * i) as f64),
+            seed: i as u64 + 1,
+            ..RunSpec::default()
+        };
         write_loadgen(&dir.join(&run_dir), &spec);
-        let summary: Value = serde_json::from_slice(&std::fs::read(dir.join(&run_dir).join("summary.json")).unwrap()).unwrap();
-        let p99 = summary["time_to_confirm"]["all"]["p99_ms"].as_f64().unwrap();
+        let summary: Value = serde_json::from_slice(
+            &std::fs::read(dir.join(&run_dir).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        let p99 = summary["time_to_confirm"]["all"]["p99_ms"]
+            .as_f64()
+            .unwrap();
         // The top step: nothing reached a terminal status in time (null percentiles, as chaos writes them).
-        let p50 = if i == rates.len() - 1 { Value::Null } else { summary["time_to_confirm"]["all"]["p50_ms"].clone() };
+        let p50 = if i == rates.len() - 1 {
+            Value::Null
+        } else {
+            summary["time_to_confirm"]["all"]["p50_ms"].clone()
+        };
         steps.push(json!({"phase": if i < 4 { "ramp" } else { "refine" }, "rate_per_s": rate, "run_dir": run_dir, "dropped": 0, "attempted": summary["bookings"]["attempted"], "start_rate_per_s": rate, "confirmed_per_s": summary["bookings"]["confirmed_per_s"],
             "ttc_p50_ms": p50, "ttc_p99_ms": p99, "error_rate": 0.002 * (i as f64 + 1.0),
             "passed": i < 3, "failed_rules": if i < 3 { vec![] } else { vec!["ttc-p99<500ms"] }}));
@@ -396,12 +476,19 @@ pub fn write_capacity(dir: &Path) {
         "confidence": "medium: one run per step",
         "verification": [{"fraction": 0.8, "rate_per_s": 24.0, "passed": true, "ttc_p99_ms": 210.5, "error_rate": 0.001, "as_expected": true},
             {"fraction": 1.5, "rate_per_s": 45.0, "passed": false, "ttc_p99_ms": null, "error_rate": 0.2, "as_expected": true}]});
-    std::fs::write(dir.join("capacity.json"), serde_json::to_vec_pretty(&capacity).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("capacity.json"),
+        serde_json::to_vec_pretty(&capacity).unwrap(),
+    )
+    .unwrap();
 }
 
 /// Reads a JSON file of a fixture.
 pub fn read(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
 }
 
 /// The `<svg class="chart" ...>...</svg>` elements of a page.
@@ -419,7 +506,9 @@ pub fn charts(html: &str) -> Vec<&str> {
 /// The `<tr ...attr="value"...>...</tr>` row of a page.
 pub fn row<'a>(html: &'a str, attr: &str, value: &str) -> &'a str {
     let marker = format!("<tr {attr}=\"{}\"", reports::format::esc(value));
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no row {marker}"));
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no row {marker}"));
     let end = html[start..].find("</tr>").unwrap() + start;
     &html[start..end]
 }

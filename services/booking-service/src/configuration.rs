@@ -24,7 +24,9 @@ impl Settings {
         Ok(Self {
             common: CommonSettings::from_env(env, 3003, "ticketflow_bookings")?,
             booking_timeout: Duration::from_millis(env.parse_or("BOOKING_TIMEOUT_MS", 60_000)?),
-            expiry_scan_interval: Duration::from_millis(env.parse_or("EXPIRY_SCAN_INTERVAL_MS", 500)?),
+            expiry_scan_interval: Duration::from_millis(
+                env.parse_or("EXPIRY_SCAN_INTERVAL_MS", 500)?,
+            ),
             max_seats: env.parse_or("MAX_SEATS_PER_BOOKING", 10)?,
         })
     }

@@ -9,7 +9,12 @@ use tokio_util::sync::CancellationToken;
 use crate::state::{Booking, Transitions, COLUMNS};
 
 /// Expires overdue bookings every `interval` until cancelled.
-pub async fn run(pool: PgPool, transitions: Transitions, interval: Duration, token: CancellationToken) {
+pub async fn run(
+    pool: PgPool,
+    transitions: Transitions,
+    interval: Duration,
+    token: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -46,7 +51,9 @@ pub async fn expire_batch(pool: &PgPool, transitions: &Transitions) -> anyhow::R
     .fetch_all(&mut *tx)
     .await?;
     for booking in &overdue {
-        transitions.close(&mut tx, booking, "EXPIRED", "EXPIRED").await?;
+        transitions
+            .close(&mut tx, booking, "EXPIRED", "EXPIRED")
+            .await?;
     }
     kit::outbox::commit(tx).await?;
     if !overdue.is_empty() {

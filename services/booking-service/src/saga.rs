@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::{topic, Envelope};
-use kit::messages::{seat_id, EventCreated, PaymentProcessed, PaymentRequested, SeatsLockFailed, SeatsLocked};
+use kit::messages::{
+    seat_id, EventCreated, PaymentProcessed, PaymentRequested, SeatsLockFailed, SeatsLocked,
+};
 use sqlx::PgPool;
 
 use crate::state::{lock_booking, Transitions};
@@ -31,7 +33,9 @@ impl Saga {
             topic::SEATS_LOCKED => self.on_seats_locked(&delivery).await,
             topic::SEATS_LOCK_FAILED => self.on_lock_failed(&delivery).await,
             topic::PAYMENT_PROCESSED => self.on_payment_processed(&delivery).await,
-            other => Err(HandlerError::Poison(anyhow::anyhow!("unexpected topic {other}"))),
+            other => Err(HandlerError::Poison(anyhow::anyhow!(
+                "unexpected topic {other}"
+            ))),
         }
     }
 
@@ -39,7 +43,12 @@ impl Saga {
         let event = delivery.parse::<EventCreated>()?.payload;
         let (ids, prices): (Vec<_>, Vec<_>) = event
             .seats()
-            .map(|s| (seat_id(event.event_id, &s.section, &s.seat_number), s.price_cents))
+            .map(|s| {
+                (
+                    seat_id(event.event_id, &s.section, &s.seat_number),
+                    s.price_cents,
+                )
+            })
             .unzip();
         let mut tx = self.pool.begin().await?;
         if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
@@ -71,7 +80,10 @@ impl Saga {
             return Ok(Outcome::Duplicate);
         }
         let Some(booking) = lock_booking(&mut tx, locked.booking_id).await? else {
-            return Err(HandlerError::Poison(anyhow::anyhow!("unknown booking {}", locked.booking_id)));
+            return Err(HandlerError::Poison(anyhow::anyhow!(
+                "unknown booking {}",
+                locked.booking_id
+            )));
         };
         let outcome = if booking.is_pending() && booking.stage == "AWAITING_SEATS" {
             sqlx::query(
@@ -115,10 +127,15 @@ impl Saga {
             return Ok(Outcome::Duplicate);
         }
         let Some(booking) = lock_booking(&mut tx, failed.booking_id).await? else {
-            return Err(HandlerError::Poison(anyhow::anyhow!("unknown booking {}", failed.booking_id)));
+            return Err(HandlerError::Poison(anyhow::anyhow!(
+                "unknown booking {}",
+                failed.booking_id
+            )));
         };
         let outcome = if booking.is_pending() && booking.stage == "AWAITING_SEATS" {
-            self.transitions.close(&mut tx, &booking, "FAILED", "LOCK_FAILED").await?;
+            self.transitions
+                .close(&mut tx, &booking, "FAILED", "LOCK_FAILED")
+                .await?;
             Outcome::Processed
         } else {
             Outcome::Ignored
@@ -134,7 +151,10 @@ impl Saga {
             return Ok(Outcome::Duplicate);
         }
         let Some(booking) = lock_booking(&mut tx, payment.booking_id).await? else {
-            return Err(HandlerError::Poison(anyhow::anyhow!("unknown booking {}", payment.booking_id)));
+            return Err(HandlerError::Poison(anyhow::anyhow!(
+                "unknown booking {}",
+                payment.booking_id
+            )));
         };
         let success = payment.status == "SUCCESS";
         let lock_still_held = booking
@@ -142,22 +162,33 @@ impl Saga {
             .is_some_and(|until| until > chrono::Utc::now());
         let outcome = match (booking.status.as_str(), success) {
             ("PENDING", true) if lock_still_held => {
-                self.transitions.confirm(&mut tx, &booking, payment.payment_id).await?;
+                self.transitions
+                    .confirm(&mut tx, &booking, payment.payment_id)
+                    .await?;
                 Outcome::Processed
             }
             ("PENDING", true) => {
                 // Paid, but the seat lock may already be swept: never confirm seats we may not hold.
-                self.transitions.close(&mut tx, &booking, "EXPIRED", "EXPIRED").await?;
+                self.transitions
+                    .close(&mut tx, &booking, "EXPIRED", "EXPIRED")
+                    .await?;
                 Outcome::Processed
             }
             ("PENDING", false) => {
-                self.transitions.close(&mut tx, &booking, "FAILED", "PAYMENT_FAILED").await?;
+                self.transitions
+                    .close(&mut tx, &booking, "FAILED", "PAYMENT_FAILED")
+                    .await?;
                 Outcome::Processed
             }
             (status @ ("FAILED" | "EXPIRED" | "CANCELLED"), true) => {
                 // A capture after the booking closed: announce the close again so it is refunded.
-                let reason = booking.failure_reason.clone().unwrap_or_else(|| status.to_string());
-                self.transitions.announce_close(&mut tx, &booking, status, &reason).await?;
+                let reason = booking
+                    .failure_reason
+                    .clone()
+                    .unwrap_or_else(|| status.to_string());
+                self.transitions
+                    .announce_close(&mut tx, &booking, status, &reason)
+                    .await?;
                 Outcome::Processed
             }
             _ => Outcome::Ignored,

@@ -50,10 +50,15 @@ impl Application {
             infra.health(),
         )
         .await?
-        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
-        .worker("consumer", move |token| consumer_infra.run_consumer(&TOPICS, handler, token))
-        .worker("expiry", move |token| expiry::run(expiry_pool, transitions, interval, token));
+        .worker("outbox-relay", move |token| {
+            relay.run(token.cancelled_owned())
+        })
+        .worker("consumer", move |token| {
+            consumer_infra.run_consumer(&TOPICS, handler, token)
+        })
+        .worker("expiry", move |token| {
+            expiry::run(expiry_pool, transitions, interval, token)
+        });
         Ok(app)
     }
-
 }

@@ -29,7 +29,8 @@ pub struct Booking {
     pub updated_at: DateTime<Utc>,
 }
 
-pub const COLUMNS: &str = "id, user_id, event_id, event_name, seat_ids, amount_cents, status, stage, failure_reason,
+pub const COLUMNS: &str =
+    "id, user_id, event_id, event_name, seat_ids, amount_cents, status, stage, failure_reason,
     request_hash, payment_id, lock_expires_at, expires_at, created_at, updated_at";
 
 impl Booking {
@@ -88,10 +89,12 @@ impl From<Booking> for BookingDto {
 /// # Errors
 /// When the query fails.
 pub async fn lock_booking(tx: &mut PgConnection, id: Uuid) -> Result<Option<Booking>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM bookings WHERE id = $1 FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
 }
 
 /// Shared by the HTTP handlers, the saga and the expiry worker.
@@ -111,7 +114,9 @@ impl Transitions {
             &["outcome"],
         )
         .expect("metric definition is valid");
-        registry.register(Box::new(outcomes.clone())).expect("registered once");
+        registry
+            .register(Box::new(outcomes.clone()))
+            .expect("registered once");
         Self {
             topics,
             outcomes,
@@ -119,8 +124,21 @@ impl Transitions {
         }
     }
 
-    async fn publish<T: Serialize>(&self, tx: &mut PgConnection, logical: &str, booking: Uuid, payload: T) -> anyhow::Result<()> {
-        kit::outbox::enqueue(tx, &self.topics, logical, &booking.to_string(), &Envelope::new(logical, payload)).await
+    async fn publish<T: Serialize>(
+        &self,
+        tx: &mut PgConnection,
+        logical: &str,
+        booking: Uuid,
+        payload: T,
+    ) -> anyhow::Result<()> {
+        kit::outbox::enqueue(
+            tx,
+            &self.topics,
+            logical,
+            &booking.to_string(),
+            &Envelope::new(logical, payload),
+        )
+        .await
     }
 
     async fn set_status(
@@ -151,8 +169,14 @@ impl Transitions {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn confirm(&self, tx: &mut PgConnection, booking: &Booking, payment_id: Uuid) -> anyhow::Result<()> {
-        self.set_status(tx, booking, "CONFIRMED", None, Some(payment_id)).await?;
+    pub async fn confirm(
+        &self,
+        tx: &mut PgConnection,
+        booking: &Booking,
+        payment_id: Uuid,
+    ) -> anyhow::Result<()> {
+        self.set_status(tx, booking, "CONFIRMED", None, Some(payment_id))
+            .await?;
         let confirmed = BookingConfirmed {
             booking_id: booking.id,
             user_id: booking.user_id,
@@ -161,8 +185,10 @@ impl Transitions {
             seat_ids: booking.seat_ids.clone(),
             amount_cents: booking.amount_cents,
         };
-        self.publish(tx, topic::BOOKING_CONFIRMED, booking.id, confirmed).await?;
-        self.seats_command(tx, booking, topic::SEATS_CONFIRM, None).await
+        self.publish(tx, topic::BOOKING_CONFIRMED, booking.id, confirmed)
+            .await?;
+        self.seats_command(tx, booking, topic::SEATS_CONFIRM, None)
+            .await
     }
 
     /// PENDING|CONFIRMED -> FAILED / EXPIRED / CANCELLED: the closing message and, unless the
@@ -170,11 +196,19 @@ impl Transitions {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn close(&self, tx: &mut PgConnection, booking: &Booking, status: &str, reason: &str) -> anyhow::Result<()> {
-        self.set_status(tx, booking, status, Some(reason), None).await?;
+    pub async fn close(
+        &self,
+        tx: &mut PgConnection,
+        booking: &Booking,
+        status: &str,
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        self.set_status(tx, booking, status, Some(reason), None)
+            .await?;
         self.announce_close(tx, booking, status, reason).await?;
         if reason != "LOCK_FAILED" {
-            self.seats_command(tx, booking, topic::SEATS_RELEASE, Some(reason)).await?;
+            self.seats_command(tx, booking, topic::SEATS_RELEASE, Some(reason))
+                .await?;
         }
         Ok(())
     }
@@ -184,7 +218,13 @@ impl Transitions {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn announce_close(&self, tx: &mut PgConnection, booking: &Booking, status: &str, reason: &str) -> anyhow::Result<()> {
+    pub async fn announce_close(
+        &self,
+        tx: &mut PgConnection,
+        booking: &Booking,
+        status: &str,
+        reason: &str,
+    ) -> anyhow::Result<()> {
         let closed = BookingClosed {
             booking_id: booking.id,
             user_id: booking.user_id,
@@ -205,7 +245,13 @@ impl Transitions {
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn seats_command(&self, tx: &mut PgConnection, booking: &Booking, logical: &str, reason: Option<&str>) -> anyhow::Result<()> {
+    pub async fn seats_command(
+        &self,
+        tx: &mut PgConnection,
+        booking: &Booking,
+        logical: &str,
+        reason: Option<&str>,
+    ) -> anyhow::Result<()> {
         let command = SeatsCommand {
             booking_id: booking.id,
             event_id: booking.event_id,

@@ -34,8 +34,9 @@ impl Application {
             infra.health(),
         )
         .await?
-        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()));
+        .worker("outbox-relay", move |token| {
+            relay.run(token.cancelled_owned())
+        });
         Ok(app)
     }
-
 }

@@ -36,7 +36,11 @@ pub fn authenticate(headers: &HeaderMap, tokens: &TokenKeys) -> Result<Option<Id
 
 /// Removes every header a client could use to claim an identity, then adds the signed proof of
 /// the verified one (if any). `Authorization` is removed too: services never see user tokens.
-pub fn rewrite_identity_headers(headers: &mut HeaderMap, identity: Option<&Identity>, keys: &IdentityKeys) {
+pub fn rewrite_identity_headers(
+    headers: &mut HeaderMap,
+    identity: Option<&Identity>,
+    keys: &IdentityKeys,
+) {
     for name in CLIENT_IDENTITY_HEADERS {
         headers.remove(name);
     }
@@ -59,7 +63,10 @@ mod tests {
     fn forged_identity_headers_are_replaced() {
         let keys = IdentityKeys::new(&Secret::new("internal-secret-for-tests"));
         let mut headers = HeaderMap::new();
-        headers.insert("x-user-id", "00000000-0000-0000-0000-000000000000".parse().unwrap());
+        headers.insert(
+            "x-user-id",
+            "00000000-0000-0000-0000-000000000000".parse().unwrap(),
+        );
         headers.insert("x-user-role", "admin".parse().unwrap());
         headers.insert(IDENTITY_HEADER, "forged".parse().unwrap());
         rewrite_identity_headers(&mut headers, None, &keys);

@@ -68,7 +68,12 @@ mod tests {
     fn off_disables_a_service_and_garbage_is_refused() {
         let env = Env::from_pairs(&[("BOOKING_SERVICE_URL", "off")]);
         let settings = Settings::from_env(&env).unwrap();
-        assert!(settings.routes.resolve("/api/bookings").unwrap().base_url.is_none());
+        assert!(settings
+            .routes
+            .resolve("/api/bookings")
+            .unwrap()
+            .base_url
+            .is_none());
         let env = Env::from_pairs(&[("USER_SERVICE_URL", "localhost:3001")]);
         let err = Settings::from_env(&env).unwrap_err();
         assert!(err.to_string().contains("USER_SERVICE_URL"), "{err}");

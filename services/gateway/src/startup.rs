@@ -39,5 +39,4 @@ impl Application {
         .await?;
         Ok(app)
     }
-
 }

@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn prefixes_resolve_on_segment_boundaries() {
         let table = table();
-        assert_eq!(table.resolve("/api/users/login").unwrap().name, "user-service");
+        assert_eq!(
+            table.resolve("/api/users/login").unwrap().name,
+            "user-service"
+        );
         assert_eq!(table.resolve("/api/venues").unwrap().name, "event-service");
         assert_eq!(
             table.resolve("/api/inventory/events/x/seats").unwrap().name,

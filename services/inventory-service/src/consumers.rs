@@ -36,7 +36,9 @@ impl InventoryMetrics {
     pub fn register(registry: &prometheus::Registry) -> Self {
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("metric definition is valid");
-            registry.register(Box::new(c.clone())).expect("registered once");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("registered once");
             c
         };
         Self {
@@ -44,12 +46,18 @@ impl InventoryMetrics {
                 "inventory_redis_fallbacks_total",
                 "Lock attempts decided by the Postgres guard alone because Redis failed",
             ),
-            lock_conflicts: counter("inventory_lock_conflicts_total", "Bookings refused because a seat was taken"),
+            lock_conflicts: counter(
+                "inventory_lock_conflicts_total",
+                "Bookings refused because a seat was taken",
+            ),
             confirm_conflicts: counter(
                 "inventory_confirm_conflicts_total",
                 "Seats a confirmed booking could not reserve (held by another booking)",
             ),
-            seats_swept: counter("inventory_seats_swept_total", "Expired locks returned to AVAILABLE"),
+            seats_swept: counter(
+                "inventory_seats_swept_total",
+                "Expired locks returned to AVAILABLE",
+            ),
         }
     }
 }
@@ -73,7 +81,9 @@ impl Inventory {
             topic::BOOKING_INITIATED => self.on_booking_initiated(&delivery).await,
             topic::SEATS_CONFIRM => self.on_seats_confirm(&delivery).await,
             topic::SEATS_RELEASE => self.on_seats_release(&delivery).await,
-            other => Err(HandlerError::Poison(anyhow::anyhow!("unexpected topic {other}"))),
+            other => Err(HandlerError::Poison(anyhow::anyhow!(
+                "unexpected topic {other}"
+            ))),
         }
     }
 
@@ -106,27 +116,37 @@ impl Inventory {
                     booking.event_id
                 )));
             }
-            self.fail_lock(&mut tx, &booking, "UNKNOWN_SEATS", Vec::new()).await?;
+            self.fail_lock(&mut tx, &booking, "UNKNOWN_SEATS", Vec::new())
+                .await?;
             kit::outbox::commit(tx).await?;
             return Ok(Outcome::Processed);
         }
-        let until = Utc::now() + chrono::Duration::from_std(self.lock_ttl).unwrap_or(chrono::Duration::minutes(5));
+        let until = Utc::now()
+            + chrono::Duration::from_std(self.lock_ttl).unwrap_or(chrono::Duration::minutes(5));
 
         // 1. Redis: the fast filter. Unreachable Redis -> the Postgres guard decides alone.
         match self
             .locks
-            .lock(booking.event_id, booking.booking_id, &booking.seat_ids, self.lock_ttl)
+            .lock(
+                booking.event_id,
+                booking.booking_id,
+                &booking.seat_ids,
+                self.lock_ttl,
+            )
             .await
         {
             Ok(LockOutcome::Acquired) => {}
             Ok(LockOutcome::Conflict(taken)) => {
                 self.metrics.lock_conflicts.inc();
-                self.fail_lock(&mut tx, &booking, "SEATS_TAKEN", taken).await?;
+                self.fail_lock(&mut tx, &booking, "SEATS_TAKEN", taken)
+                    .await?;
                 kit::outbox::commit(tx).await?;
                 return Ok(Outcome::Processed);
             }
             Err(e) if self.locks.strategy() == LockStrategy::Unsafe => {
-                return Err(HandlerError::Retryable(anyhow::Error::new(e).context("Redis lock failed")));
+                return Err(HandlerError::Retryable(
+                    anyhow::Error::new(e).context("Redis lock failed"),
+                ));
             }
             Err(e) => {
                 self.metrics.redis_fallbacks.inc();
@@ -146,7 +166,14 @@ impl Inventory {
             )
             .await?
         } else {
-            seats::lock_guarded(&mut tx, booking.event_id, booking.booking_id, &booking.seat_ids, until).await?
+            seats::lock_guarded(
+                &mut tx,
+                booking.event_id,
+                booking.booking_id,
+                &booking.seat_ids,
+                until,
+            )
+            .await?
         };
         match locked {
             Ok(()) => {
@@ -156,14 +183,21 @@ impl Inventory {
                     seat_ids: booking.seat_ids.clone(),
                     locked_until: until,
                 };
-                self.publish(&mut tx, topic::SEATS_LOCKED, booking.booking_id, message).await?;
+                self.publish(&mut tx, topic::SEATS_LOCKED, booking.booking_id, message)
+                    .await?;
             }
             Err(taken) => {
                 self.metrics.lock_conflicts.inc();
-                self.fail_lock(&mut tx, &booking, "SEATS_TAKEN", taken).await?;
-                // Give back what Redis gave us; if Redis is down the sweeper retries.
-                self.release_redis_or_defer(&mut tx, booking.event_id, booking.booking_id, &booking.seat_ids)
+                self.fail_lock(&mut tx, &booking, "SEATS_TAKEN", taken)
                     .await?;
+                // Give back what Redis gave us; if Redis is down the sweeper retries.
+                self.release_redis_or_defer(
+                    &mut tx,
+                    booking.event_id,
+                    booking.booking_id,
+                    &booking.seat_ids,
+                )
+                .await?;
             }
         }
         kit::outbox::commit(tx).await?;
@@ -184,7 +218,8 @@ impl Inventory {
             reason: reason.to_string(),
             conflicting_seat_ids: taken,
         };
-        self.publish(tx, topic::SEATS_LOCK_FAILED, booking.booking_id, message).await
+        self.publish(tx, topic::SEATS_LOCK_FAILED, booking.booking_id, message)
+            .await
     }
 
     async fn on_seats_confirm(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
@@ -194,7 +229,8 @@ impl Inventory {
             return Ok(Outcome::Duplicate);
         }
         let guarded = self.locks.strategy() != LockStrategy::Unsafe;
-        let confirmed = seats::confirm(&mut tx, command.booking_id, &command.seat_ids, guarded).await?;
+        let confirmed =
+            seats::confirm(&mut tx, command.booking_id, &command.seat_ids, guarded).await?;
         kit::outbox::commit(tx).await?;
         match confirmed {
             seats::Confirmed::Reserved { lost } if !lost.is_empty() => {
@@ -208,7 +244,11 @@ impl Inventory {
                 return Ok(Outcome::Processed);
             }
         }
-        if let Err(e) = self.locks.confirm(command.event_id, command.booking_id, &command.seat_ids).await {
+        if let Err(e) = self
+            .locks
+            .confirm(command.event_id, command.booking_id, &command.seat_ids)
+            .await
+        {
             // Postgres already says RESERVED; the Redis key keeps its TTL, which only slows others.
             tracing::warn!(booking_id = %command.booking_id, error = %e, "cannot persist Redis locks");
         }
@@ -222,11 +262,20 @@ impl Inventory {
             return Ok(Outcome::Duplicate);
         }
         let released = seats::release(&mut tx, command.booking_id, &command.seat_ids).await?;
-        self.release_redis_or_defer(&mut tx, command.event_id, command.booking_id, &command.seat_ids)
-            .await?;
+        self.release_redis_or_defer(
+            &mut tx,
+            command.event_id,
+            command.booking_id,
+            &command.seat_ids,
+        )
+        .await?;
         kit::outbox::commit(tx).await?;
         tracing::debug!(booking_id = %command.booking_id, released, "seats released");
-        Ok(if released > 0 { Outcome::Processed } else { Outcome::Ignored })
+        Ok(if released > 0 {
+            Outcome::Processed
+        } else {
+            Outcome::Ignored
+        })
     }
 
     /// Deletes the booking's Redis locks; when Redis is down, records them for the sweeper in the

@@ -108,7 +108,10 @@ struct Breaker {
 
 impl Breaker {
     fn new() -> Self {
-        Self { epoch: Instant::now(), open_until_ms: AtomicU64::new(0) }
+        Self {
+            epoch: Instant::now(),
+            open_until_ms: AtomicU64::new(0),
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -125,7 +128,10 @@ impl Breaker {
     }
 
     /// Runs `call` unless open; a failure (not a script's answer) trips it.
-    async fn call<T>(&self, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
+    async fn call<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> redis::RedisResult<T> {
         if self.is_open() {
             return Err(redis::RedisError::from((
                 redis::ErrorKind::IoError,
@@ -135,7 +141,12 @@ impl Breaker {
         }
         let result = call.await;
         if let Err(e) = &result {
-            if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_unrecoverable_error() {
+            if e.is_io_error()
+                || e.is_timeout()
+                || e.is_connection_dropped()
+                || e.is_connection_refusal()
+                || e.is_unrecoverable_error()
+            {
                 self.trip();
             }
         }
@@ -209,7 +220,13 @@ impl SeatLocks {
     ///
     /// # Errors
     /// When Redis fails; callers fall back to the Postgres guard.
-    pub async fn lock(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
+    pub async fn lock(
+        &self,
+        event_id: Uuid,
+        booking: Uuid,
+        seats: &[Uuid],
+        ttl: Duration,
+    ) -> redis::RedisResult<LockOutcome> {
         self.breaker
             .call(async {
                 match self.strategy {
@@ -221,17 +238,33 @@ impl SeatLocks {
             .await
     }
 
-    async fn lock_lua(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
+    async fn lock_lua(
+        &self,
+        event_id: Uuid,
+        booking: Uuid,
+        seats: &[Uuid],
+        ttl: Duration,
+    ) -> redis::RedisResult<LockOutcome> {
         let mut invocation = self.lock_all.prepare_invoke();
         for key in self.keys(event_id, seats) {
             invocation.key(key);
         }
-        invocation.arg(booking.to_string()).arg(ttl.as_millis() as u64);
-        let taken: Vec<usize> = invocation.invoke_async(&mut self.connection.clone()).await?;
+        invocation
+            .arg(booking.to_string())
+            .arg(ttl.as_millis() as u64);
+        let taken: Vec<usize> = invocation
+            .invoke_async(&mut self.connection.clone())
+            .await?;
         Ok(outcome(seats, &taken))
     }
 
-    async fn lock_setnx(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
+    async fn lock_setnx(
+        &self,
+        event_id: Uuid,
+        booking: Uuid,
+        seats: &[Uuid],
+        ttl: Duration,
+    ) -> redis::RedisResult<LockOutcome> {
         let mut connection = self.connection.clone();
         let owner = booking.to_string();
         let mut acquired = Vec::new();
@@ -250,7 +283,10 @@ impl SeatLocks {
                 acquired.push(*seat);
                 continue;
             }
-            let holder: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut connection).await?;
+            let holder: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await?;
             if holder.as_deref() == Some(owner.as_str()) {
                 continue; // ours already: a redelivery
             }
@@ -265,13 +301,21 @@ impl SeatLocks {
         Ok(outcome(seats, &taken))
     }
 
-    async fn lock_unsafe(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid], ttl: Duration) -> redis::RedisResult<LockOutcome> {
+    async fn lock_unsafe(
+        &self,
+        event_id: Uuid,
+        booking: Uuid,
+        seats: &[Uuid],
+        ttl: Duration,
+    ) -> redis::RedisResult<LockOutcome> {
         let mut connection = self.connection.clone();
         let owner = booking.to_string();
         let mut taken = Vec::new();
         for (i, seat) in seats.iter().enumerate() {
-            let holder: Option<String> =
-                redis::cmd("GET").arg(self.key(event_id, *seat)).query_async(&mut connection).await?;
+            let holder: Option<String> = redis::cmd("GET")
+                .arg(self.key(event_id, *seat))
+                .query_async(&mut connection)
+                .await?;
             if holder.is_some_and(|h| h != owner) {
                 taken.push(i + 1);
             }
@@ -297,7 +341,12 @@ impl SeatLocks {
     ///
     /// # Errors
     /// When Redis fails.
-    pub async fn release(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid]) -> redis::RedisResult<usize> {
+    pub async fn release(
+        &self,
+        event_id: Uuid,
+        booking: Uuid,
+        seats: &[Uuid],
+    ) -> redis::RedisResult<usize> {
         if seats.is_empty() {
             return Ok(0);
         }
@@ -306,20 +355,29 @@ impl SeatLocks {
             invocation.key(key);
         }
         invocation.arg(booking.to_string());
-        self.breaker.call(invocation.invoke_async(&mut self.connection.clone())).await
+        self.breaker
+            .call(invocation.invoke_async(&mut self.connection.clone()))
+            .await
     }
 
     /// Makes `booking`'s locks on `seats` permanent (sold).
     ///
     /// # Errors
     /// When Redis fails.
-    pub async fn confirm(&self, event_id: Uuid, booking: Uuid, seats: &[Uuid]) -> redis::RedisResult<usize> {
+    pub async fn confirm(
+        &self,
+        event_id: Uuid,
+        booking: Uuid,
+        seats: &[Uuid],
+    ) -> redis::RedisResult<usize> {
         let mut invocation = self.persist_owned.prepare_invoke();
         for key in self.keys(event_id, seats) {
             invocation.key(key);
         }
         invocation.arg(booking.to_string());
-        self.breaker.call(invocation.invoke_async(&mut self.connection.clone())).await
+        self.breaker
+            .call(invocation.invoke_async(&mut self.connection.clone()))
+            .await
     }
 
     /// The booking holding a seat in Redis, if any (tests, benches).
@@ -354,7 +412,10 @@ mod tests {
     #[tokio::test]
     async fn a_failure_opens_the_breaker_for_a_while_and_answers_pass_through() {
         let breaker = Breaker::new();
-        let refused: redis::RedisResult<()> = Err(redis::RedisError::from((redis::ErrorKind::IoError, "refused")));
+        let refused: redis::RedisResult<()> = Err(redis::RedisError::from((
+            redis::ErrorKind::IoError,
+            "refused",
+        )));
         assert!(breaker.call(async { refused }).await.is_err());
         assert!(breaker.is_open());
         let calls = std::sync::atomic::AtomicUsize::new(0);
@@ -364,20 +425,37 @@ mod tests {
                 Ok::<_, redis::RedisError>(())
             })
             .await;
-        assert!(fast.is_err() && calls.load(Ordering::Relaxed) == 0, "an open breaker does not call Redis");
+        assert!(
+            fast.is_err() && calls.load(Ordering::Relaxed) == 0,
+            "an open breaker does not call Redis"
+        );
         breaker.open_until_ms.store(0, Ordering::Relaxed);
-        assert_eq!(breaker.call(async { Ok::<_, redis::RedisError>(7) }).await.unwrap(), 7);
+        assert_eq!(
+            breaker
+                .call(async { Ok::<_, redis::RedisError>(7) })
+                .await
+                .unwrap(),
+            7
+        );
         // A script's own error (a reply, not a transport failure) leaves it closed.
-        let reply: redis::RedisResult<()> = Err(redis::RedisError::from((redis::ErrorKind::ResponseError, "ERR in script")));
+        let reply: redis::RedisResult<()> = Err(redis::RedisError::from((
+            redis::ErrorKind::ResponseError,
+            "ERR in script",
+        )));
         assert!(breaker.call(async { reply }).await.is_err());
         assert!(!breaker.is_open());
     }
 
     async fn locks(strategy: LockStrategy) -> SeatLocks {
         let prefix = format!("test:{}:", Uuid::new_v4().simple());
-        SeatLocks::connect("redis://127.0.0.1:6379", &prefix, strategy, Duration::from_millis(1))
-            .await
-            .expect("Redis at 127.0.0.1:6379 is required (run infra/local/up)")
+        SeatLocks::connect(
+            "redis://127.0.0.1:6379",
+            &prefix,
+            strategy,
+            Duration::from_millis(1),
+        )
+        .await
+        .expect("Redis at 127.0.0.1:6379 is required (run infra/local/up)")
     }
 
     #[tokio::test]
@@ -389,20 +467,40 @@ mod tests {
             let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
             let ttl = Duration::from_secs(30);
 
-            assert_eq!(locks.lock(event, a, &seats[..2], ttl).await.unwrap(), LockOutcome::Acquired);
+            assert_eq!(
+                locks.lock(event, a, &seats[..2], ttl).await.unwrap(),
+                LockOutcome::Acquired
+            );
             // b wants seats 1..4; seat 1 is a's: b gets nothing.
             let result = locks.lock(event, b, &seats[1..], ttl).await.unwrap();
-            assert_eq!(result, LockOutcome::Conflict(vec![seats[1]]), "{strategy:?}");
+            assert_eq!(
+                result,
+                LockOutcome::Conflict(vec![seats[1]]),
+                "{strategy:?}"
+            );
             for seat in &seats[2..] {
-                assert_eq!(locks.holder(event, *seat).await.unwrap(), None, "{strategy:?}: nothing taken");
+                assert_eq!(
+                    locks.holder(event, *seat).await.unwrap(),
+                    None,
+                    "{strategy:?}: nothing taken"
+                );
             }
             // Locking again for the same booking is fine (redelivery).
-            assert_eq!(locks.lock(event, a, &seats[..2], ttl).await.unwrap(), LockOutcome::Acquired);
+            assert_eq!(
+                locks.lock(event, a, &seats[..2], ttl).await.unwrap(),
+                LockOutcome::Acquired
+            );
             // b cannot release a's locks.
             assert_eq!(locks.release(event, b, &seats[..2]).await.unwrap(), 0);
-            assert_eq!(locks.holder(event, seats[0]).await.unwrap(), Some(a.to_string()));
+            assert_eq!(
+                locks.holder(event, seats[0]).await.unwrap(),
+                Some(a.to_string())
+            );
             assert_eq!(locks.release(event, a, &seats[..2]).await.unwrap(), 2);
-            assert_eq!(locks.lock(event, b, &seats[1..], ttl).await.unwrap(), LockOutcome::Acquired);
+            assert_eq!(
+                locks.lock(event, b, &seats[1..], ttl).await.unwrap(),
+                LockOutcome::Acquired
+            );
             locks.release(event, b, &seats[1..]).await.unwrap();
         }
     }
@@ -413,11 +511,21 @@ mod tests {
         let event = Uuid::new_v4();
         let seat = Uuid::new_v4();
         let owner = Uuid::new_v4();
-        locks.lock(event, owner, &[seat], Duration::from_millis(300)).await.unwrap();
-        assert_eq!(locks.confirm(event, Uuid::new_v4(), &[seat]).await.unwrap(), 0, "not the owner");
+        locks
+            .lock(event, owner, &[seat], Duration::from_millis(300))
+            .await
+            .unwrap();
+        assert_eq!(
+            locks.confirm(event, Uuid::new_v4(), &[seat]).await.unwrap(),
+            0,
+            "not the owner"
+        );
         assert_eq!(locks.confirm(event, owner, &[seat]).await.unwrap(), 1);
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(locks.holder(event, seat).await.unwrap(), Some(owner.to_string()));
+        assert_eq!(
+            locks.holder(event, seat).await.unwrap(),
+            Some(owner.to_string())
+        );
         locks.release(event, owner, &[seat]).await.unwrap();
     }
 }

@@ -30,7 +30,10 @@ pub struct SeatDto {
 ///
 /// # Errors
 /// When the insert fails.
-pub async fn insert_seat_map(tx: &mut PgConnection, event: &EventCreated) -> Result<u64, sqlx::Error> {
+pub async fn insert_seat_map(
+    tx: &mut PgConnection,
+    event: &EventCreated,
+) -> Result<u64, sqlx::Error> {
     let mut ids = Vec::new();
     let mut positions = Vec::new();
     let mut sections = Vec::new();
@@ -68,7 +71,11 @@ pub async fn insert_seat_map(tx: &mut PgConnection, event: &EventCreated) -> Res
 ///
 /// # Errors
 /// When the query fails.
-pub async fn count_known(tx: &mut PgConnection, event_id: Uuid, seats: &[Uuid]) -> Result<i64, sqlx::Error> {
+pub async fn count_known(
+    tx: &mut PgConnection,
+    event_id: Uuid,
+    seats: &[Uuid],
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT count(*) FROM seats WHERE event_id = $1 AND id = ANY($2)")
         .bind(event_id)
         .bind(seats)
@@ -99,7 +106,9 @@ pub async fn lock_guarded(
     seats: &[Uuid],
     until: DateTime<Utc>,
 ) -> Result<Result<(), Vec<Uuid>>, sqlx::Error> {
-    sqlx::query("SAVEPOINT lock_seats").execute(&mut *tx).await?;
+    sqlx::query("SAVEPOINT lock_seats")
+        .execute(&mut *tx)
+        .await?;
     let locked: Vec<Uuid> = sqlx::query_scalar(
         "UPDATE seats SET status = 'LOCKED', booking_id = $2, locked_until = $4, updated_at = now()
           WHERE event_id = $1 AND id = ANY($3)
@@ -113,11 +122,19 @@ pub async fn lock_guarded(
     .fetch_all(&mut *tx)
     .await?;
     if locked.len() == seats.len() {
-        sqlx::query("RELEASE SAVEPOINT lock_seats").execute(&mut *tx).await?;
+        sqlx::query("RELEASE SAVEPOINT lock_seats")
+            .execute(&mut *tx)
+            .await?;
         return Ok(Ok(()));
     }
-    sqlx::query("ROLLBACK TO SAVEPOINT lock_seats").execute(&mut *tx).await?;
-    Ok(Err(seats.iter().filter(|s| !locked.contains(s)).copied().collect()))
+    sqlx::query("ROLLBACK TO SAVEPOINT lock_seats")
+        .execute(&mut *tx)
+        .await?;
+    Ok(Err(seats
+        .iter()
+        .filter(|s| !locked.contains(s))
+        .copied()
+        .collect()))
 }
 
 /// The `unsafe` strategy's Postgres step: read, pause, write, no condition. Two bookings can both
@@ -164,7 +181,12 @@ pub async fn lock_unguarded(
 ///
 /// # Errors
 /// When a query fails.
-pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guarded: bool) -> Result<Confirmed, sqlx::Error> {
+pub async fn confirm(
+    tx: &mut PgConnection,
+    booking: Uuid,
+    seats: &[Uuid],
+    guarded: bool,
+) -> Result<Confirmed, sqlx::Error> {
     lock_booking(tx, booking).await?;
     if guarded && was_released(tx, booking).await? {
         // Its cancel's release overtook this confirm (another topic): the booking is over, and its
@@ -187,7 +209,13 @@ pub async fn confirm(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid], guard
     .bind(seats)
     .fetch_all(&mut *tx)
     .await?;
-    Ok(Confirmed::Reserved { lost: seats.iter().filter(|s| !reserved.contains(s)).copied().collect() })
+    Ok(Confirmed::Reserved {
+        lost: seats
+            .iter()
+            .filter(|s| !reserved.contains(s))
+            .copied()
+            .collect(),
+    })
 }
 
 /// What a confirm did.
@@ -224,7 +252,11 @@ async fn lock_booking(tx: &mut PgConnection, booking: Uuid) -> Result<(), sqlx::
 ///
 /// # Errors
 /// When the update fails.
-pub async fn release(tx: &mut PgConnection, booking: Uuid, seats: &[Uuid]) -> Result<u64, sqlx::Error> {
+pub async fn release(
+    tx: &mut PgConnection,
+    booking: Uuid,
+    seats: &[Uuid],
+) -> Result<u64, sqlx::Error> {
     lock_booking(tx, booking).await?;
     sqlx::query("INSERT INTO released_bookings (booking_id) VALUES ($1) ON CONFLICT DO NOTHING")
         .bind(booking)
@@ -307,8 +339,10 @@ pub async fn list(
 /// # Errors
 /// When the query fails.
 pub async fn summary(pool: &PgPool, event_id: Uuid) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, count(*) FROM seats WHERE event_id = $1 GROUP BY status ORDER BY status")
-        .bind(event_id)
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(
+        "SELECT status, count(*) FROM seats WHERE event_id = $1 GROUP BY status ORDER BY status",
+    )
+    .bind(event_id)
+    .fetch_all(pool)
+    .await
 }

@@ -35,7 +35,12 @@ impl Application {
             settings.unsafe_race_window,
         )
         .await
-        .with_context(|| format!("inventory-service: cannot connect to Redis at {}", settings.redis_url))?;
+        .with_context(|| {
+            format!(
+                "inventory-service: cannot connect to Redis at {}",
+                settings.redis_url
+            )
+        })?;
         let inventory = Arc::new(Inventory {
             pool: infra.pool.clone(),
             topics: infra.topics.clone(),
@@ -57,10 +62,15 @@ impl Application {
             infra.health().with_redis(locks.connection()),
         )
         .await?
-        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
-        .worker("consumer", move |token| consumer_infra.run_consumer(&TOPICS, handler, token))
-        .worker("sweeper", move |token| sweeper::run(inventory, sweep_interval, token));
+        .worker("outbox-relay", move |token| {
+            relay.run(token.cancelled_owned())
+        })
+        .worker("consumer", move |token| {
+            consumer_infra.run_consumer(&TOPICS, handler, token)
+        })
+        .worker("sweeper", move |token| {
+            sweeper::run(inventory, sweep_interval, token)
+        });
         Ok(app)
     }
-
 }

@@ -9,7 +9,11 @@ use crate::consumers::Inventory;
 use crate::seats;
 
 /// Sweeps every `interval` until cancelled.
-pub async fn run(inventory: Arc<Inventory>, interval: std::time::Duration, token: CancellationToken) {
+pub async fn run(
+    inventory: Arc<Inventory>,
+    interval: std::time::Duration,
+    token: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -34,19 +38,31 @@ pub async fn sweep_once(inventory: &Inventory) -> anyhow::Result<()> {
             break;
         }
         inventory.metrics.seats_swept.inc_by(swept.len() as u64);
-        tracing::info!(seats = swept.len(), "expired seat locks returned to AVAILABLE");
+        tracing::info!(
+            seats = swept.len(),
+            "expired seat locks returned to AVAILABLE"
+        );
         for seat in &swept {
             // Redis expires these on its own TTL; deleting now just frees them sooner.
-            let _ = inventory.locks.release(seat.event_id, seat.booking_id, &[seat.id]).await;
+            let _ = inventory
+                .locks
+                .release(seat.event_id, seat.booking_id, &[seat.id])
+                .await;
         }
     }
-    let pending: Vec<(i64, uuid::Uuid, uuid::Uuid, uuid::Uuid)> =
-        sqlx::query_as("SELECT id, event_id, seat_id, booking_id FROM redis_cleanup ORDER BY id LIMIT 500")
-            .fetch_all(&inventory.pool)
-            .await?;
+    let pending: Vec<(i64, uuid::Uuid, uuid::Uuid, uuid::Uuid)> = sqlx::query_as(
+        "SELECT id, event_id, seat_id, booking_id FROM redis_cleanup ORDER BY id LIMIT 500",
+    )
+    .fetch_all(&inventory.pool)
+    .await?;
     let mut done = Vec::new();
     for (id, event_id, seat_id, booking_id) in pending {
-        if inventory.locks.release(event_id, booking_id, &[seat_id]).await.is_ok() {
+        if inventory
+            .locks
+            .release(event_id, booking_id, &[seat_id])
+            .await
+            .is_ok()
+        {
             done.push(id);
         } else {
             break; // Redis still down

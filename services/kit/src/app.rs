@@ -59,7 +59,10 @@ impl Infra {
         migrator: &Migrator,
     ) -> anyhow::Result<Self> {
         if common.internal_secret.expose() == DEV_INTERNAL_SECRET {
-            tracing::warn!(service = name, "INTERNAL_SECRET is the development default; set it outside local runs");
+            tracing::warn!(
+                service = name,
+                "INTERNAL_SECRET is the development default; set it outside local runs"
+            );
         }
         let pool_settings = PoolSettings {
             max_connections: common.database_pool_size,
@@ -101,7 +104,12 @@ impl Infra {
     /// Runs this service's consumer group (named after the service, prefixed like the topics) on
     /// `topics` until `token` is cancelled. A consumer that cannot start is logged, not returned:
     /// the HTTP side keeps serving and /health shows the broker's state.
-    pub async fn run_consumer(self, topics: &[&'static str], handler: Handler, token: CancellationToken) {
+    pub async fn run_consumer(
+        self,
+        topics: &[&'static str],
+        handler: Handler,
+        token: CancellationToken,
+    ) {
         let mut options = ConsumerOptions::new(&self.topics.group(self.name), topics);
         options.rejoin_after = self.consumer_rejoin_after;
         options.concurrency = self.consumer_concurrency;
@@ -116,13 +124,22 @@ impl Infra {
             token,
         );
         if let Err(e) = run.await {
-            tracing::error!(service = self.name, error = format!("{e:#}"), "consumer stopped");
+            tracing::error!(
+                service = self.name,
+                error = format!("{e:#}"),
+                "consumer stopped"
+            );
         }
     }
 
     /// The outbox relay for this service's database.
     pub fn relay(&self) -> Relay {
-        Relay::new(self.pool.clone(), self.producer.clone(), &self.brokers, self.metrics.clone())
+        Relay::new(
+            self.pool.clone(),
+            self.producer.clone(),
+            &self.brokers,
+            self.metrics.clone(),
+        )
     }
 }
 
@@ -205,7 +222,11 @@ impl App {
                 _ = stop.cancelled() => {},
             }
         };
-        tracing::info!(service = self.name, port = self.listener.local_addr()?.port(), "listening");
+        tracing::info!(
+            service = self.name,
+            port = self.listener.local_addr()?.port(),
+            "listening"
+        );
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(serve_shutdown)
             .await;

@@ -208,7 +208,9 @@ impl CommonSettings {
             topic_prefix: env.string_or("KAFKA_TOPIC_PREFIX", ""),
             internal_secret: env.secret_or("INTERNAL_SECRET", DEV_INTERNAL_SECRET)?,
             database_pool_size: env.parse_or("DATABASE_POOL_SIZE", 10)?,
-            consumer_stall_after: std::time::Duration::from_millis(env.parse_or("CONSUMER_STALL_AFTER_MS", 20_000)?),
+            consumer_stall_after: std::time::Duration::from_millis(
+                env.parse_or("CONSUMER_STALL_AFTER_MS", 20_000)?,
+            ),
             consumer_rejoin_after: match env.parse_or("CONSUMER_REJOIN_AFTER_MS", 5_000u64)? {
                 0 => None,
                 ms => Some(std::time::Duration::from_millis(ms)),

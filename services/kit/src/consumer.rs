@@ -71,7 +71,10 @@ impl Delivery {
     /// [`HandlerError::Poison`] when the payload does not fit `T`: retrying cannot help.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<Envelope<T>, HandlerError> {
         Envelope::parse(&self.payload).map_err(|e| {
-            HandlerError::Poison(anyhow::anyhow!("{} payload does not parse: {e}", self.topic))
+            HandlerError::Poison(anyhow::anyhow!(
+                "{} payload does not parse: {e}",
+                self.topic
+            ))
         })
     }
 }
@@ -111,7 +114,8 @@ impl From<sqlx::Error> for HandlerError {
 }
 
 /// A message handler.
-pub type Handler = Arc<dyn Fn(Delivery) -> BoxFuture<'static, Result<Outcome, HandlerError>> + Send + Sync>;
+pub type Handler =
+    Arc<dyn Fn(Delivery) -> BoxFuture<'static, Result<Outcome, HandlerError>> + Send + Sync>;
 
 /// Wraps an async fn as a [`Handler`].
 pub fn handler<F, Fut>(f: F) -> Handler
@@ -211,7 +215,8 @@ pub async fn run(
         };
         let subscription: Vec<&str> = names.iter().map(String::as_str).collect();
         if let Err(e) = consumer.subscribe(&subscription) {
-            break Err(anyhow::Error::new(e).context(format!("cannot subscribe group {group} to {names:?}")));
+            break Err(anyhow::Error::new(e)
+                .context(format!("cannot subscribe group {group} to {names:?}")));
         }
         watch.subscribed(&group, &names);
         let shared = Arc::new(Shared {
@@ -280,11 +285,18 @@ async fn membership(shared: Arc<Shared>, token: &CancellationToken) -> Ended {
             }
         };
         let slot = (message.topic().to_string(), message.partition());
-        let sender = workers.entry(slot).or_insert_with_key(|(topic, partition)| {
-            let (tx, rx) = mpsc::channel(256);
-            handles.push(tokio::spawn(partition_worker(shared.clone(), topic.clone(), *partition, rx)));
-            tx
-        });
+        let sender = workers
+            .entry(slot)
+            .or_insert_with_key(|(topic, partition)| {
+                let (tx, rx) = mpsc::channel(256);
+                handles.push(tokio::spawn(partition_worker(
+                    shared.clone(),
+                    topic.clone(),
+                    *partition,
+                    rx,
+                )));
+                tx
+            });
         if sender.send(message).await.is_err() {
             break Ended::Stopped;
         }
@@ -302,7 +314,9 @@ async fn membership(shared: Arc<Shared>, token: &CancellationToken) -> Ended {
                 tracing::warn!(group = %group, "consumer did not leave its group within 5 s; the broker drops it after its session timeout");
             }
         }
-        Err(_) => tracing::warn!(group = %group, "a partition worker still runs; the consumer closes when it ends"),
+        Err(_) => {
+            tracing::warn!(group = %group, "a partition worker still runs; the consumer closes when it ends")
+        }
     }
     ended
 }
@@ -318,7 +332,9 @@ fn observe_assignment(shared: &Shared) {
                 .collect();
             shared.watch.assigned(&shared.options.group, &partitions);
         }
-        Err(e) => tracing::debug!(group = %shared.options.group, error = %e, "cannot read the assignment"),
+        Err(e) => {
+            tracing::debug!(group = %shared.options.group, error = %e, "cannot read the assignment")
+        }
     }
 }
 
@@ -330,7 +346,12 @@ fn observe_assignment(shared: &Shared) {
 ///   offsets  10 11 12 13 14      done: 10 12 13    outstanding: 11 14
 ///   stored   10 (commits 11)      11 done -> stored 13 (commits 14)
 /// ```
-async fn partition_worker(shared: Arc<Shared>, topic: String, partition: i32, mut inbox: mpsc::Receiver<OwnedMessage>) {
+async fn partition_worker(
+    shared: Arc<Shared>,
+    topic: String,
+    partition: i32,
+    mut inbox: mpsc::Receiver<OwnedMessage>,
+) {
     let limit = shared.options.concurrency.max(1);
     let mut running = FuturesUnordered::new();
     // Keys with a message running, and the messages of that key waiting behind it.
@@ -411,7 +432,11 @@ impl OffsetTracker {
 }
 
 /// One message through [`process`], with what the worker needs to know afterwards.
-async fn handle(shared: Arc<Shared>, message: OwnedMessage, key: Option<Vec<u8>>) -> (i64, Option<Vec<u8>>, bool) {
+async fn handle(
+    shared: Arc<Shared>,
+    message: OwnedMessage,
+    key: Option<Vec<u8>>,
+) -> (i64, Option<Vec<u8>>, bool) {
     let handled = process(&shared, &message).await;
     (message.offset(), key, handled)
 }
@@ -430,7 +455,9 @@ async fn process(shared: &Shared, message: &OwnedMessage) -> bool {
     };
     let delivery = Delivery {
         topic: logical,
-        key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+        key: message
+            .key()
+            .map(|k| String::from_utf8_lossy(k).into_owned()),
         payload,
         event_id: head.event_id,
         event_type: head.event_type,
@@ -473,17 +500,42 @@ async fn dead_letter(shared: &Shared, message: &OwnedMessage, error: &str, attem
     let topic = message.topic();
     let dlt = format!("{topic}.DLT");
     let logical = shared.logical.get(topic).copied().unwrap_or("unknown");
-    tracing::error!(topic = logical, partition = message.partition(), offset = message.offset(), attempts, error, "message dead-lettered");
+    tracing::error!(
+        topic = logical,
+        partition = message.partition(),
+        offset = message.offset(),
+        attempts,
+        error,
+        "message dead-lettered"
+    );
     let partition = message.partition().to_string();
     let offset = message.offset().to_string();
     let attempts_text = attempts.to_string();
     let headers = OwnedHeaders::new()
-        .insert(Header { key: "dlt-error", value: Some(error) })
-        .insert(Header { key: "dlt-original-topic", value: Some(topic) })
-        .insert(Header { key: "dlt-original-partition", value: Some(&partition) })
-        .insert(Header { key: "dlt-original-offset", value: Some(&offset) })
-        .insert(Header { key: "dlt-attempts", value: Some(&attempts_text) })
-        .insert(Header { key: "dlt-consumer-group", value: Some(&shared.options.group) });
+        .insert(Header {
+            key: "dlt-error",
+            value: Some(error),
+        })
+        .insert(Header {
+            key: "dlt-original-topic",
+            value: Some(topic),
+        })
+        .insert(Header {
+            key: "dlt-original-partition",
+            value: Some(&partition),
+        })
+        .insert(Header {
+            key: "dlt-original-offset",
+            value: Some(&offset),
+        })
+        .insert(Header {
+            key: "dlt-attempts",
+            value: Some(&attempts_text),
+        })
+        .insert(Header {
+            key: "dlt-consumer-group",
+            value: Some(&shared.options.group),
+        });
     let mut backoff = Duration::from_millis(200);
     loop {
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&dlt)
@@ -529,10 +581,22 @@ mod tests {
         for offset in 10..=14 {
             offsets.received(offset);
         }
-        assert_eq!(offsets.handled(12), Some(9), "10 and 11 unfinished: nothing past 9");
-        assert_eq!(offsets.handled(10), Some(10), "11 unfinished: commit 11, not past it");
+        assert_eq!(
+            offsets.handled(12),
+            Some(9),
+            "10 and 11 unfinished: nothing past 9"
+        );
+        assert_eq!(
+            offsets.handled(10),
+            Some(10),
+            "11 unfinished: commit 11, not past it"
+        );
         assert_eq!(offsets.handled(13), None);
-        assert_eq!(offsets.handled(11), Some(13), "10..=13 done, 14 not: commit 14");
+        assert_eq!(
+            offsets.handled(11),
+            Some(13),
+            "10..=13 done, 14 not: commit 14"
+        );
         assert_eq!(offsets.outstanding(), 1);
         assert_eq!(offsets.handled(14), Some(14));
         assert_eq!(offsets.outstanding(), 0);

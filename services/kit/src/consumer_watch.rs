@@ -156,7 +156,12 @@ impl ConsumerWatch {
             // Lag is the broker's view and outlives a membership; the rest starts over.
             let lag = groups.remove(group).map(|s| s.lag).unwrap_or_default();
             let assigned = topics.iter().map(|t| (t.clone(), 0)).collect();
-            let status = GroupStatus { assigned, lag, unassigned_since: Some(now), last_progress: now };
+            let status = GroupStatus {
+                assigned,
+                lag,
+                unassigned_since: Some(now),
+                last_progress: now,
+            };
             groups.insert(group.to_string(), status);
         });
         for topic in topics {

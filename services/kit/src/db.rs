@@ -68,10 +68,11 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
     let mut admin = sqlx::PgConnection::connect_with(&options.clone().database("postgres"))
         .await
         .with_context(|| format!("cannot connect to Postgres at {}", redact(url)))?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
     if !exists {
         let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
         if let Err(e) = sqlx::query(&create).execute(&mut admin).await {

@@ -85,7 +85,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -128,7 +134,8 @@ mod tests {
 
     #[tokio::test]
     async fn envelope_has_code_and_message() {
-        let response = ApiError::conflict("EMAIL_TAKEN", "email already registered").into_response();
+        let response =
+            ApiError::conflict("EMAIL_TAKEN", "email already registered").into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();

@@ -25,7 +25,8 @@ use crate::ApiError;
 /// The header carrying the gateway's proof.
 pub const IDENTITY_HEADER: &str = "x-stampede-identity";
 /// Headers a client might use to claim an identity; the gateway removes all of them.
-pub const CLIENT_IDENTITY_HEADERS: [&str; 4] = ["x-user-id", "x-user-email", "x-user-role", IDENTITY_HEADER];
+pub const CLIENT_IDENTITY_HEADERS: [&str; 4] =
+    ["x-user-id", "x-user-email", "x-user-role", IDENTITY_HEADER];
 const ISSUER: &str = "stampede-gateway";
 
 /// A verified caller.
@@ -93,7 +94,8 @@ impl IdentityKeys {
             iss: ISSUER.into(),
             exp: chrono::Utc::now().timestamp() + self.ttl.as_secs() as i64,
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing does not fail")
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing does not fail")
     }
 
     /// The identity proven by a header value (service side).
@@ -107,7 +109,9 @@ impl IdentityKeys {
                 email: data.claims.email,
                 role: data.claims.role,
             })
-            .map_err(|_| ApiError::unauthorized("identity proof from the gateway is missing or invalid"))
+            .map_err(|_| {
+                ApiError::unauthorized("identity proof from the gateway is missing or invalid")
+            })
     }
 }
 
@@ -133,7 +137,10 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         let Some(value) = parts.headers.get(IDENTITY_HEADER) else {
             return Ok(None);
         };

@@ -12,7 +12,11 @@ use uuid::Uuid;
 ///
 /// # Errors
 /// When the insert fails.
-pub async fn claim(tx: &mut PgConnection, event_id: Uuid, topic: &str) -> Result<bool, sqlx::Error> {
+pub async fn claim(
+    tx: &mut PgConnection,
+    event_id: Uuid,
+    topic: &str,
+) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         "INSERT INTO processed_messages (event_id, topic) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
     )

@@ -36,9 +36,11 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
     let text = rejection.body_text();
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "PAYLOAD_TOO_LARGE", text),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::new(status, "UNSUPPORTED_MEDIA_TYPE", "expected Content-Type: application/json")
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            status,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "expected Content-Type: application/json",
+        ),
         StatusCode::UNPROCESSABLE_ENTITY => ApiError::validation(text),
         _ => ApiError::bad_request("INVALID_JSON", text),
     }

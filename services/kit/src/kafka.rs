@@ -14,8 +14,8 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{ConsumerContext, StreamConsumer};
-use rdkafka::statistics::Statistics;
 use rdkafka::producer::FutureProducer;
+use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -134,7 +134,9 @@ impl<T: DeserializeOwned> Envelope<T> {
 /// # Errors
 /// When librdkafka refuses the configuration.
 pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
-    producer_config(brokers).create().context("cannot create Kafka producer")
+    producer_config(brokers)
+        .create()
+        .context("cannot create Kafka producer")
 }
 
 /// The settings of [`producer`] (the broker bench measures with exactly these).
@@ -167,7 +169,11 @@ pub fn consumer(brokers: &str, group: &str) -> anyhow::Result<GroupConsumer> {
 ///
 /// # Errors
 /// When librdkafka refuses the configuration.
-pub fn watched_consumer(brokers: &str, group: &str, watch: ConsumerWatch) -> anyhow::Result<GroupConsumer> {
+pub fn watched_consumer(
+    brokers: &str,
+    group: &str,
+    watch: ConsumerWatch,
+) -> anyhow::Result<GroupConsumer> {
     consumer_config(brokers, group)
         .set("statistics.interval.ms", "5000")
         .create_with_context(WatchContext {
@@ -209,7 +215,9 @@ pub struct WatchContext {
 
 impl ClientContext for WatchContext {
     fn stats(&self, statistics: Statistics) {
-        let Some((watch, group)) = &self.watch else { return };
+        let Some((watch, group)) = &self.watch else {
+            return;
+        };
         let lag = statistics
             .topics
             .iter()
@@ -248,7 +256,9 @@ pub struct GroupConsumer(Option<ServiceConsumer>);
 impl std::ops::Deref for GroupConsumer {
     type Target = ServiceConsumer;
     fn deref(&self) -> &ServiceConsumer {
-        self.0.as_ref().expect("a GroupConsumer holds its consumer until dropped")
+        self.0
+            .as_ref()
+            .expect("a GroupConsumer holds its consumer until dropped")
     }
 }
 
@@ -256,7 +266,9 @@ impl GroupConsumer {
     /// Leaves the group, commits what is stored and closes, waiting at most `within`. True when
     /// the close finished in time; otherwise it goes on on its own thread.
     pub async fn close(mut self, within: Duration) -> bool {
-        let Some(closed) = self.0.take().and_then(close_on_thread) else { return false };
+        let Some(closed) = self.0.take().and_then(close_on_thread) else {
+            return false;
+        };
         matches!(tokio::time::timeout(within, closed).await, Ok(Ok(())))
     }
 }
@@ -292,7 +304,11 @@ impl Drop for GroupConsumer {
 ///
 /// # Errors
 /// When the broker is unreachable or refuses a topic for another reason.
-pub async fn ensure_topics(brokers: &str, topics: &[String], partitions: i32) -> anyhow::Result<()> {
+pub async fn ensure_topics(
+    brokers: &str,
+    topics: &[String],
+    partitions: i32,
+) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
@@ -357,7 +373,8 @@ mod tests {
         assert_eq!(json["userId"], user_id.to_string());
         assert!(json["eventId"].is_string());
         assert!(json["timestamp"].is_string());
-        let back: Envelope<Registered> = Envelope::parse(&serde_json::to_vec(&json).unwrap()).unwrap();
+        let back: Envelope<Registered> =
+            Envelope::parse(&serde_json::to_vec(&json).unwrap()).unwrap();
         assert_eq!(back, envelope);
     }
 

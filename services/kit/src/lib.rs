@@ -38,9 +38,9 @@ pub mod metrics;
 pub mod outbox;
 pub mod server;
 pub mod telemetry;
-pub mod token;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod token;
 
 pub use error::ApiError;
 pub use identity::Identity;

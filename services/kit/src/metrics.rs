@@ -11,7 +11,9 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 /// A service's metrics registry and the series every service has. Cheap to clone.
 #[derive(Clone)]
@@ -37,9 +39,12 @@ impl Metrics {
         )
         .expect("metric definition is valid");
         let http_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ]),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
+                vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0,
+                ],
+            ),
             &["method", "route"],
         )
         .expect("metric definition is valid");
@@ -53,7 +58,9 @@ impl Metrics {
             Box::new(http_duration.clone()),
             Box::new(messages.clone()),
         ] {
-            registry.register(collector).expect("series registered once");
+            registry
+                .register(collector)
+                .expect("series registered once");
         }
         Self {
             inner: Arc::new(Inner {
@@ -72,12 +79,18 @@ impl Metrics {
 
     /// Counts a Kafka message outcome.
     pub fn message(&self, topic: &str, outcome: &str) {
-        self.inner.messages.with_label_values(&[topic, outcome]).inc();
+        self.inner
+            .messages
+            .with_label_values(&[topic, outcome])
+            .inc();
     }
 
     /// The value of `messages_total{topic,outcome}` (tests and /health details).
     pub fn message_count(&self, topic: &str, outcome: &str) -> u64 {
-        self.inner.messages.with_label_values(&[topic, outcome]).get()
+        self.inner
+            .messages
+            .with_label_values(&[topic, outcome])
+            .get()
     }
 
     /// The text exposition of every series.
@@ -93,7 +106,10 @@ impl Metrics {
 /// `GET /metrics`.
 pub async fn metrics_handler(State(metrics): State<Metrics>) -> Response {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         metrics.render(),
     )
         .into_response()

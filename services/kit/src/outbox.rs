@@ -138,7 +138,11 @@ impl Relay {
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; will retry");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        retry_in_ms = backoff.as_millis() as u64,
+                        "outbox relay failed; will retry"
+                    );
                     if matches!(error, RelayError::Publish(_)) {
                         self.recover_producer();
                     }
@@ -171,7 +175,10 @@ impl Relay {
         }
         match crate::kafka::producer(&self.brokers) {
             Ok(producer) => self.producer = producer,
-            Err(e) => tracing::error!(error = format!("{e:#}"), "cannot recreate the Kafka producer"),
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                "cannot recreate the Kafka producer"
+            ),
         }
     }
 
@@ -204,7 +211,9 @@ impl Relay {
             .zip(&bodies)
             .map(|(row, body)| {
                 self.producer.send(
-                    FutureRecord::to(&row.topic).key(&row.message_key).payload(body),
+                    FutureRecord::to(&row.topic)
+                        .key(&row.message_key)
+                        .payload(body),
                     Duration::from_secs(10),
                 )
             })
@@ -220,7 +229,10 @@ impl Relay {
                 }
                 Err((error, _)) => {
                     self.metrics.message(&row.topic, "publish_failed");
-                    first_error = Some(anyhow::Error::new(error).context(format!("cannot publish to {}", row.topic)));
+                    first_error = Some(
+                        anyhow::Error::new(error)
+                            .context(format!("cannot publish to {}", row.topic)),
+                    );
                     break;
                 }
             }

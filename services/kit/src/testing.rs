@@ -44,7 +44,8 @@ pub fn watchdog(limit: Duration) {
 
 /// Postgres server for tests (`TEST_POSTGRES_URL`, default the local trust-auth server).
 pub fn postgres_server() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 /// Kafka brokers for tests (`KAFKA_BROKERS`, default the local broker).
@@ -81,7 +82,12 @@ pub async fn create_topics(prefix: &str, logical: &[&str]) {
         .collect();
     kafka::ensure_topics(&brokers(), &names, 3)
         .await
-        .unwrap_or_else(|e| panic!("Kafka broker at {} is required (run infra/local/up): {e:#}", brokers()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "Kafka broker at {} is required (run infra/local/up): {e:#}",
+                brokers()
+            )
+        });
 }
 
 /// Reads a topic from its beginning in a fresh consumer group.
@@ -113,13 +119,20 @@ impl TopicReader {
             if remaining.is_zero() {
                 return None;
             }
-            let Ok(Ok(message)) = tokio::time::timeout(remaining, self.consumer.recv()).await else {
+            let Ok(Ok(message)) = tokio::time::timeout(remaining, self.consumer.recv()).await
+            else {
                 continue;
             };
-            let Some(body) = message.payload() else { continue };
-            let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else { continue };
+            let Some(body) = message.payload() else {
+                continue;
+            };
+            let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+                continue;
+            };
             if matches(&json) {
-                let key = message.key().map(|k| String::from_utf8_lossy(k).into_owned());
+                let key = message
+                    .key()
+                    .map(|k| String::from_utf8_lossy(k).into_owned());
                 return Some((key, json));
             }
         }
@@ -162,11 +175,13 @@ pub fn booking_closed(
 pub async fn wait_until_consumed(pool: &sqlx::PgPool, event_id: uuid::Uuid, timeout: Duration) {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let seen: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM processed_messages WHERE event_id = $1)")
-            .bind(event_id)
-            .fetch_one(pool)
-            .await
-            .expect("inbox query");
+        let seen: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM processed_messages WHERE event_id = $1)",
+        )
+        .bind(event_id)
+        .fetch_one(pool)
+        .await
+        .expect("inbox query");
         if seen {
             return;
         }
@@ -187,9 +202,11 @@ pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
             Some(inner) => inner.split_once("} ")?,
             None => ("", rest.strip_prefix(' ')?),
         };
-        let all_match = labels
-            .iter()
-            .all(|(k, v)| label_text.split(',').any(|pair| pair == format!("{k}=\"{v}\"")));
+        let all_match = labels.iter().all(|(k, v)| {
+            label_text
+                .split(',')
+                .any(|pair| pair == format!("{k}=\"{v}\""))
+        });
         all_match.then(|| value.trim().parse().ok()).flatten()
     })
 }
@@ -209,19 +226,31 @@ impl PrivateBroker {
     /// # Panics
     /// When tansu is not installed or does not listen within 10 s.
     pub async fn start() -> Self {
-        let bin = std::env::var("TANSU_BIN").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-            let home = std::env::var("CARGO_HOME")
-                .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
-            std::path::PathBuf::from(home).join("bin/tansu")
-        });
-        assert!(bin.exists(), "tansu not found at {} (infra/local/up installs it; or set TANSU_BIN)", bin.display());
+        let bin = std::env::var("TANSU_BIN")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| {
+                let home = std::env::var("CARGO_HOME").unwrap_or_else(|_| {
+                    format!("{}/.cargo", std::env::var("HOME").unwrap_or_default())
+                });
+                std::path::PathBuf::from(home).join("bin/tansu")
+            });
+        assert!(
+            bin.exists(),
+            "tansu not found at {} (infra/local/up installs it; or set TANSU_BIN)",
+            bin.display()
+        );
         let dir = std::env::temp_dir().join(format!("stampede-broker-{}", unique_suffix()));
         std::fs::create_dir_all(&dir).expect("temp dir is writable");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
-        let mut broker = Self { bin, dir, port, child: None };
+        let mut broker = Self {
+            bin,
+            dir,
+            port,
+            child: None,
+        };
         broker.spawn().await;
         broker
     }
@@ -244,7 +273,15 @@ impl PrivateBroker {
             .expect("the broker's log file opens");
         let child = tokio::process::Command::new(&self.bin)
             .current_dir(&self.dir)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", "sqlite://tansu.db"])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "sqlite://tansu.db",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .kill_on_drop(true)
@@ -277,7 +314,10 @@ impl Drop for PrivateBroker {
     /// Removes the broker's folder, except after a failed test: its log may say why.
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("private broker's data and log kept in {}", self.dir.display());
+            eprintln!(
+                "private broker's data and log kept in {}",
+                self.dir.display()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

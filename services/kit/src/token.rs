@@ -45,7 +45,9 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("TokenKeys")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,16 +92,17 @@ impl TokenKeys {
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    TokenError::BadSignature
-                }
+                ErrorKind::InvalidSignature
+                | ErrorKind::InvalidAlgorithm
+                | ErrorKind::InvalidAlgorithmName => TokenError::BadSignature,
                 _ => TokenError::Malformed,
             })
     }
 
     /// Signs arbitrary claims (tests forge expired tokens with it).
     pub fn sign_claims(&self, claims: &Claims) -> String {
-        encode(&Header::new(Algorithm::HS256), claims, &self.encoding).expect("HS256 signing does not fail")
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 signing does not fail")
     }
 }
 
@@ -114,10 +117,14 @@ mod tests {
 
     mod base64_url {
         pub fn encode(bytes: &[u8]) -> String {
-            const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            const ALPHABET: &[u8; 64] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
             let mut out = String::new();
             for chunk in bytes.chunks(3) {
-                let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+                let n = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
                 let chars = chunk.len() + 1;
                 for i in 0..chars {
                     out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -150,11 +157,16 @@ mod tests {
         let header = b64::encode(br#"{"alg":"none","typ":"JWT"}"#);
         let exp = chrono::Utc::now().timestamp() + 3600;
         let payload = b64::encode(
-            format!(r#"{{"sub":"{}","email":"x@y.z","role":"admin","iat":0,"exp":{exp}}}"#, Uuid::new_v4())
-                .as_bytes(),
+            format!(
+                r#"{{"sub":"{}","email":"x@y.z","role":"admin","iat":0,"exp":{exp}}}"#,
+                Uuid::new_v4()
+            )
+            .as_bytes(),
         );
         let token = format!("{header}.{payload}.");
-        assert!(keys("a-secret-of-sufficient-length").verify(&token).is_err());
+        assert!(keys("a-secret-of-sufficient-length")
+            .verify(&token)
+            .is_err());
     }
 
     #[test]

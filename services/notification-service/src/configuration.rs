@@ -28,7 +28,10 @@ impl Settings {
             .expect("the default sender is a valid mailbox");
         Ok(Self {
             common: CommonSettings::from_env(env, 3006, "ticketflow_notifications")?,
-            smtp: env.get("SMTP_URL").map(|url| parse_smtp_url(&url)).transpose()?,
+            smtp: env
+                .get("SMTP_URL")
+                .map(|url| parse_smtp_url(&url))
+                .transpose()?,
             mail_from: env.parse_or("MAIL_FROM", default_from)?,
         })
     }
@@ -52,7 +55,10 @@ mod tests {
     fn defaults_work_on_the_local_stack() {
         let settings = Settings::from_env(&Env::from_pairs(&[])).unwrap();
         assert_eq!(settings.common.bind_address(), "127.0.0.1:3006");
-        assert!(settings.common.database_url.ends_with("/ticketflow_notifications"));
+        assert!(settings
+            .common
+            .database_url
+            .ends_with("/ticketflow_notifications"));
         assert!(settings.smtp.is_none());
         assert_eq!(settings.mail_from.to_string(), DEFAULT_MAIL_FROM);
     }

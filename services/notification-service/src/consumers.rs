@@ -56,7 +56,10 @@ impl NotificationMetrics {
     /// When the series are registered twice on `metrics`.
     pub fn register(metrics: &Metrics) -> anyhow::Result<Self> {
         let recorded = IntCounterVec::new(
-            Opts::new("notifications_recorded_total", "Notifications recorded by kind"),
+            Opts::new(
+                "notifications_recorded_total",
+                "Notifications recorded by kind",
+            ),
             &["kind"],
         )?;
         let mails = IntCounterVec::new(
@@ -91,8 +94,16 @@ pub struct Notifications {
 }
 
 impl Notifications {
-    pub fn new(pool: PgPool, mailer: Option<Arc<dyn Mailer>>, metrics: NotificationMetrics) -> Self {
-        Self { pool, mailer, metrics }
+    pub fn new(
+        pool: PgPool,
+        mailer: Option<Arc<dyn Mailer>>,
+        metrics: NotificationMetrics,
+    ) -> Self {
+        Self {
+            pool,
+            mailer,
+            metrics,
+        }
     }
 
     /// Dispatches a delivery by topic.
@@ -122,8 +133,14 @@ impl Notifications {
                     booking.seat_ids.len(),
                     booking.amount_cents,
                 );
-                self.record(delivery, Some(booking.booking_id), booking.user_id, None, draft)
-                    .await
+                self.record(
+                    delivery,
+                    Some(booking.booking_id),
+                    booking.user_id,
+                    None,
+                    draft,
+                )
+                .await
             }
             topic::BOOKING_FAILED | topic::BOOKING_CANCELLED => {
                 let booking = delivery.parse::<ClosedBooking>()?.payload;
@@ -132,9 +149,20 @@ impl Notifications {
                 } else {
                     NotificationKind::for_failure(&booking.reason)
                 };
-                let draft = Draft::closed(kind, booking.booking_id, &booking.event_name, &booking.reason);
-                self.record(delivery, Some(booking.booking_id), booking.user_id, None, draft)
-                    .await
+                let draft = Draft::closed(
+                    kind,
+                    booking.booking_id,
+                    &booking.event_name,
+                    &booking.reason,
+                );
+                self.record(
+                    delivery,
+                    Some(booking.booking_id),
+                    booking.user_id,
+                    None,
+                    draft,
+                )
+                .await
             }
             other => Err(HandlerError::Poison(anyhow::anyhow!(
                 "notification-service does not consume {other}"
@@ -164,7 +192,10 @@ impl Notifications {
             tracing::info!(kind = %draft.kind, %user_id, ?booking_id, "already notified; nothing recorded");
             return Ok(Outcome::Ignored);
         };
-        self.metrics.recorded.with_label_values(&[draft.kind.as_str()]).inc();
+        self.metrics
+            .recorded
+            .with_label_values(&[draft.kind.as_str()])
+            .inc();
         tracing::info!(notification_id = %recorded.id, kind = %draft.kind, %user_id, ?booking_id, "notification recorded");
         if let (Some(mailer), Some(to)) = (&self.mailer, recorded.recipient) {
             let mail = Mail {
@@ -241,7 +272,11 @@ async fn insert_notification(
     .await
 }
 
-async fn mark(pool: &PgPool, notification_id: Uuid, status: NotificationStatus) -> Result<(), sqlx::Error> {
+async fn mark(
+    pool: &PgPool,
+    notification_id: Uuid,
+    status: NotificationStatus,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE notifications SET status = $2, sent_at = CASE WHEN $2::text = 'SENT' THEN now() END WHERE id = $1",
     )

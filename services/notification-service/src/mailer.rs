@@ -42,11 +42,15 @@ pub struct SmtpMailer {
 impl SmtpMailer {
     /// A mailer for `endpoint`, plain SMTP, each command bounded by [`SEND_TIMEOUT`].
     pub fn new(endpoint: &SmtpEndpoint, from: Mailbox) -> Self {
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(endpoint.host.as_str())
-            .port(endpoint.port)
-            .timeout(Some(SEND_TIMEOUT));
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(endpoint.host.as_str())
+                .port(endpoint.port)
+                .timeout(Some(SEND_TIMEOUT));
         if let Some((user, password)) = &endpoint.credentials {
-            builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
         }
         Self {
             transport: builder.build(),

@@ -23,7 +23,9 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("notification-service", &settings.common, &MIGRATOR).await?;
         let mailer = match &settings.smtp {
-            Some(endpoint) => Some(Arc::new(SmtpMailer::new(endpoint, settings.mail_from.clone())) as Arc<dyn Mailer>),
+            Some(endpoint) => Some(
+                Arc::new(SmtpMailer::new(endpoint, settings.mail_from.clone())) as Arc<dyn Mailer>,
+            ),
             None => {
                 tracing::info!("SMTP_URL is not set; notifications are recorded, not mailed");
                 None
@@ -52,5 +54,4 @@ impl Application {
         });
         Ok(app)
     }
-
 }

@@ -47,7 +47,10 @@ mod tests {
     fn defaults_work_on_the_local_stack() {
         let settings = Settings::from_env(&Env::from_pairs(&[])).unwrap();
         assert_eq!(settings.common.bind_address(), "127.0.0.1:3005");
-        assert!(settings.common.database_url.ends_with("/ticketflow_payments"));
+        assert!(settings
+            .common
+            .database_url
+            .ends_with("/ticketflow_payments"));
         assert_eq!(settings.success_rate.value(), 0.95);
         assert_eq!(settings.latency, Duration::from_millis(50));
     }
@@ -55,14 +58,16 @@ mod tests {
     #[test]
     fn success_rate_outside_zero_to_one_names_the_variable() {
         for bad in ["1.5", "-1", "often"] {
-            let err = Settings::from_env(&Env::from_pairs(&[("PAYMENT_SUCCESS_RATE", bad)])).unwrap_err();
+            let err =
+                Settings::from_env(&Env::from_pairs(&[("PAYMENT_SUCCESS_RATE", bad)])).unwrap_err();
             assert!(err.to_string().contains("PAYMENT_SUCCESS_RATE"), "{err}");
         }
     }
 
     #[test]
     fn bad_latency_names_the_variable() {
-        let err = Settings::from_env(&Env::from_pairs(&[("PAYMENT_LATENCY_MS", "fast")])).unwrap_err();
+        let err =
+            Settings::from_env(&Env::from_pairs(&[("PAYMENT_LATENCY_MS", "fast")])).unwrap_err();
         assert!(err.to_string().contains("PAYMENT_LATENCY_MS"), "{err}");
     }
 }

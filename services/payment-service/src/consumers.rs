@@ -59,7 +59,10 @@ impl PaymentMetrics {
     /// # Errors
     /// When the series are registered twice on `metrics`.
     pub fn register(metrics: &Metrics) -> anyhow::Result<Self> {
-        let charged = IntCounterVec::new(Opts::new("payments_charged_total", "Charges by result"), &["status"])?;
+        let charged = IntCounterVec::new(
+            Opts::new("payments_charged_total", "Charges by result"),
+            &["status"],
+        )?;
         let refunded = IntCounter::new("payments_refunded_total", "Captured payments refunded")?;
         metrics
             .registry()
@@ -82,7 +85,12 @@ pub struct Payments {
 }
 
 impl Payments {
-    pub fn new(pool: PgPool, topics: Topics, processor: SimulatedProcessor, metrics: PaymentMetrics) -> Self {
+    pub fn new(
+        pool: PgPool,
+        topics: Topics,
+        processor: SimulatedProcessor,
+        metrics: PaymentMetrics,
+    ) -> Self {
         Self {
             pool,
             topics,
@@ -99,7 +107,9 @@ impl Payments {
     pub async fn handle(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         match delivery.topic {
             topic::PAYMENT_REQUESTED => self.on_payment_requested(delivery).await,
-            topic::BOOKING_FAILED | topic::BOOKING_CANCELLED => self.on_booking_closed(delivery).await,
+            topic::BOOKING_FAILED | topic::BOOKING_CANCELLED => {
+                self.on_booking_closed(delivery).await
+            }
             other => Err(HandlerError::Poison(anyhow::anyhow!(
                 "payment-service does not consume {other}"
             ))),
@@ -160,7 +170,10 @@ impl Payments {
         .await?;
         kit::outbox::commit(tx).await?;
         if charged {
-            self.metrics.charged.with_label_values(&[payment.status.as_str()]).inc();
+            self.metrics
+                .charged
+                .with_label_values(&[payment.status.as_str()])
+                .inc();
             tracing::info!(payment_id = %payment.id, status = %payment.status, "payment charged");
         } else {
             tracing::info!(payment_id = %payment.id, status = %payment.status, "payment request repeated; stored result re-sent");
@@ -215,7 +228,11 @@ async fn insert_charge(
 ) -> Result<Option<Payment>, sqlx::Error> {
     let (status, amount_cents, reason) = match charge {
         Charge::Captured { amount_cents } => (PaymentStatus::Captured, *amount_cents, None),
-        Charge::Declined { reason } => (PaymentStatus::Failed, request.amount_cents.max(0), Some(*reason)),
+        Charge::Declined { reason } => (
+            PaymentStatus::Failed,
+            request.amount_cents.max(0),
+            Some(*reason),
+        ),
     };
     sqlx::query_as(&format!(
         "INSERT INTO payments (id, booking_id, user_id, amount_cents, status, failure_reason)
@@ -235,7 +252,10 @@ async fn insert_charge(
 }
 
 /// The booking's payment, locked against a concurrent refund until the transaction ends.
-async fn lock_payment(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<Payment>, sqlx::Error> {
+async fn lock_payment(
+    tx: &mut PgConnection,
+    booking_id: Uuid,
+) -> Result<Option<Payment>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {} FROM payments WHERE booking_id = $1 FOR SHARE",
         Payment::COLUMNS
@@ -263,7 +283,10 @@ async fn insert_void(tx: &mut PgConnection, closed: &ClosedBooking) -> Result<bo
 
 /// CAPTURED -> REFUNDED; the refunded payment's id and amount, or `None` when there was nothing
 /// captured to refund.
-async fn refund_captured(tx: &mut PgConnection, booking_id: Uuid) -> Result<Option<(Uuid, i64)>, sqlx::Error> {
+async fn refund_captured(
+    tx: &mut PgConnection,
+    booking_id: Uuid,
+) -> Result<Option<(Uuid, i64)>, sqlx::Error> {
     sqlx::query_as(
         "UPDATE payments SET status = 'REFUNDED', refunded_at = now(), updated_at = now()
           WHERE booking_id = $1 AND status = 'CAPTURED'

@@ -33,14 +33,19 @@ pub struct SimulatedProcessor {
 
 impl SimulatedProcessor {
     pub fn new(success_rate: SuccessRate, latency: Duration) -> Self {
-        Self { success_rate, latency }
+        Self {
+            success_rate,
+            latency,
+        }
     }
 
     /// Charges `amount_cents`. Call it outside any database transaction: it sleeps.
     #[tracing::instrument(skip(self))]
     pub async fn charge(&self, amount_cents: i64) -> Charge {
         if amount_cents < 0 {
-            return Charge::Declined { reason: INVALID_AMOUNT };
+            return Charge::Declined {
+                reason: INVALID_AMOUNT,
+            };
         }
         tokio::time::sleep(self.latency).await;
         if self.success_rate.draw() {
@@ -69,7 +74,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn zero_success_rate_declines() {
-        assert_eq!(processor(0.0).charge(1500).await, Charge::Declined { reason: DECLINED });
+        assert_eq!(
+            processor(0.0).charge(1500).await,
+            Charge::Declined { reason: DECLINED }
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -77,7 +85,9 @@ mod tests {
         let started = tokio::time::Instant::now();
         assert_eq!(
             processor(1.0).charge(-1).await,
-            Charge::Declined { reason: INVALID_AMOUNT }
+            Charge::Declined {
+                reason: INVALID_AMOUNT
+            }
         );
         assert_eq!(started.elapsed(), Duration::ZERO);
     }

@@ -41,9 +41,12 @@ impl Application {
             infra.health(),
         )
         .await?
-        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()))
-        .worker("consumer", move |token| consumers::run(consumer_infra, payments, token));
+        .worker("outbox-relay", move |token| {
+            relay.run(token.cancelled_owned())
+        })
+        .worker("consumer", move |token| {
+            consumers::run(consumer_infra, payments, token)
+        });
         Ok(app)
     }
-
 }

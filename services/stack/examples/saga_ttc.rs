@@ -22,8 +22,14 @@ const GATEWAY: &str = "http://127.0.0.1:3000";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let total: usize = args.get(1).map_or(Ok(1000), |s| s.parse()).context("bookings must be a number")?;
-    let concurrency: usize = args.get(2).map_or(Ok(50), |s| s.parse()).context("concurrency must be a number")?;
+    let total: usize = args
+        .get(1)
+        .map_or(Ok(1000), |s| s.parse())
+        .context("bookings must be a number")?;
+    let concurrency: usize = args
+        .get(2)
+        .map_or(Ok(50), |s| s.parse())
+        .context("concurrency must be a number")?;
     let client = reqwest::Client::new();
     let admin = login(&client, "admin@ticketflow.dev", "Admin1234!").await?;
     let seats_needed = total + 16;
@@ -31,18 +37,33 @@ async fn main() -> anyhow::Result<()> {
     println!("event {event} with {} seats ready", seats.len());
     let mut tokens = Vec::new();
     for i in 0..concurrency {
-        tokens.push(register(&client, &format!("ttc-{}-{i}@stampede.test", uuid::Uuid::new_v4().simple())).await?);
+        tokens.push(
+            register(
+                &client,
+                &format!("ttc-{}-{i}@stampede.test", uuid::Uuid::new_v4().simple()),
+            )
+            .await?,
+        );
     }
-    let queue = Arc::new(Mutex::new(seats.into_iter().take(total).collect::<Vec<_>>()));
+    let queue = Arc::new(Mutex::new(
+        seats.into_iter().take(total).collect::<Vec<_>>(),
+    ));
     let results = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let started = Instant::now();
     let workers: Vec<_> = tokens
         .into_iter()
         .map(|token| {
-            let (client, queue, results, event) = (client.clone(), queue.clone(), results.clone(), event.clone());
+            let (client, queue, results, event) = (
+                client.clone(),
+                queue.clone(),
+                results.clone(),
+                event.clone(),
+            );
             tokio::spawn(async move {
                 loop {
-                    let Some(seat) = queue.lock().await.pop() else { return };
+                    let Some(seat) = queue.lock().await.pop() else {
+                        return;
+                    };
                     let outcome = book_and_wait(&client, &token, &event, &seat).await;
                     results.lock().await.push(outcome);
                 }
@@ -56,11 +77,21 @@ async fn main() -> anyhow::Result<()> {
     let results = results.lock().await;
     let mut confirmed: Vec<Duration> = results
         .iter()
-        .filter_map(|r| r.as_ref().ok().filter(|(s, _)| s == "CONFIRMED").map(|(_, d)| *d))
+        .filter_map(|r| {
+            r.as_ref()
+                .ok()
+                .filter(|(s, _)| s == "CONFIRMED")
+                .map(|(_, d)| *d)
+        })
         .collect();
     confirmed.sort();
     let failed = results.len() - confirmed.len();
-    let pct = |p: f64| confirmed.get(((confirmed.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        confirmed
+            .get(((confirmed.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "bookings {} concurrency {concurrency}: confirmed {} other {failed} in {:.1} s -> {:.1} confirmed/s",
         results.len(),
@@ -78,7 +109,12 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn book_and_wait(client: &reqwest::Client, token: &str, event: &str, seat: &str) -> anyhow::Result<(String, Duration)> {
+async fn book_and_wait(
+    client: &reqwest::Client,
+    token: &str,
+    event: &str,
+    seat: &str,
+) -> anyhow::Result<(String, Duration)> {
     let started = Instant::now();
     let response = client
         .post(format!("{GATEWAY}/api/bookings"))
@@ -86,8 +122,15 @@ async fn book_and_wait(client: &reqwest::Client, token: &str, event: &str, seat:
         .json(&json!({"eventId": event, "seatIds": [seat]}))
         .send()
         .await?;
-    anyhow::ensure!(response.status() == 202, "POST /api/bookings: {}", response.status());
-    let id = response.json::<Value>().await?["id"].as_str().unwrap_or_default().to_string();
+    anyhow::ensure!(
+        response.status() == 202,
+        "POST /api/bookings: {}",
+        response.status()
+    );
+    let id = response.json::<Value>().await?["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     // Long-poll (`?waitMs=`): the answer comes when the booking leaves PENDING. A target that
     // does not long-poll (no `x-long-poll-max-ms` header) is polled with backoff (25 ms growing
     // to 200 ms), as a real client would; the measured time then over-reads the saga by up to
@@ -121,7 +164,10 @@ async fn login(client: &reqwest::Client, email: &str, password: &str) -> anyhow:
         .context("is the stack running? (cargo run --release -p stack)")?
         .json()
         .await?;
-    body["token"].as_str().map(str::to_string).context("admin login failed")
+    body["token"]
+        .as_str()
+        .map(str::to_string)
+        .context("admin login failed")
 }
 
 async fn register(client: &reqwest::Client, email: &str) -> anyhow::Result<String> {
@@ -132,10 +178,17 @@ async fn register(client: &reqwest::Client, email: &str) -> anyhow::Result<Strin
         .await?
         .json()
         .await?;
-    body["token"].as_str().map(str::to_string).context("register failed")
+    body["token"]
+        .as_str()
+        .map(str::to_string)
+        .context("register failed")
 }
 
-async fn create_event(client: &reqwest::Client, admin: &str, seats: usize) -> anyhow::Result<(String, Vec<String>)> {
+async fn create_event(
+    client: &reqwest::Client,
+    admin: &str,
+    seats: usize,
+) -> anyhow::Result<(String, Vec<String>)> {
     let venue: Value = client
         .post(format!("{GATEWAY}/api/venues"))
         .bearer_auth(admin)
@@ -153,7 +206,10 @@ async fn create_event(client: &reqwest::Client, admin: &str, seats: usize) -> an
         .await?
         .json()
         .await?;
-    let id = event["event"]["id"].as_str().context("event not created")?.to_string();
+    let id = event["event"]["id"]
+        .as_str()
+        .context("event not created")?
+        .to_string();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let listed: Value = client
@@ -164,7 +220,11 @@ async fn create_event(client: &reqwest::Client, admin: &str, seats: usize) -> an
             .await?;
         let ids: Vec<String> = listed["seats"]
             .as_array()
-            .map(|a| a.iter().filter_map(|s| s["id"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s["id"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         if ids.len() == seats {
             // booking-service builds its price catalog from the same message; give it a moment.

@@ -88,7 +88,9 @@ impl InProcessStack {
         let names = kit::kafka::Topics::new(prefix.clone()).all_with_dlt();
         kit::kafka::ensure_topics(&brokers, &names, 3)
             .await
-            .unwrap_or_else(|e| panic!("Kafka broker at {brokers} is required (run infra/local/up): {e:#}"));
+            .unwrap_or_else(|e| {
+                panic!("Kafka broker at {brokers} is required (run infra/local/up): {e:#}")
+            });
         let common = vec![
             ("PORT", "0".to_string()),
             ("DATABASE_POOL_SIZE", "5".to_string()),
@@ -102,7 +104,10 @@ impl InProcessStack {
             ("LOCK_STRATEGY", options.lock_strategy.to_string()),
             ("BOOKING_TIMEOUT_MS", options.booking_timeout_ms.to_string()),
             ("EXPIRY_SCAN_INTERVAL_MS", "200".to_string()),
-            ("PAYMENT_SUCCESS_RATE", options.payment_success_rate.to_string()),
+            (
+                "PAYMENT_SUCCESS_RATE",
+                options.payment_success_rate.to_string(),
+            ),
             ("PAYMENT_LATENCY_MS", options.payment_latency_ms.to_string()),
         ];
         let mut stack = Self {
@@ -118,14 +123,22 @@ impl InProcessStack {
         };
         let mut urls = Vec::new();
         for (service, database) in DATABASES {
-            let mut env: Vec<(String, String)> = common.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let mut env: Vec<(String, String)> = common
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
             let url = format!("{}/{database}_{suffix}", testing::postgres_server());
             env.push(("DATABASE_URL".into(), url.clone()));
             stack.envs.insert(service, env);
             let port = stack.start_service(service).await;
-            let var = format!("{}_SERVICE_URL", service.trim_end_matches("-service").to_uppercase());
+            let var = format!(
+                "{}_SERVICE_URL",
+                service.trim_end_matches("-service").to_uppercase()
+            );
             urls.push((var, format!("http://127.0.0.1:{port}")));
-            stack.service_urls.insert(service, format!("http://127.0.0.1:{port}"));
+            stack
+                .service_urls
+                .insert(service, format!("http://127.0.0.1:{port}"));
             let pool = sqlx::postgres::PgPoolOptions::new()
                 .max_connections(1)
                 .connect(&url)
@@ -134,7 +147,10 @@ impl InProcessStack {
             stack.pools.insert(service, pool);
             stack.database_urls.insert(service, url);
         }
-        let mut gateway_env: Vec<(String, String)> = common.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let mut gateway_env: Vec<(String, String)> = common
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         gateway_env.extend(urls);
         stack.envs.insert("gateway", gateway_env);
         let port = stack.start_service("gateway").await;
@@ -154,16 +170,27 @@ impl InProcessStack {
     ///
     /// # Panics
     /// When the service does not start.
-    pub async fn start_service_with(&mut self, name: &'static str, overrides: &[(&str, &str)]) -> u16 {
+    pub async fn start_service_with(
+        &mut self,
+        name: &'static str,
+        overrides: &[(&str, &str)],
+    ) -> u16 {
         let pairs = self.service_env(name, overrides);
-        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let built = crate::services::build(name, &Env::from_pairs(&pairs))
             .await
             .unwrap_or_else(|e| panic!("{name} starts: {e:#}"));
         let port = built.port();
         let token = CancellationToken::new();
         let stop = token.clone();
-        let handle = tokio::spawn(async move { built.run_until_stopped(async move { stop.cancelled().await }).await });
+        let handle = tokio::spawn(async move {
+            built
+                .run_until_stopped(async move { stop.cancelled().await })
+                .await
+        });
         self.stops.insert(name, token);
         self.running.insert(name, handle);
         port
@@ -177,14 +204,25 @@ impl InProcessStack {
             .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
             .cloned()
             .collect();
-        env.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env.extend(
+            overrides
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         env
     }
 
     /// The port service `name` listens on (the gateway's too).
     pub fn port_of(&self, name: &str) -> u16 {
-        let url = if name == "gateway" { &self.gateway } else { &self.service_urls[name] };
-        url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("service URLs end in a port")
+        let url = if name == "gateway" {
+            &self.gateway
+        } else {
+            &self.service_urls[name]
+        };
+        url.rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("service URLs end in a port")
     }
 
     /// Stops one service without waiting (its consumer leaves the group in the background).

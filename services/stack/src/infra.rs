@@ -16,7 +16,11 @@ const DEPENDENCIES: [(&str, &str); 3] = [
 pub async fn missing() -> Vec<&'static str> {
     let mut missing = Vec::new();
     for (name, address) in DEPENDENCIES {
-        let connected = tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(address)).await;
+        let connected = tokio::time::timeout(
+            Duration::from_secs(1),
+            tokio::net::TcpStream::connect(address),
+        )
+        .await;
         if !matches!(connected, Ok(Ok(_))) {
             missing.push(name);
         }
@@ -39,7 +43,11 @@ pub async fn ensure_up() -> anyhow::Result<()> {
         return Ok(());
     }
     let script = up_script();
-    println!("stack: {} not reachable; running {}", down.join(", "), script.display());
+    println!(
+        "stack: {} not reachable; running {}",
+        down.join(", "),
+        script.display()
+    );
     let status = tokio::process::Command::new("bash")
         .arg(&script)
         .status()
@@ -47,6 +55,10 @@ pub async fn ensure_up() -> anyhow::Result<()> {
         .with_context(|| format!("cannot run {}", script.display()))?;
     anyhow::ensure!(status.success(), "{} failed ({status})", script.display());
     let still = missing().await;
-    anyhow::ensure!(still.is_empty(), "still unreachable after infra/local/up: {}", still.join(", "));
+    anyhow::ensure!(
+        still.is_empty(),
+        "still unreachable after infra/local/up: {}",
+        still.join(", ")
+    );
     Ok(())
 }

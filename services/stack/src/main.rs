@@ -9,7 +9,10 @@ use stack::seed::{seed, SeedOptions, TEST_USER_EMAIL, TEST_USER_PASSWORD};
 use stack::supervisor::Stack;
 
 #[derive(Parser)]
-#[command(name = "stack", about = "Run the Stampede reference services on this machine")]
+#[command(
+    name = "stack",
+    about = "Run the Stampede reference services on this machine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -76,7 +79,10 @@ async fn up(seed_after: bool, log_dir: PathBuf, exit_after: Option<u64>) -> anyh
     }
     println!("stack: healthy");
     for running in &stack.children {
-        println!("  {:<21} http://127.0.0.1:{}", running.spec.name, running.spec.port);
+        println!(
+            "  {:<21} http://127.0.0.1:{}",
+            running.spec.name, running.spec.port
+        );
     }
     if seed_after {
         if let Err(e) = run_seed("http://127.0.0.1:3000".into()).await {
@@ -109,7 +115,11 @@ async fn main() -> ExitCode {
         log_dir: ".stampede/logs".into(),
         exit_after: None,
     }) {
-        Command::Up { seed, log_dir, exit_after } => up(seed, log_dir, exit_after).await,
+        Command::Up {
+            seed,
+            log_dir,
+            exit_after,
+        } => up(seed, log_dir, exit_after).await,
         Command::Seed { gateway } => run_seed(gateway).await,
         Command::Serve { name } => {
             kit::telemetry::init("info,sqlx=warn");

@@ -27,7 +27,13 @@ pub struct SeedSummary {
 }
 
 const EVENTS: [(&str, &str, u32, f64, &str); 3] = [
-    ("Stampede On-Sale Rush", "Stampede Arena", 10_000, 60.0, "music"),
+    (
+        "Stampede On-Sale Rush",
+        "Stampede Arena",
+        10_000,
+        60.0,
+        "music",
+    ),
     ("Jazz Night", "Riverside Hall", 116, 35.0, "music"),
     ("Derby Final", "Stampede Arena", 2_000, 45.0, "sports"),
 ];
@@ -39,16 +45,24 @@ const EVENTS: [(&str, &str, u32, f64, &str); 3] = [
 pub async fn seed(options: &SeedOptions) -> anyhow::Result<SeedSummary> {
     let client = reqwest::Client::new();
     let api = |path: &str| format!("{}{path}", options.gateway.trim_end_matches('/'));
-    let admin = login(&client, &api("/api/users/login"), &options.admin_email, &options.admin_password)
-        .await
-        .context("admin login failed (ADMIN_EMAIL/ADMIN_PASSWORD must match user-service's)")?;
+    let admin = login(
+        &client,
+        &api("/api/users/login"),
+        &options.admin_email,
+        &options.admin_password,
+    )
+    .await
+    .context("admin login failed (ADMIN_EMAIL/ADMIN_PASSWORD must match user-service's)")?;
     ensure_test_user(&client, &api).await?;
 
     let mut summary = SeedSummary::default();
     let mut venues: Vec<(String, String)> = Vec::new();
     let existing: Value = client.get(api("/api/venues")).send().await?.json().await?;
     for venue in existing["venues"].as_array().into_iter().flatten() {
-        venues.push((venue["name"].as_str().unwrap_or_default().into(), venue["id"].as_str().unwrap_or_default().into()));
+        venues.push((
+            venue["name"].as_str().unwrap_or_default().into(),
+            venue["id"].as_str().unwrap_or_default().into(),
+        ));
     }
     for (name, venue_name, seats, price, category) in EVENTS {
         let found: Value = client
@@ -58,8 +72,17 @@ pub async fn seed(options: &SeedOptions) -> anyhow::Result<SeedSummary> {
             .await?
             .json()
             .await?;
-        if let Some(event) = found["events"].as_array().into_iter().flatten().find(|e| e["name"] == name) {
-            summary.events.push((name.into(), event["id"].as_str().unwrap_or_default().into(), u64::from(seats)));
+        if let Some(event) = found["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == name)
+        {
+            summary.events.push((
+                name.into(),
+                event["id"].as_str().unwrap_or_default().into(),
+                u64::from(seats),
+            ));
             continue;
         }
         let venue_id = match venues.iter().find(|(n, _)| n == venue_name) {
@@ -75,7 +98,10 @@ pub async fn seed(options: &SeedOptions) -> anyhow::Result<SeedSummary> {
                     "create venue",
                 )
                 .await?;
-                let id = created["venue"]["id"].as_str().unwrap_or_default().to_string();
+                let id = created["venue"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 venues.push((venue_name.into(), id.clone()));
                 id
             }
@@ -95,7 +121,11 @@ pub async fn seed(options: &SeedOptions) -> anyhow::Result<SeedSummary> {
         )
         .await?;
         summary.created += 1;
-        summary.events.push((name.into(), created["event"]["id"].as_str().unwrap_or_default().into(), u64::from(seats)));
+        summary.events.push((
+            name.into(),
+            created["event"]["id"].as_str().unwrap_or_default().into(),
+            u64::from(seats),
+        ));
     }
     wait_for_seat_maps(&client, &api, &mut summary).await;
     Ok(summary)
@@ -103,7 +133,11 @@ pub async fn seed(options: &SeedOptions) -> anyhow::Result<SeedSummary> {
 
 /// Waits (up to 60 s) until inventory-service has built each event's seat map, so the stack can
 /// take bookings when `seed` returns; records the seats each map holds (0 when it never came).
-async fn wait_for_seat_maps(client: &reqwest::Client, api: &impl Fn(&str) -> String, summary: &mut SeedSummary) {
+async fn wait_for_seat_maps(
+    client: &reqwest::Client,
+    api: &impl Fn(&str) -> String,
+    summary: &mut SeedSummary,
+) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     for (_, id, _) in &summary.events {
         let built = loop {
@@ -126,27 +160,52 @@ async fn wait_for_seat_maps(client: &reqwest::Client, api: &impl Fn(&str) -> Str
     }
 }
 
-async fn login(client: &reqwest::Client, url: &str, email: &str, password: &str) -> anyhow::Result<String> {
-    let response = client.post(url).json(&json!({"email": email, "password": password})).send().await?;
+async fn login(
+    client: &reqwest::Client,
+    url: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let response = client
+        .post(url)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or_default();
-    anyhow::ensure!(status == StatusCode::OK, "login as {email}: {status} {body}");
+    anyhow::ensure!(
+        status == StatusCode::OK,
+        "login as {email}: {status} {body}"
+    );
     Ok(body["token"].as_str().unwrap_or_default().to_string())
 }
 
-async fn ensure_test_user(client: &reqwest::Client, api: &impl Fn(&str) -> String) -> anyhow::Result<()> {
+async fn ensure_test_user(
+    client: &reqwest::Client,
+    api: &impl Fn(&str) -> String,
+) -> anyhow::Result<()> {
     let response = client
         .post(api("/api/users/register"))
-        .json(&json!({"name": "Test User", "email": TEST_USER_EMAIL, "password": TEST_USER_PASSWORD}))
+        .json(
+            &json!({"name": "Test User", "email": TEST_USER_EMAIL, "password": TEST_USER_PASSWORD}),
+        )
         .send()
         .await?;
     match response.status() {
         StatusCode::CREATED => Ok(()),
         // Already registered: make sure the documented password still works.
-        StatusCode::CONFLICT => login(client, &api("/api/users/login"), TEST_USER_EMAIL, TEST_USER_PASSWORD)
-            .await
-            .map(|_| ()),
-        status => anyhow::bail!("register {TEST_USER_EMAIL}: {status} {}", response.text().await.unwrap_or_default()),
+        StatusCode::CONFLICT => login(
+            client,
+            &api("/api/users/login"),
+            TEST_USER_EMAIL,
+            TEST_USER_PASSWORD,
+        )
+        .await
+        .map(|_| ()),
+        status => anyhow::bail!(
+            "register {TEST_USER_EMAIL}: {status} {}",
+            response.text().await.unwrap_or_default()
+        ),
     }
 }
 

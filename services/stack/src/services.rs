@@ -15,13 +15,34 @@ pub struct ServiceSpec {
 
 /// Every service, the gateway last (it routes to the others).
 pub const SERVICES: [ServiceSpec; 7] = [
-    ServiceSpec { name: "user-service", port: 3001 },
-    ServiceSpec { name: "event-service", port: 3002 },
-    ServiceSpec { name: "booking-service", port: 3003 },
-    ServiceSpec { name: "inventory-service", port: 3004 },
-    ServiceSpec { name: "payment-service", port: 3005 },
-    ServiceSpec { name: "notification-service", port: 3006 },
-    ServiceSpec { name: "gateway", port: 3000 },
+    ServiceSpec {
+        name: "user-service",
+        port: 3001,
+    },
+    ServiceSpec {
+        name: "event-service",
+        port: 3002,
+    },
+    ServiceSpec {
+        name: "booking-service",
+        port: 3003,
+    },
+    ServiceSpec {
+        name: "inventory-service",
+        port: 3004,
+    },
+    ServiceSpec {
+        name: "payment-service",
+        port: 3005,
+    },
+    ServiceSpec {
+        name: "notification-service",
+        port: 3006,
+    },
+    ServiceSpec {
+        name: "gateway",
+        port: 3000,
+    },
 ];
 
 type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -43,7 +64,10 @@ impl Built {
     ///
     /// # Errors
     /// When the service fails.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         (self.runner)(Box::pin(shutdown)).await
     }
 }
@@ -64,24 +88,46 @@ macro_rules! built {
 /// For an unknown name, bad settings, or a dependency that is unreachable.
 pub async fn build(name: &str, env: &Env) -> anyhow::Result<Built> {
     Ok(match name {
-        "user-service" => built!(user_service::Application::build(user_service::Settings::from_env(env)?).await?),
-        "event-service" => built!(event_service::Application::build(event_service::Settings::from_env(env)?).await?),
+        "user-service" => {
+            built!(user_service::Application::build(user_service::Settings::from_env(env)?).await?)
+        }
+        "event-service" => built!(
+            event_service::Application::build(event_service::Settings::from_env(env)?).await?
+        ),
         "booking-service" => {
-            built!(booking_service::Application::build(booking_service::Settings::from_env(env)?).await?)
+            built!(
+                booking_service::Application::build(booking_service::Settings::from_env(env)?)
+                    .await?
+            )
         }
         "inventory-service" => {
-            built!(inventory_service::Application::build(inventory_service::Settings::from_env(env)?).await?)
+            built!(
+                inventory_service::Application::build(inventory_service::Settings::from_env(env)?)
+                    .await?
+            )
         }
         "payment-service" => {
-            built!(payment_service::Application::build(payment_service::Settings::from_env(env)?).await?)
+            built!(
+                payment_service::Application::build(payment_service::Settings::from_env(env)?)
+                    .await?
+            )
         }
         "notification-service" => {
-            built!(notification_service::Application::build(notification_service::Settings::from_env(env)?).await?)
+            built!(
+                notification_service::Application::build(notification_service::Settings::from_env(
+                    env
+                )?)
+                .await?
+            )
         }
         "gateway" => built!(gateway::Application::build(gateway::Settings::from_env(env)?).await?),
         other => anyhow::bail!(
             "unknown service {other:?}; known: {}",
-            SERVICES.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+            SERVICES
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     })
 }

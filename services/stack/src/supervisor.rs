@@ -31,12 +31,14 @@ impl Stack {
     /// # Errors
     /// When a process cannot be spawned or a log file cannot be created.
     pub fn spawn(log_dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(log_dir).with_context(|| format!("cannot create {}", log_dir.display()))?;
+        std::fs::create_dir_all(log_dir)
+            .with_context(|| format!("cannot create {}", log_dir.display()))?;
         let exe = std::env::current_exe().context("cannot find the stack executable")?;
         let mut children = Vec::new();
         for spec in SERVICES {
             let log = log_dir.join(format!("{}.log", spec.name));
-            let out = File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+            let out =
+                File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
             let mut command = Command::new(&exe);
             command
                 .args(["serve", spec.name])
@@ -116,8 +118,14 @@ impl Stack {
         let deadline = Instant::now() + grace;
         for running in &mut self.children {
             let left = deadline.saturating_duration_since(Instant::now());
-            if tokio::time::timeout(left, running.child.wait()).await.is_err() {
-                println!("stack: {} did not stop in {grace:?}; killing it", running.spec.name);
+            if tokio::time::timeout(left, running.child.wait())
+                .await
+                .is_err()
+            {
+                println!(
+                    "stack: {} did not stop in {grace:?}; killing it",
+                    running.spec.name
+                );
                 let _ = running.child.kill().await;
             }
         }

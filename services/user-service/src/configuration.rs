@@ -25,7 +25,9 @@ impl Settings {
             common: CommonSettings::from_env(env, 3001, "ticketflow_users")?,
             jwt_secret: env.secret_or("JWT_SECRET", DEV_JWT_SECRET)?,
             jwt_ttl: Duration::from_secs(env.parse_or("JWT_TTL_SECS", 86_400u64)?),
-            admin_email: env.string_or("ADMIN_EMAIL", "admin@ticketflow.dev").to_lowercase(),
+            admin_email: env
+                .string_or("ADMIN_EMAIL", "admin@ticketflow.dev")
+                .to_lowercase(),
             admin_password: Secret::new(env.string_or("ADMIN_PASSWORD", "Admin1234!")),
         })
     }

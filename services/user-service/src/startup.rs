@@ -40,8 +40,9 @@ impl Application {
             infra.health(),
         )
         .await?
-        .worker("outbox-relay", move |token| relay.run(token.cancelled_owned()));
+        .worker("outbox-relay", move |token| {
+            relay.run(token.cancelled_owned())
+        });
         Ok(app)
     }
-
 }

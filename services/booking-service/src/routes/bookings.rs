@@ -41,14 +41,19 @@ struct BookingRequest {
 
 impl BookingRequest {
     fn parse(dto: CreateBooking, limits: Limits) -> Result<Self, ApiError> {
-        let event_id = Uuid::parse_str(dto.event_id.trim()).map_err(|_| ApiError::validation("eventId must be a UUID"))?;
+        let event_id = Uuid::parse_str(dto.event_id.trim())
+            .map_err(|_| ApiError::validation("eventId must be a UUID"))?;
         if dto.seat_ids.is_empty() || dto.seat_ids.len() > limits.max_seats {
-            return Err(ApiError::validation(format!("seatIds must hold 1 to {} seats", limits.max_seats)));
+            return Err(ApiError::validation(format!(
+                "seatIds must hold 1 to {} seats",
+                limits.max_seats
+            )));
         }
         let mut seen = HashSet::new();
         let mut seat_ids = Vec::with_capacity(dto.seat_ids.len());
         for raw in &dto.seat_ids {
-            let id = Uuid::parse_str(raw.trim()).map_err(|_| ApiError::validation(format!("seat id {raw:?} is not a UUID")))?;
+            let id = Uuid::parse_str(raw.trim())
+                .map_err(|_| ApiError::validation(format!("seat id {raw:?} is not a UUID")))?;
             if !seen.insert(id) {
                 return Err(ApiError::validation(format!("seat {id} appears twice")));
             }
@@ -74,7 +79,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .map_err(|_| ApiError::validation("Idempotency-Key must be printable ASCII"))?
         .trim();
     if key.is_empty() || key.len() > 200 {
-        return Err(ApiError::validation("Idempotency-Key must be 1 to 200 characters"));
+        return Err(ApiError::validation(
+            "Idempotency-Key must be 1 to 200 characters",
+        ));
     }
     Ok(Some(key.to_string()))
 }
@@ -95,7 +102,8 @@ async fn create_booking(
     }
     let (event_name, amount_cents) = price(&state.pool, &request).await?;
     let id = Uuid::new_v4();
-    let timeout = chrono::Duration::from_std(state.limits.booking_timeout).unwrap_or(chrono::Duration::minutes(1));
+    let timeout = chrono::Duration::from_std(state.limits.booking_timeout)
+        .unwrap_or(chrono::Duration::minutes(1));
     let mut tx = state.pool.begin().await?;
     let inserted: Option<Booking> = sqlx::query_as(&format!(
         "INSERT INTO bookings (id, user_id, event_id, event_name, seat_ids, amount_cents, status,
@@ -121,7 +129,9 @@ async fn create_booking(
         let key = key.as_deref().unwrap_or_default();
         let existing = find_by_key(&state.pool, identity.user_id, key)
             .await?
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("idempotency conflict without a row")))?;
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("idempotency conflict without a row"))
+            })?;
         return replay(existing, &request);
     };
     let initiated = BookingInitiated {
@@ -160,11 +170,13 @@ fn replay(existing: Booking, request: &BookingRequest) -> Result<Response, ApiEr
 }
 
 async fn find_by_key(pool: &PgPool, user: Uuid, key: &str) -> Result<Option<Booking>, ApiError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM bookings WHERE user_id = $1 AND idempotency_key = $2"))
-        .bind(user)
-        .bind(key)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bookings WHERE user_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(user)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// The event's name and the seats' total price, from the catalog built from event.created.
@@ -174,14 +186,19 @@ async fn price(pool: &PgPool, request: &BookingRequest) -> Result<(String, i64),
         .fetch_optional(pool)
         .await?;
     let name = name.ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "EVENT_NOT_FOUND", "no such event is on sale")
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "EVENT_NOT_FOUND",
+            "no such event is on sale",
+        )
     })?;
-    let priced: Vec<(Uuid, i64)> =
-        sqlx::query_as("SELECT seat_id, price_cents FROM seat_catalog WHERE event_id = $1 AND seat_id = ANY($2)")
-            .bind(request.event_id)
-            .bind(&request.seat_ids)
-            .fetch_all(pool)
-            .await?;
+    let priced: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT seat_id, price_cents FROM seat_catalog WHERE event_id = $1 AND seat_id = ANY($2)",
+    )
+    .bind(request.event_id)
+    .bind(&request.seat_ids)
+    .fetch_all(pool)
+    .await?;
     if priced.len() != request.seat_ids.len() {
         let unknown: Vec<String> = request
             .seat_ids
@@ -237,14 +254,22 @@ pub const MAX_WAIT_MS: u64 = 5_000;
 pub const LONG_POLL_HEADER: &str = "x-long-poll-max-ms";
 
 /// `waitMs`: 0..=60000, more is clamped to [`MAX_WAIT_MS`].
-fn wait_of(query: &std::collections::HashMap<String, String>) -> Result<Option<std::time::Duration>, ApiError> {
-    let Some(raw) = query.get("waitMs") else { return Ok(None) };
+fn wait_of(
+    query: &std::collections::HashMap<String, String>,
+) -> Result<Option<std::time::Duration>, ApiError> {
+    let Some(raw) = query.get("waitMs") else {
+        return Ok(None);
+    };
     let ms: u64 = raw
         .trim()
         .parse()
         .ok()
         .filter(|ms| *ms <= 60_000)
-        .ok_or_else(|| ApiError::validation(format!("waitMs must be a whole number of milliseconds from 0 to 60000, not {raw:?}")))?;
+        .ok_or_else(|| {
+            ApiError::validation(format!(
+                "waitMs must be a whole number of milliseconds from 0 to 60000, not {raw:?}"
+            ))
+        })?;
     Ok(Some(std::time::Duration::from_millis(ms.min(MAX_WAIT_MS))))
 }
 
@@ -299,7 +324,9 @@ async fn get_booking(
         }
     };
     let mut response = ApiJson(BookingDto::from(booking)).into_response();
-    response.headers_mut().insert(LONG_POLL_HEADER, HeaderValue::from(MAX_WAIT_MS));
+    response
+        .headers_mut()
+        .insert(LONG_POLL_HEADER, HeaderValue::from(MAX_WAIT_MS));
     Ok(response)
 }
 
@@ -323,7 +350,10 @@ async fn cancel_booking(
             format!("a {} booking cannot be cancelled", booking.status),
         ));
     }
-    state.transitions.close(&mut tx, &booking, "CANCELLED", "CANCELLED").await?;
+    state
+        .transitions
+        .close(&mut tx, &booking, "CANCELLED", "CANCELLED")
+        .await?;
     let updated = lock_booking(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("booking vanished during cancel")))?;

@@ -160,7 +160,10 @@ mod tests {
         };
         let mut seen = std::collections::HashSet::new();
         for seat in event.seats() {
-            assert!(seen.insert((seat.section.clone(), seat.seat_number.clone())), "{seat:?}");
+            assert!(
+                seen.insert((seat.section.clone(), seat.seat_number.clone())),
+                "{seat:?}"
+            );
         }
         assert_eq!(seen.len(), 500);
     }

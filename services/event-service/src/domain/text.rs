@@ -48,7 +48,10 @@ mod tests {
 
     #[test]
     fn page_defaults_and_bounds() {
-        assert_eq!(Page::parse(None, None).unwrap(), Page { page: 1, limit: 20 });
+        assert_eq!(
+            Page::parse(None, None).unwrap(),
+            Page { page: 1, limit: 20 }
+        );
         assert_eq!(Page::parse(Some(3), Some(10)).unwrap().offset(), 20);
         assert!(Page::parse(Some(0), None).is_err());
         assert!(Page::parse(None, Some(101)).is_err());

@@ -138,7 +138,8 @@ struct EventList {
     limit: u32,
 }
 
-const SELECT_EVENT: &str = "SELECT e.id, e.name, e.description, e.venue_id, v.name AS venue_name, e.event_date,
+const SELECT_EVENT: &str =
+    "SELECT e.id, e.name, e.description, e.venue_id, v.name AS venue_name, e.event_date,
         e.category, e.total_seats, e.pricing, e.status, e.created_at, e.updated_at
    FROM events e JOIN venues v ON v.id = e.venue_id";
 
@@ -167,7 +168,10 @@ impl NewEvent {
         };
         let total_seats = dto.total_seats.unwrap_or(116);
         if total_seats < 1 || total_seats > i64::from(limits.max_event_seats) {
-            return Err(v(format!("total_seats must be between 1 and {}", limits.max_event_seats)));
+            return Err(v(format!(
+                "total_seats must be between 1 and {}",
+                limits.max_event_seats
+            )));
         }
         Ok(Self {
             name: bounded_text("name", &dto.name, 200, true).map_err(v)?,
@@ -175,8 +179,13 @@ impl NewEvent {
             venue_id: Uuid::parse_str(dto.venue_id.trim())
                 .map_err(|_| ApiError::validation("venue_id must be a UUID"))?,
             event_date: parse_date(&dto.event_date)?,
-            category: bounded_text("category", dto.category.as_deref().unwrap_or("general"), 100, true)
-                .map_err(v)?,
+            category: bounded_text(
+                "category",
+                dto.category.as_deref().unwrap_or("general"),
+                100,
+                true,
+            )
+            .map_err(v)?,
             total_seats: total_seats as u32,
             pricing: Pricing {
                 vip: price("pricing.VIP", dto_pricing.vip, defaults.vip)?,
@@ -190,7 +199,11 @@ impl NewEvent {
 fn parse_date(raw: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(raw.trim())
         .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| ApiError::validation("event_date must be an RFC 3339 timestamp, e.g. 2027-06-01T20:00:00Z"))
+        .map_err(|_| {
+            ApiError::validation(
+                "event_date must be an RFC 3339 timestamp, e.g. 2027-06-01T20:00:00Z",
+            )
+        })
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -221,7 +234,14 @@ async fn list_events(
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        .map(|s| {
+            format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
     let filter = " WHERE ($1::text IS NULL OR e.name ILIKE $1 OR e.description ILIKE $1 OR e.category ILIKE $1)";
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM events e{filter}"))
         .bind(&pattern)
@@ -277,10 +297,11 @@ async fn create_event(
 /// Inserts the event and its `event.created` message (with the seat layout) in one transaction.
 async fn insert_event(state: &AppState, event: &NewEvent) -> Result<Uuid, ApiError> {
     let mut tx = state.pool.begin().await?;
-    let venue_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM venues WHERE id = $1)")
-        .bind(event.venue_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let venue_exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM venues WHERE id = $1)")
+            .bind(event.venue_id)
+            .fetch_one(&mut *tx)
+            .await?;
     if !venue_exists {
         return Err(ApiError::validation("venue_id names no venue"));
     }
@@ -311,7 +332,14 @@ async fn insert_event(state: &AppState, event: &NewEvent) -> Result<Uuid, ApiErr
             sections: layout.sections,
         },
     );
-    kit::outbox::enqueue(&mut tx, &state.topics, topic::EVENT_CREATED, &id.to_string(), &message).await?;
+    kit::outbox::enqueue(
+        &mut tx,
+        &state.topics,
+        topic::EVENT_CREATED,
+        &id.to_string(),
+        &message,
+    )
+    .await?;
     kit::outbox::commit(tx).await?;
     Ok(id)
 }
@@ -326,7 +354,10 @@ async fn update_event(
     identity.require_admin()?;
     let id = parse_id(&id)?;
     let current = fetch_event(&pool, id).await?;
-    if body.total_seats.is_some_and(|n| n != i64::from(current.total_seats)) {
+    if body
+        .total_seats
+        .is_some_and(|n| n != i64::from(current.total_seats))
+    {
         return Err(ApiError::validation(
             "total_seats cannot change after creation: the seat map is already built",
         ));

@@ -58,12 +58,17 @@ async fn create_venue(
 ) -> Result<(StatusCode, ApiJson<VenueResponse>), ApiError> {
     identity.require_admin()?;
     let name = bounded_text("name", &body.name, 200, true).map_err(ApiError::validation)?;
-    let address = bounded_text("address", &body.address, 500, false).map_err(ApiError::validation)?;
+    let address =
+        bounded_text("address", &body.address, 500, false).map_err(ApiError::validation)?;
     let city = bounded_text("city", &body.city, 200, false).map_err(ApiError::validation)?;
     let capacity = match body.capacity {
         None => 0,
         Some(c) if (0..=1_000_000).contains(&c) => c as i32,
-        Some(_) => return Err(ApiError::validation("capacity must be between 0 and 1000000")),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "capacity must be between 0 and 1000000",
+            ))
+        }
     };
     let venue: VenueDto = sqlx::query_as(
         "INSERT INTO venues (id, name, address, city, capacity) VALUES ($1, $2, $3, $4, $5)
@@ -93,11 +98,12 @@ async fn get_venue(
     Path(id): Path<String>,
 ) -> Result<ApiJson<VenueResponse>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("no such venue"))?;
-    let venue: Option<VenueDto> =
-        sqlx::query_as("SELECT id, name, address, city, capacity, created_at FROM venues WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&pool)
-            .await?;
+    let venue: Option<VenueDto> = sqlx::query_as(
+        "SELECT id, name, address, city, capacity, created_at FROM venues WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&pool)
+    .await?;
     venue
         .map(|venue| ApiJson(VenueResponse { venue }))
         .ok_or_else(|| ApiError::not_found("no such venue"))

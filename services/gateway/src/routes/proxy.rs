@@ -74,7 +74,11 @@ async fn try_forward(state: &GatewayState, request: Request) -> Result<Response,
 
 /// The body, or 413 when it is larger than `limit` (checked on the declared length first, so a
 /// large upload is refused before it is read).
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -89,9 +93,10 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
 }
-
 
 fn forwardable(headers: &HeaderMap) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(headers.len());

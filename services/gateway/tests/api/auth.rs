@@ -36,8 +36,14 @@ async fn bad_tokens_are_refused_with_401_envelopes() {
     let stack = spawn_stack().await;
     let user = stack.register("tok").await;
     let sub: Uuid = user.id.parse().unwrap();
-    let right_key = TokenKeys::new(&Secret::new(TEST_JWT_SECRET), std::time::Duration::from_secs(60));
-    let wrong_key = TokenKeys::new(&Secret::new("some-other-secret-entirely"), std::time::Duration::from_secs(60));
+    let right_key = TokenKeys::new(
+        &Secret::new(TEST_JWT_SECRET),
+        std::time::Duration::from_secs(60),
+    );
+    let wrong_key = TokenKeys::new(
+        &Secret::new("some-other-secret-entirely"),
+        std::time::Duration::from_secs(60),
+    );
     let hs512 = encode(
         &Header::new(Algorithm::HS512),
         &claims(sub, "user", 3600),
@@ -47,7 +53,10 @@ async fn bad_tokens_are_refused_with_401_envelopes() {
     let cases = [
         ("alg none", alg_none_token(sub)),
         ("wrong key", wrong_key.issue(sub, &user.email, "admin")),
-        ("expired", right_key.sign_claims(&claims(sub, "user", -3600))),
+        (
+            "expired",
+            right_key.sign_claims(&claims(sub, "user", -3600)),
+        ),
         ("other algorithm", hs512),
         ("garbage", "garbage".to_string()),
         ("empty", String::new()),

@@ -38,7 +38,8 @@ async fn non_admin_cannot_create_events_or_venues() {
 #[tokio::test]
 async fn created_event_emits_event_created_with_the_seat_map() {
     let stack = spawn_stack().await;
-    let reader = kit::testing::TopicReader::new(&format!("{}ticketflow.event.created", stack.topic_prefix));
+    let reader =
+        kit::testing::TopicReader::new(&format!("{}ticketflow.event.created", stack.topic_prefix));
     let admin = stack.admin_token().await;
     let venue = stack.create_venue(&admin).await;
     let response = stack
@@ -57,7 +58,9 @@ async fn created_event_emits_event_created_with_the_seat_map() {
     assert_eq!(created["event"]["pricing"]["VIP"], 80.0);
 
     let (key, message) = reader
-        .wait_for(Duration::from_secs(30), |m| m["ticketEventId"] == event_id.as_str())
+        .wait_for(Duration::from_secs(30), |m| {
+            m["ticketEventId"] == event_id.as_str()
+        })
         .await
         .expect("event.created arrives within 30 s");
     assert_eq!(key.as_deref(), Some(event_id.as_str()));
@@ -82,7 +85,10 @@ async fn events_are_listed_paginated_and_searchable() {
     let stack = spawn_stack().await;
     let admin = stack.admin_token().await;
     let venue = stack.create_venue(&admin).await;
-    for (i, name) in ["Jazz Night", "Rock Fest", "Jazz Brunch"].iter().enumerate() {
+    for (i, name) in ["Jazz Night", "Rock Fest", "Jazz Brunch"]
+        .iter()
+        .enumerate()
+    {
         let response = stack
             .post_json(
                 "/api/events",
@@ -92,26 +98,53 @@ async fn events_are_listed_paginated_and_searchable() {
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
-    let page: Value = stack.get("/api/events?page=1&limit=2", None).await.json().await.unwrap();
+    let page: Value = stack
+        .get("/api/events?page=1&limit=2", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["total"], 3);
     assert_eq!(page["limit"], 2);
     assert_eq!(page["events"].as_array().unwrap().len(), 2);
     assert_eq!(page["events"][0]["name"], "Jazz Night", "ordered by date");
-    let page2: Value = stack.get("/api/events?page=2&limit=2", None).await.json().await.unwrap();
+    let page2: Value = stack
+        .get("/api/events?page=2&limit=2", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page2["events"].as_array().unwrap().len(), 1);
 
-    let jazz: Value = stack.get("/api/events?search=jazz", None).await.json().await.unwrap();
+    let jazz: Value = stack
+        .get("/api/events?search=jazz", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jazz["total"], 2);
-    let wildcard: Value = stack.get("/api/events?search=%25", None).await.json().await.unwrap();
+    let wildcard: Value = stack
+        .get("/api/events?search=%25", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(wildcard["total"], 0, "% is matched literally");
 
     let id = page["events"][0]["id"].as_str().unwrap();
-    let one: Value = stack.get(&format!("/api/events/{id}"), None).await.json().await.unwrap();
+    let one: Value = stack
+        .get(&format!("/api/events/{id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(one["event"]["id"], id);
 
     let bad = stack.get("/api/events?limit=1000", None).await;
     assert_error(bad, StatusCode::BAD_REQUEST, "VALIDATION_ERROR").await;
-    let missing = stack.get("/api/events/00000000-0000-0000-0000-000000000000", None).await;
+    let missing = stack
+        .get("/api/events/00000000-0000-0000-0000-000000000000", None)
+        .await;
     assert_error(missing, StatusCode::NOT_FOUND, "NOT_FOUND").await;
 }
 

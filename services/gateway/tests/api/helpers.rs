@@ -30,7 +30,11 @@ impl Drop for TestStack {
 }
 
 /// Starts the gateway with the given upstream overrides (e.g. pointing a service at a dead port).
-pub async fn spawn_gateway(upstreams: &[(&str, String)], timeout_ms: u64, stop: &CancellationToken) -> String {
+pub async fn spawn_gateway(
+    upstreams: &[(&str, String)],
+    timeout_ms: u64,
+    stop: &CancellationToken,
+) -> String {
     let mut pairs: Vec<(&str, String)> = vec![
         ("PORT", "0".into()),
         ("JWT_SECRET", TEST_JWT_SECRET.into()),
@@ -43,8 +47,11 @@ pub async fn spawn_gateway(upstreams: &[(&str, String)], timeout_ms: u64, stop: 
     ];
     pairs.extend(upstreams.iter().cloned());
     let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let settings = gateway::Settings::from_env(&kit::config::Env::from_pairs(&borrowed)).expect("gateway settings");
-    let app = gateway::Application::build(settings).await.expect("gateway builds");
+    let settings = gateway::Settings::from_env(&kit::config::Env::from_pairs(&borrowed))
+        .expect("gateway settings");
+    let app = gateway::Application::build(settings)
+        .await
+        .expect("gateway builds");
     let url = format!("http://127.0.0.1:{}", app.port());
     let token = stop.clone();
     tokio::spawn(app.run_until_stopped(async move { token.cancelled().await }));
@@ -64,7 +71,9 @@ pub async fn spawn_stack() -> TestStack {
         admin_email: ADMIN_EMAIL.into(),
         admin_password: Secret::new(ADMIN_PASSWORD),
     };
-    let users = user_service::Application::build(user_settings).await.expect("user-service builds");
+    let users = user_service::Application::build(user_settings)
+        .await
+        .expect("user-service builds");
     let user_url = format!("http://127.0.0.1:{}", users.port());
     let token = stop.clone();
     tokio::spawn(users.run_until_stopped(async move { token.cancelled().await }));
@@ -73,13 +82,18 @@ pub async fn spawn_stack() -> TestStack {
         common: testing::common_settings("ticketflow_events", &prefix),
         max_event_seats: 100_000,
     };
-    let events = event_service::Application::build(event_settings).await.expect("event-service builds");
+    let events = event_service::Application::build(event_settings)
+        .await
+        .expect("event-service builds");
     let event_url = format!("http://127.0.0.1:{}", events.port());
     let token = stop.clone();
     tokio::spawn(events.run_until_stopped(async move { token.cancelled().await }));
 
     let gateway = spawn_gateway(
-        &[("USER_SERVICE_URL", user_url.clone()), ("EVENT_SERVICE_URL", event_url.clone())],
+        &[
+            ("USER_SERVICE_URL", user_url.clone()),
+            ("EVENT_SERVICE_URL", event_url.clone()),
+        ],
         5_000,
         &stop,
     )
@@ -159,7 +173,11 @@ impl TestStack {
     /// Creates a venue as admin and returns its id.
     pub async fn create_venue(&self, admin: &str) -> String {
         let response = self
-            .post_json("/api/venues", &json!({"name": "Arena", "city": "Lisbon", "capacity": 20000}), Some(admin))
+            .post_json(
+                "/api/venues",
+                &json!({"name": "Arena", "city": "Lisbon", "capacity": 20000}),
+                Some(admin),
+            )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.unwrap();
@@ -172,8 +190,14 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     assert_eq!(response.status(), status, "status");
     let body: Value = response.json().await.expect("error body is JSON");
     assert_eq!(body["error"]["code"], code, "envelope: {body}");
-    let message = body["error"]["message"].as_str().expect("message is a string");
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("message is a string");
     assert!(!message.is_empty());
-    assert_eq!(body.as_object().unwrap().len(), 1, "only `error` at top level: {body}");
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        1,
+        "only `error` at top level: {body}"
+    );
     message.to_string()
 }

@@ -24,25 +24,48 @@ async fn unreachable_upstream_is_a_502_and_a_silent_one_a_504() {
     });
     let stop = CancellationToken::new();
     let gateway = spawn_gateway(
-        &[("USER_SERVICE_URL", dead_url), ("EVENT_SERVICE_URL", silent_url)],
+        &[
+            ("USER_SERVICE_URL", dead_url),
+            ("EVENT_SERVICE_URL", silent_url),
+        ],
         500,
         &stop,
     )
     .await;
     let client = reqwest::Client::new();
 
-    let response = client.get(format!("{gateway}/api/users/me")).send().await.unwrap();
+    let response = client
+        .get(format!("{gateway}/api/users/me"))
+        .send()
+        .await
+        .unwrap();
     assert_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
 
     let started = std::time::Instant::now();
-    let response = client.get(format!("{gateway}/api/events")).send().await.unwrap();
+    let response = client
+        .get(format!("{gateway}/api/events"))
+        .send()
+        .await
+        .unwrap();
     assert_error(response, StatusCode::GATEWAY_TIMEOUT, "UPSTREAM_TIMEOUT").await;
-    assert!(started.elapsed() < Duration::from_secs(5), "timed out after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "timed out after {:?}",
+        started.elapsed()
+    );
 
-    let response = client.get(format!("{gateway}/api/bookings/my")).send().await.unwrap();
+    let response = client
+        .get(format!("{gateway}/api/bookings/my"))
+        .send()
+        .await
+        .unwrap();
     assert_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
 
-    let response = client.get(format!("{gateway}/nowhere")).send().await.unwrap();
+    let response = client
+        .get(format!("{gateway}/nowhere"))
+        .send()
+        .await
+        .unwrap();
     assert_error(response, StatusCode::NOT_FOUND, "NOT_FOUND").await;
     stop.cancel();
     held.abort();
@@ -57,10 +80,21 @@ async fn health_all_reports_each_deployed_service() {
     assert_eq!(body["status"], "ok", "{body}");
     let services = body["services"].as_object().unwrap();
     assert_eq!(services.len(), 2, "only deployed services: {body}");
-    assert_eq!(body["services"]["user-service"]["details"]["checks"]["postgres"]["status"], "ok");
-    assert_eq!(body["services"]["event-service"]["details"]["checks"]["kafka"]["status"], "ok");
+    assert_eq!(
+        body["services"]["user-service"]["details"]["checks"]["postgres"]["status"],
+        "ok"
+    );
+    assert_eq!(
+        body["services"]["event-service"]["details"]["checks"]["kafka"]["status"],
+        "ok"
+    );
 
-    let metrics = stack.client.get(format!("{}/metrics", stack.user_service)).send().await.unwrap();
+    let metrics = stack
+        .client
+        .get(format!("{}/metrics", stack.user_service))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(metrics.status(), StatusCode::OK);
     let text = metrics.text().await.unwrap();
     assert!(text.contains("http_requests_total"), "{text}");

@@ -9,7 +9,11 @@ async fn register_login_me_round_trip_through_the_gateway() {
     let user = stack.register("ann").await;
 
     let login = stack
-        .post_json("/api/users/login", &json!({"email": user.email, "password": user.password}), None)
+        .post_json(
+            "/api/users/login",
+            &json!({"email": user.email, "password": user.password}),
+            None,
+        )
         .await;
     assert_eq!(login.status(), StatusCode::OK);
     let login: Value = login.json().await.unwrap();
@@ -48,8 +52,16 @@ async fn concurrent_registrations_of_one_email_create_one_user() {
         .iter()
         .map(|r| r.status().as_u16())
         .collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 7, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -70,10 +82,22 @@ async fn bad_json_is_a_400_envelope() {
 async fn invalid_fields_are_400_validation_errors() {
     let stack = spawn_stack().await;
     let cases = [
-        (json!({"name": "x", "email": "not-an-email", "password": "Secret123!"}), "email"),
-        (json!({"name": "x", "email": "ok@stampede.test", "password": "short"}), "8 characters"),
-        (json!({"name": "  ", "email": "ok@stampede.test", "password": "Secret123!"}), "name"),
-        (json!({"email": "ok@stampede.test", "password": "Secret123!"}), "name"),
+        (
+            json!({"name": "x", "email": "not-an-email", "password": "Secret123!"}),
+            "email",
+        ),
+        (
+            json!({"name": "x", "email": "ok@stampede.test", "password": "short"}),
+            "8 characters",
+        ),
+        (
+            json!({"name": "  ", "email": "ok@stampede.test", "password": "Secret123!"}),
+            "name",
+        ),
+        (
+            json!({"email": "ok@stampede.test", "password": "Secret123!"}),
+            "name",
+        ),
     ];
     for (body, expected) in cases {
         let response = stack.post_json("/api/users/register", &body, None).await;
@@ -102,11 +126,19 @@ async fn wrong_password_and_unknown_email_look_the_same() {
     let stack = spawn_stack().await;
     let user = stack.register("dee").await;
     let wrong = stack
-        .post_json("/api/users/login", &json!({"email": user.email, "password": "Wrong1234!"}), None)
+        .post_json(
+            "/api/users/login",
+            &json!({"email": user.email, "password": "Wrong1234!"}),
+            None,
+        )
         .await;
     let m1 = assert_error(wrong, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS").await;
     let unknown = stack
-        .post_json("/api/users/login", &json!({"email": "nobody@stampede.test", "password": "Wrong1234!"}), None)
+        .post_json(
+            "/api/users/login",
+            &json!({"email": "nobody@stampede.test", "password": "Wrong1234!"}),
+            None,
+        )
         .await;
     let m2 = assert_error(unknown, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS").await;
     assert_eq!(m1, m2);
@@ -115,10 +147,15 @@ async fn wrong_password_and_unknown_email_look_the_same() {
 #[tokio::test]
 async fn registration_emits_user_registered_on_the_broker() {
     let stack = spawn_stack().await;
-    let reader = kit::testing::TopicReader::new(&format!("{}ticketflow.user.registered", stack.topic_prefix));
+    let reader = kit::testing::TopicReader::new(&format!(
+        "{}ticketflow.user.registered",
+        stack.topic_prefix
+    ));
     let user = stack.register("eve").await;
     let (key, message) = reader
-        .wait_for(std::time::Duration::from_secs(30), |m| m["email"] == user.email.as_str())
+        .wait_for(std::time::Duration::from_secs(30), |m| {
+            m["email"] == user.email.as_str()
+        })
         .await
         .expect("user.registered arrives within 30 s");
     assert_eq!(key.as_deref(), Some(user.id.as_str()));

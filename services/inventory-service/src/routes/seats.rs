@@ -46,7 +46,9 @@ fn parse_event_id(raw: &str) -> Result<Uuid, ApiError> {
 fn parse_count(field: &str, raw: Option<&str>, max: i64) -> Result<Option<i64>, ApiError> {
     raw.map(|s| match s.trim().parse::<i64>() {
         Ok(n) if (0..=max).contains(&n) => Ok(n),
-        _ => Err(ApiError::validation(format!("{field} must be an integer between 0 and {max}"))),
+        _ => Err(ApiError::validation(format!(
+            "{field} must be an integer between 0 and {max}"
+        ))),
     })
     .transpose()
 }
@@ -60,22 +62,41 @@ async fn list_seats(
     let status = query.status.as_deref().map(str::to_ascii_uppercase);
     if let Some(s) = &status {
         if !STATUSES.contains(&s.as_str()) {
-            return Err(ApiError::validation(format!("status must be one of {}", STATUSES.join(", "))));
+            return Err(ApiError::validation(format!(
+                "status must be one of {}",
+                STATUSES.join(", ")
+            )));
         }
     }
     let limit = parse_count("limit", query.limit.as_deref(), 100_000)?;
     let offset = parse_count("offset", query.offset.as_deref(), i64::from(i32::MAX))?.unwrap_or(0);
-    let (seats, total) = seats::list(&pool, event_id, status.as_deref(), query.section.as_deref(), limit, offset).await?;
+    let (seats, total) = seats::list(
+        &pool,
+        event_id,
+        status.as_deref(),
+        query.section.as_deref(),
+        limit,
+        offset,
+    )
+    .await?;
     Ok(ApiJson(SeatList { seats, total }))
 }
 
-async fn summary(State(pool): State<PgPool>, Path(event_id): Path<String>) -> Result<ApiJson<Value>, ApiError> {
+async fn summary(
+    State(pool): State<PgPool>,
+    Path(event_id): Path<String>,
+) -> Result<ApiJson<Value>, ApiError> {
     let event_id = parse_event_id(&event_id)?;
     let counts = seats::summary(&pool, event_id).await?;
     if counts.is_empty() {
         return Err(ApiError::not_found("no seat map for this event"));
     }
-    let count = |status: &str| counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+    let count = |status: &str| {
+        counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n)
+    };
     Ok(ApiJson(json!({
         "eventId": event_id,
         "total": counts.iter().map(|(_, n)| n).sum::<i64>(),

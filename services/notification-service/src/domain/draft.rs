@@ -19,7 +19,9 @@ impl Draft {
         Self {
             kind: NotificationKind::Welcome,
             subject: format!("Welcome to TicketFlow, {name}"),
-            body: format!("Hi {name},\n\nyour TicketFlow account {email} is ready. Happy booking!\n"),
+            body: format!(
+                "Hi {name},\n\nyour TicketFlow account {email} is ready. Happy booking!\n"
+            ),
         }
     }
 
@@ -39,7 +41,12 @@ impl Draft {
 
     /// The booking closed without seats; `reason` is the `booking.failed`/`booking.cancelled`
     /// reason and picks the kind.
-    pub fn closed(kind: NotificationKind, booking_id: Uuid, event_name: &str, reason: &str) -> Self {
+    pub fn closed(
+        kind: NotificationKind,
+        booking_id: Uuid,
+        event_name: &str,
+        reason: &str,
+    ) -> Self {
         let event = single_line(event_name);
         let refund = "Any payment taken for it is refunded.";
         let (subject, why) = match kind {
@@ -54,8 +61,12 @@ impl Draft {
             _ => (
                 format!("Booking failed: {event}"),
                 match reason {
-                    "LOCK_FAILED" => "could not be completed: the seats were no longer available".to_string(),
-                    "PAYMENT_FAILED" => "could not be completed: the payment was declined".to_string(),
+                    "LOCK_FAILED" => {
+                        "could not be completed: the seats were no longer available".to_string()
+                    }
+                    "PAYMENT_FAILED" => {
+                        "could not be completed: the payment was declined".to_string()
+                    }
                     other => format!("could not be completed ({})", single_line(other)),
                 },
             ),
@@ -97,7 +108,9 @@ mod tests {
         assert_eq!(draft.subject, "Booking confirmed: Rock Night");
         assert!(draft.body.contains("2 seats, 75.50 paid"), "{}", draft.body);
         assert!(draft.body.contains(&id.to_string()));
-        assert!(Draft::confirmed(id, "x", 1, 5).body.contains("1 seat, 0.05 paid"));
+        assert!(Draft::confirmed(id, "x", 1, 5)
+            .body
+            .contains("1 seat, 0.05 paid"));
     }
 
     #[test]
@@ -128,7 +141,12 @@ mod tests {
                 "Booking failed: Gig",
                 "payment was declined",
             ),
-            (NotificationKind::Failed, "ODD", "Booking failed: Gig", "(ODD)"),
+            (
+                NotificationKind::Failed,
+                "ODD",
+                "Booking failed: Gig",
+                "(ODD)",
+            ),
         ];
         for (kind, reason, subject, phrase) in cases {
             let draft = Draft::closed(kind, id, "Gig", reason);

@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn only_the_expired_reason_is_an_expiry() {
-        assert_eq!(NotificationKind::for_failure("EXPIRED"), NotificationKind::Expired);
+        assert_eq!(
+            NotificationKind::for_failure("EXPIRED"),
+            NotificationKind::Expired
+        );
         for reason in ["LOCK_FAILED", "PAYMENT_FAILED", "expired", ""] {
             assert_eq!(
                 NotificationKind::for_failure(reason),

@@ -64,7 +64,10 @@ mod tests {
         let endpoint = SmtpEndpoint::parse("smtp://127.0.0.1:1025").unwrap();
         assert_eq!((endpoint.host.as_str(), endpoint.port), ("127.0.0.1", 1025));
         assert!(endpoint.credentials.is_none());
-        assert_eq!(SmtpEndpoint::parse("smtp://mail.example.com").unwrap().port, 25);
+        assert_eq!(
+            SmtpEndpoint::parse("smtp://mail.example.com").unwrap().port,
+            25
+        );
     }
 
     #[test]
@@ -78,7 +81,13 @@ mod tests {
 
     #[test]
     fn other_urls_are_rejected() {
-        for bad in ["", "127.0.0.1:1025", "smtps://mail.example.com", "http://x", "smtp://"] {
+        for bad in [
+            "",
+            "127.0.0.1:1025",
+            "smtps://mail.example.com",
+            "http://x",
+            "smtp://",
+        ] {
             assert!(SmtpEndpoint::parse(bad).is_err(), "{bad:?}");
         }
     }

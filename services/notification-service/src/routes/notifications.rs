@@ -39,7 +39,10 @@ struct RecentResponse {
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
-async fn recent(State(pool): State<PgPool>, identity: Identity) -> Result<ApiJson<RecentResponse>, ApiError> {
+async fn recent(
+    State(pool): State<PgPool>,
+    identity: Identity,
+) -> Result<ApiJson<RecentResponse>, ApiError> {
     let notifications = fetch_recent(&pool, identity.user_id).await?;
     Ok(ApiJson(RecentResponse { notifications }))
 }

@@ -14,9 +14,12 @@ async fn confirmation_delivered_twice_notifies_once() {
     let again = resent(&confirmed);
 
     // Act
-    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed).await;
-    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed).await;
-    app.publish(topic::BOOKING_CONFIRMED, booking_id, &again).await;
+    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed)
+        .await;
+    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed)
+        .await;
+    app.publish(topic::BOOKING_CONFIRMED, booking_id, &again)
+        .await;
     app.wait_until_consumed(again.event_id).await;
 
     // Assert
@@ -31,7 +34,10 @@ async fn confirmation_delivered_twice_notifies_once() {
         notification.body
     );
     assert_eq!(notification.status, "RECORDED");
-    assert!(notification.recipient.is_none(), "the user never registered here");
+    assert!(
+        notification.recipient.is_none(),
+        "the user never registered here"
+    );
 }
 
 #[tokio::test]
@@ -93,7 +99,8 @@ async fn a_booking_closed_by_two_messages_is_notified_once() {
 
     // Act
     app.publish(topic::BOOKING_FAILED, booking_id, &first).await;
-    app.publish(topic::BOOKING_FAILED, booking_id, &second).await;
+    app.publish(topic::BOOKING_FAILED, booking_id, &second)
+        .await;
     app.wait_until_consumed(second.event_id).await;
 
     // Assert

@@ -61,7 +61,9 @@ pub async fn spawn_app(smtp_url: Option<&str>) -> TestApp {
     let settings = notification_service::Settings {
         common,
         smtp: smtp_url.map(|url| SmtpEndpoint::parse(url).expect("a test SMTP URL")),
-        mail_from: DEFAULT_MAIL_FROM.parse().expect("the default sender parses"),
+        mail_from: DEFAULT_MAIL_FROM
+            .parse()
+            .expect("the default sender parses"),
     };
     let app = notification_service::Application::build(settings)
         .await
@@ -134,7 +136,12 @@ const SELECT_NOTIFICATION: &str =
 impl TestApp {
     /// Publishes `envelope` on the prefixed `logical_topic`, keyed by `key`, serialized as the
     /// outbox does (through a JSON value).
-    pub async fn publish<T: Serialize>(&self, logical_topic: &str, key: Uuid, envelope: &Envelope<T>) {
+    pub async fn publish<T: Serialize>(
+        &self,
+        logical_topic: &str,
+        key: Uuid,
+        envelope: &Envelope<T>,
+    ) {
         let value = serde_json::to_value(envelope).expect("envelopes serialize");
         let body = serde_json::to_vec(&value).expect("JSON values serialize");
         let name = self.topics.name(logical_topic);
@@ -212,7 +219,11 @@ impl TestApp {
 
     /// The `/metrics` text.
     pub async fn metrics(&self) -> String {
-        self.get("/metrics", None).await.text().await.expect("metrics are text")
+        self.get("/metrics", None)
+            .await
+            .text()
+            .await
+            .expect("metrics are text")
     }
 }
 
@@ -236,7 +247,9 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts listening; sessions run until the test's runtime ends.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a local port");
         let url = format!("smtp://{}", listener.local_addr().expect("bound address"));
         let (sender, mails) = mpsc::unbounded_channel();
         tokio::spawn(async move {
@@ -253,12 +266,18 @@ impl SmtpSink {
     /// The next mail received, or `None` after `timeout`.
     pub async fn next_mail(&self, timeout: Duration) -> Option<ReceivedMail> {
         let mut mails = self.mails.lock().await;
-        tokio::time::timeout(timeout, mails.recv()).await.ok().flatten()
+        tokio::time::timeout(timeout, mails.recv())
+            .await
+            .ok()
+            .flatten()
     }
 }
 
 /// Speaks just enough SMTP (RFC 5321) for lettre: greeting, EHLO, MAIL, RCPT, DATA, QUIT.
-async fn smtp_session(stream: TcpStream, mails: mpsc::UnboundedSender<ReceivedMail>) -> std::io::Result<()> {
+async fn smtp_session(
+    stream: TcpStream,
+    mails: mpsc::UnboundedSender<ReceivedMail>,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     write.write_all(b"220 sink.test ESMTP\r\n").await?;

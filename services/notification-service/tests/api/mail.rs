@@ -18,9 +18,11 @@ async fn notifications_are_mailed_once_to_the_user() {
     let confirmed = booking_confirmed(booking_id, user_id);
 
     // Act
-    app.publish(topic::USER_REGISTERED, user_id, &registered).await;
+    app.publish(topic::USER_REGISTERED, user_id, &registered)
+        .await;
     app.wait_until_consumed(registered.event_id).await;
-    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed).await;
+    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed)
+        .await;
     app.publish(topic::BOOKING_CONFIRMED, booking_id, &resent(&confirmed))
         .await;
 
@@ -37,7 +39,9 @@ async fn notifications_are_mailed_once_to_the_user() {
         welcome.data
     );
     assert!(
-        welcome.data.contains("From: Stampede <noreply@stampede.local>"),
+        welcome
+            .data
+            .contains("From: Stampede <noreply@stampede.local>"),
         "{}",
         welcome.data
     );
@@ -47,7 +51,9 @@ async fn notifications_are_mailed_once_to_the_user() {
         .expect("the confirmation is mailed");
     assert_eq!(confirmation.to, ["<dee@stampede.test>"]);
     assert!(
-        confirmation.data.contains("Subject: Booking confirmed: Test Fest"),
+        confirmation
+            .data
+            .contains("Subject: Booking confirmed: Test Fest"),
         "{}",
         confirmation.data
     );
@@ -100,7 +106,11 @@ async fn unreachable_smtp_server_marks_the_notification_send_failed() {
     assert!(welcomes[0].sent_at.is_none());
     let metrics = app.metrics().await;
     assert_eq!(
-        metric(&metrics, "notification_mails_total", &[("outcome", "failed")]),
+        metric(
+            &metrics,
+            "notification_mails_total",
+            &[("outcome", "failed")]
+        ),
         Some(1.0),
         "{metrics}"
     );

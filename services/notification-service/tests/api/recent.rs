@@ -15,17 +15,26 @@ async fn recent_shows_only_the_callers_notifications_newest_first() {
     let other = identity("user");
     let booking_id = Uuid::new_v4();
     let registered = user_registered(caller.user_id, "Cy", &caller.email);
-    app.publish(topic::USER_REGISTERED, caller.user_id, &registered).await;
+    app.publish(topic::USER_REGISTERED, caller.user_id, &registered)
+        .await;
     app.wait_until_consumed(registered.event_id).await;
     let confirmed = booking_confirmed(booking_id, caller.user_id);
-    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed).await;
+    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed)
+        .await;
     app.wait_until_consumed(confirmed.event_id).await;
-    let cancelled = booking_closed(topic::BOOKING_CANCELLED, booking_id, caller.user_id, "CANCELLED");
-    app.publish(topic::BOOKING_CANCELLED, booking_id, &cancelled).await;
+    let cancelled = booking_closed(
+        topic::BOOKING_CANCELLED,
+        booking_id,
+        caller.user_id,
+        "CANCELLED",
+    );
+    app.publish(topic::BOOKING_CANCELLED, booking_id, &cancelled)
+        .await;
     app.wait_until_consumed(cancelled.event_id).await;
     let others_booking = Uuid::new_v4();
     let theirs = booking_confirmed(others_booking, other.user_id);
-    app.publish(topic::BOOKING_CONFIRMED, others_booking, &theirs).await;
+    app.publish(topic::BOOKING_CONFIRMED, others_booking, &theirs)
+        .await;
     app.wait_until_consumed(theirs.event_id).await;
 
     // Act
@@ -35,13 +44,20 @@ async fn recent_shows_only_the_callers_notifications_newest_first() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     let notifications = body["notifications"].as_array().expect("a list");
-    let kinds: Vec<&str> = notifications.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = notifications
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["CANCELLED", "CONFIRMED", "WELCOME"], "{body}");
     let newest = &notifications[0];
     assert_eq!(newest["bookingId"], booking_id.to_string());
     assert_eq!(newest["recipient"], caller.email.as_str());
     assert_eq!(newest["status"], "RECORDED");
-    assert!(newest["subject"].is_string() && newest["body"].is_string() && newest["createdAt"].is_string());
+    assert!(
+        newest["subject"].is_string()
+            && newest["body"].is_string()
+            && newest["createdAt"].is_string()
+    );
     assert!(newest["sentAt"].is_null());
     assert!(notifications[2]["bookingId"].is_null());
 }

@@ -15,7 +15,8 @@ async fn registered_user_is_welcomed_once_at_their_email() {
     let again = user_registered(user_id, "Ann", "ann@stampede.test");
 
     // Act
-    app.publish(topic::USER_REGISTERED, user_id, &registered).await;
+    app.publish(topic::USER_REGISTERED, user_id, &registered)
+        .await;
     app.publish(topic::USER_REGISTERED, user_id, &again).await;
     app.wait_until_consumed(again.event_id).await;
 
@@ -32,7 +33,10 @@ async fn registered_user_is_welcomed_once_at_their_email() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(directory, ("ann@stampede.test".to_string(), "Ann".to_string()));
+    assert_eq!(
+        directory,
+        ("ann@stampede.test".to_string(), "Ann".to_string())
+    );
 }
 
 #[tokio::test]
@@ -41,17 +45,22 @@ async fn booking_notifications_are_addressed_to_the_known_email() {
     let app = spawn_app(None).await;
     let user_id = Uuid::new_v4();
     let registered = user_registered(user_id, "Bo", "bo@stampede.test");
-    app.publish(topic::USER_REGISTERED, user_id, &registered).await;
+    app.publish(topic::USER_REGISTERED, user_id, &registered)
+        .await;
     app.wait_until_consumed(registered.event_id).await;
     let booking_id = Uuid::new_v4();
 
     // Act
     let confirmed = booking_confirmed(booking_id, user_id);
-    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed).await;
+    app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed)
+        .await;
     app.wait_until_consumed(confirmed.event_id).await;
 
     // Assert
     let notifications = app.notifications_for_booking(booking_id).await;
     assert_eq!(notifications.len(), 1);
-    assert_eq!(notifications[0].recipient.as_deref(), Some("bo@stampede.test"));
+    assert_eq!(
+        notifications[0].recipient.as_deref(),
+        Some("bo@stampede.test")
+    );
 }

@@ -63,14 +63,21 @@ mod tests {
     #[test]
     fn probabilities_parse() {
         for (raw, expected) in [("0", 0.0), ("1", 1.0), ("0.95", 0.95), (" 0.5 ", 0.5)] {
-            assert_eq!(raw.parse::<SuccessRate>().unwrap().value(), expected, "{raw:?}");
+            assert_eq!(
+                raw.parse::<SuccessRate>().unwrap().value(),
+                expected,
+                "{raw:?}"
+            );
         }
     }
 
     #[test]
     fn non_probabilities_are_rejected() {
         for bad in ["", "-0.1", "1.01", "NaN", "inf", "most"] {
-            assert!(bad.parse::<SuccessRate>().is_err(), "{bad:?} should be rejected");
+            assert!(
+                bad.parse::<SuccessRate>().is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 

@@ -16,7 +16,10 @@ use crate::domain::Payment;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/payments/{id}", get(get_payment))
-        .route("/api/payments/booking/{booking_id}", get(get_payment_by_booking))
+        .route(
+            "/api/payments/booking/{booking_id}",
+            get(get_payment_by_booking),
+        )
 }
 
 /// A payment as the API shows it (camelCase; `amount` in currency units).

@@ -26,9 +26,12 @@ async fn redelivered_payment_request_charges_once_and_repeats_the_answer() {
     resent.event_id = Uuid::new_v4();
 
     // Act: the same message twice, then the same request under a new eventId
-    app.publish(topic::PAYMENT_REQUESTED, booking_id, &request).await;
-    app.publish(topic::PAYMENT_REQUESTED, booking_id, &request).await;
-    app.publish(topic::PAYMENT_REQUESTED, booking_id, &resent).await;
+    app.publish(topic::PAYMENT_REQUESTED, booking_id, &request)
+        .await;
+    app.publish(topic::PAYMENT_REQUESTED, booking_id, &request)
+        .await;
+    app.publish(topic::PAYMENT_REQUESTED, booking_id, &resent)
+        .await;
     app.wait_until_consumed(resent.event_id).await;
 
     // Assert
@@ -71,7 +74,11 @@ async fn redelivered_payment_request_charges_once_and_repeats_the_answer() {
         "the repeated eventId is deduped:\n{metrics}"
     );
     assert_eq!(
-        metric(&metrics, "payments_charged_total", &[("status", "CAPTURED")]),
+        metric(
+            &metrics,
+            "payments_charged_total",
+            &[("status", "CAPTURED")]
+        ),
         Some(1.0),
         "one charge:\n{metrics}"
     );
@@ -127,12 +134,18 @@ async fn concurrent_duplicate_requests_charge_once() {
 
     // Assert
     assert_eq!(
-        outcomes.iter().filter(|o| **o == Outcome::Duplicate).count(),
+        outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Duplicate)
+            .count(),
         1,
         "{outcomes:?}"
     );
     assert_eq!(
-        outcomes.iter().filter(|o| **o == Outcome::Processed).count(),
+        outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Processed)
+            .count(),
         7,
         "{outcomes:?}"
     );

@@ -30,13 +30,19 @@ async fn poison_payment_requests_go_to_the_dead_letter_topic() {
     )
     .await;
     let healthy = payment_requested(booking_id, Uuid::new_v4(), 100);
-    app.publish(topic::PAYMENT_REQUESTED, booking_id, &healthy).await;
+    app.publish(topic::PAYMENT_REQUESTED, booking_id, &healthy)
+        .await;
 
     // Assert: both poison messages are dead-lettered and the partition moves on
     let first = dead_letters.wait_for(WAIT, |m| m["hello"] == 1).await;
     assert!(first.is_some(), "the non-envelope is dead-lettered");
-    let second = dead_letters.wait_for(WAIT, |m| m["bookingId"] == "not-a-uuid").await;
-    assert!(second.is_some(), "the malformed payment request is dead-lettered");
+    let second = dead_letters
+        .wait_for(WAIT, |m| m["bookingId"] == "not-a-uuid")
+        .await;
+    assert!(
+        second.is_some(),
+        "the malformed payment request is dead-lettered"
+    );
     app.wait_until_consumed(healthy.event_id).await;
     assert_eq!(app.payment_count(booking_id).await, 1);
 }

@@ -89,7 +89,11 @@ pub async fn spawn_app_with(success_rate: f64, latency: Duration) -> TestApp {
 }
 
 /// A `payment.requested` envelope with a fresh eventId.
-pub fn payment_requested(booking_id: Uuid, user_id: Uuid, amount_cents: i64) -> Envelope<PaymentRequested> {
+pub fn payment_requested(
+    booking_id: Uuid,
+    user_id: Uuid,
+    amount_cents: i64,
+) -> Envelope<PaymentRequested> {
     Envelope::new(
         topic::PAYMENT_REQUESTED,
         PaymentRequested {
@@ -103,7 +107,12 @@ pub fn payment_requested(booking_id: Uuid, user_id: Uuid, amount_cents: i64) -> 
 impl TestApp {
     /// Publishes `envelope` on the prefixed `logical_topic`, keyed by `key` (the bookingId),
     /// serialized as the outbox does (through a JSON value).
-    pub async fn publish<T: Serialize>(&self, logical_topic: &str, key: Uuid, envelope: &Envelope<T>) {
+    pub async fn publish<T: Serialize>(
+        &self,
+        logical_topic: &str,
+        key: Uuid,
+        envelope: &Envelope<T>,
+    ) {
         let value = serde_json::to_value(envelope).expect("envelopes serialize");
         let body = serde_json::to_vec(&value).expect("JSON values serialize");
         self.publish_raw(logical_topic, key, &body).await;
@@ -114,7 +123,10 @@ impl TestApp {
         let name = self.topics.name(logical_topic);
         let key = key.to_string();
         self.producer
-            .send(FutureRecord::to(&name).key(&key).payload(body), Duration::from_secs(10))
+            .send(
+                FutureRecord::to(&name).key(&key).payload(body),
+                Duration::from_secs(10),
+            )
             .await
             .unwrap_or_else(|(e, _)| panic!("cannot publish to {name}: {e}"));
     }
@@ -137,7 +149,11 @@ impl TestApp {
     }
 
     /// Polls until the booking's payment satisfies `done`, or panics after [`WAIT`].
-    pub async fn wait_for_payment(&self, booking_id: Uuid, done: impl Fn(&Payment) -> bool) -> Payment {
+    pub async fn wait_for_payment(
+        &self,
+        booking_id: Uuid,
+        done: impl Fn(&Payment) -> bool,
+    ) -> Payment {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let payment = self.payment_for(booking_id).await;
@@ -177,7 +193,11 @@ impl TestApp {
 
     /// The `/metrics` text.
     pub async fn metrics(&self) -> String {
-        self.get("/metrics", None).await.text().await.expect("metrics are text")
+        self.get("/metrics", None)
+            .await
+            .text()
+            .await
+            .expect("metrics are text")
     }
 }
 

@@ -49,7 +49,10 @@ async fn payment_is_visible_to_its_user_and_admins_only() {
     assert_eq!(body["payment"]["id"], payment.id.to_string());
 
     // an admin
-    assert_eq!(app.get(&by_id, Some(&identity("admin"))).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(&by_id, Some(&identity("admin"))).await.status(),
+        StatusCode::OK
+    );
 
     // another user
     for path in [&by_id, &by_booking] {
@@ -62,7 +65,12 @@ async fn payment_is_visible_to_its_user_and_admins_only() {
     }
 
     // nobody, or a proof the gateway did not sign
-    assert_error(app.get(&by_id, None).await, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    assert_error(
+        app.get(&by_id, None).await,
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+    )
+    .await;
     let forged = IdentityKeys::new(&Secret::new("not-the-internal-secret")).sign(&owner);
     let response = app
         .client

@@ -6,7 +6,9 @@ use kit::kafka::topic;
 use payment_service::domain::PaymentStatus;
 use uuid::Uuid;
 
-use crate::helpers::{booking_closed, collect, metric, payment_requested, spawn_app, spawn_app_with};
+use crate::helpers::{
+    booking_closed, collect, metric, payment_requested, spawn_app, spawn_app_with,
+};
 
 #[tokio::test]
 async fn cancelled_booking_gets_its_captured_payment_refunded() {
@@ -26,8 +28,10 @@ async fn cancelled_booking_gets_its_captured_payment_refunded() {
 
     // Act
     let cancelled = booking_closed(topic::BOOKING_CANCELLED, booking_id, user_id, "CANCELLED");
-    app.publish(topic::BOOKING_CANCELLED, booking_id, &cancelled).await;
-    app.publish(topic::BOOKING_CANCELLED, booking_id, &cancelled).await; // redelivered
+    app.publish(topic::BOOKING_CANCELLED, booking_id, &cancelled)
+        .await;
+    app.publish(topic::BOOKING_CANCELLED, booking_id, &cancelled)
+        .await; // redelivered
 
     // Assert
     let refunded = app
@@ -81,7 +85,8 @@ async fn booking_failed_before_the_request_voids_the_payment_and_the_request_cha
 
     // Act: the request arrives late (topics are not ordered with each other)
     let late = payment_requested(booking_id, user_id, 5_000);
-    app.publish(topic::PAYMENT_REQUESTED, booking_id, &late).await;
+    app.publish(topic::PAYMENT_REQUESTED, booking_id, &late)
+        .await;
     app.wait_until_consumed(late.event_id).await;
 
     // Assert
@@ -93,7 +98,10 @@ async fn booking_failed_before_the_request_voids_the_payment_and_the_request_cha
         m["bookingId"] == booking_id.to_string()
     })
     .await;
-    assert!(answers.is_empty(), "a voided payment answers nothing: {answers:?}");
+    assert!(
+        answers.is_empty(),
+        "a voided payment answers nothing: {answers:?}"
+    );
 }
 
 #[tokio::test]
@@ -113,7 +121,8 @@ async fn closing_a_booking_whose_payment_was_declined_changes_nothing() {
 
     // Act
     let failed = booking_closed(topic::BOOKING_FAILED, booking_id, user_id, "PAYMENT_FAILED");
-    app.publish(topic::BOOKING_FAILED, booking_id, &failed).await;
+    app.publish(topic::BOOKING_FAILED, booking_id, &failed)
+        .await;
     app.wait_until_consumed(failed.event_id).await;
 
     // Assert

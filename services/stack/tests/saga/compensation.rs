@@ -11,7 +11,10 @@ use uuid::Uuid;
 use crate::helpers::{SagaStack, StackOptions};
 
 fn all_available(rows: &[(uuid::Uuid, String, Option<uuid::Uuid>)]) -> bool {
-    !rows.is_empty() && rows.iter().all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none())
+    !rows.is_empty()
+        && rows
+            .iter()
+            .all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none())
 }
 
 #[tokio::test]
@@ -24,13 +27,23 @@ async fn payment_failure_fails_the_booking_and_frees_its_seats() {
     let (event, seats) = stack.create_event(116).await;
     let (_, token) = stack.register("unlucky").await;
     let booking = stack.book_ok(&token, event, &seats[3..5]).await;
-    let done = stack.wait_terminal(&token, booking, Duration::from_secs(60)).await;
+    let done = stack
+        .wait_terminal(&token, booking, Duration::from_secs(60))
+        .await;
     assert_eq!(done["status"], "FAILED", "{done}");
     assert_eq!(done["failureReason"], "PAYMENT_FAILED");
-    stack.wait_seats(&seats[3..5], "AVAILABLE", all_available).await;
-    assert_eq!(stack.payments(booking).await, [("FAILED".to_string(), 10_000)], "two VIP seats");
     stack
-        .eventually("a failure notification", || async { stack.notifications(booking).await == ["FAILED"] })
+        .wait_seats(&seats[3..5], "AVAILABLE", all_available)
+        .await;
+    assert_eq!(
+        stack.payments(booking).await,
+        [("FAILED".to_string(), 10_000)],
+        "two VIP seats"
+    );
+    stack
+        .eventually("a failure notification", || async {
+            stack.notifications(booking).await == ["FAILED"]
+        })
         .await;
 }
 
@@ -40,7 +53,12 @@ async fn cancel_after_confirm_frees_seats_and_refunds() {
     let (event, seats) = stack.create_event(116).await;
     let (_, token) = stack.register("canceller").await;
     let booking = stack.book_ok(&token, event, &seats[30..33]).await;
-    assert_eq!(stack.wait_terminal(&token, booking, Duration::from_secs(60)).await["status"], "CONFIRMED");
+    assert_eq!(
+        stack
+            .wait_terminal(&token, booking, Duration::from_secs(60))
+            .await["status"],
+        "CONFIRMED"
+    );
 
     let (_, stranger) = stack.user_token();
     let response = stack
@@ -50,7 +68,11 @@ async fn cancel_after_confirm_frees_seats_and_refunds() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN, "only the owner cancels");
+    assert_eq!(
+        response.status(),
+        StatusCode::FORBIDDEN,
+        "only the owner cancels"
+    );
 
     let response = stack
         .client
@@ -63,16 +85,25 @@ async fn cancel_after_confirm_frees_seats_and_refunds() {
     let cancelled: Value = response.json().await.unwrap();
     assert_eq!(cancelled["status"], "CANCELLED");
 
-    stack.wait_seats(&seats[30..33], "AVAILABLE", all_available).await;
+    stack
+        .wait_seats(&seats[30..33], "AVAILABLE", all_available)
+        .await;
     stack
         .eventually("the capture refunded", || async {
-            stack.payments(booking).await.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>() == ["REFUNDED"]
+            stack
+                .payments(booking)
+                .await
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                == ["REFUNDED"]
         })
         .await;
     stack
-        .eventually("confirmation and cancellation notified once each", || async {
-            stack.notifications(booking).await == ["CANCELLED", "CONFIRMED"]
-        })
+        .eventually(
+            "confirmation and cancellation notified once each",
+            || async { stack.notifications(booking).await == ["CANCELLED", "CONFIRMED"] },
+        )
         .await;
 
     let again = stack
@@ -99,24 +130,38 @@ async fn timeout_with_payment_down_expires_frees_seats_and_never_keeps_a_late_ch
     stack.stop_service("payment-service");
     let booking = stack.book_ok(&token, event, &seats[50..52]).await;
 
-    let done = stack.wait_terminal(&token, booking, Duration::from_secs(60)).await;
+    let done = stack
+        .wait_terminal(&token, booking, Duration::from_secs(60))
+        .await;
     assert_eq!(done["status"], "EXPIRED", "{done}");
-    stack.wait_seats(&seats[50..52], "AVAILABLE", all_available).await;
+    stack
+        .wait_seats(&seats[50..52], "AVAILABLE", all_available)
+        .await;
 
     // The payment service comes back and finds the old payment request.
     stack.start_service("payment-service").await;
     stack
-        .eventually("the late payment request handled without a lasting charge", || async {
-            let payments = stack.payments(booking).await;
-            !payments.is_empty() && payments.iter().all(|(status, _)| status == "REFUNDED" || status == "VOIDED")
-        })
+        .eventually(
+            "the late payment request handled without a lasting charge",
+            || async {
+                let payments = stack.payments(booking).await;
+                !payments.is_empty()
+                    && payments
+                        .iter()
+                        .all(|(status, _)| status == "REFUNDED" || status == "VOIDED")
+            },
+        )
         .await;
     // And the booking stays EXPIRED whatever the payment said.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = stack.wait_terminal(&token, booking, Duration::from_secs(5)).await;
+    let after = stack
+        .wait_terminal(&token, booking, Duration::from_secs(5))
+        .await;
     assert_eq!(after["status"], "EXPIRED");
     stack
-        .eventually("an expiry notification", || async { stack.notifications(booking).await == ["EXPIRED"] })
+        .eventually("an expiry notification", || async {
+            stack.notifications(booking).await == ["EXPIRED"]
+        })
         .await;
 }
 
@@ -126,14 +171,19 @@ async fn timeout_with_payment_down_expires_frees_seats_and_never_keeps_a_late_ch
 /// booking).
 #[tokio::test]
 async fn a_release_that_overtakes_its_confirm_leaves_the_seats_free() {
-    let stack = SagaStack::start(StackOptions { payment_latency_ms: 5_000, ..StackOptions::default() }).await;
+    let stack = SagaStack::start(StackOptions {
+        payment_latency_ms: 5_000,
+        ..StackOptions::default()
+    })
+    .await;
     let (event, seats) = stack.create_event(116).await;
     let (_, token) = stack.user_token();
     let held = &seats[..2];
     let booking = stack.book_ok(&token, event, held).await;
     stack
         .wait_seats(held, "LOCKED for the booking", |rows| {
-            rows.iter().all(|(_, status, holder)| status == "LOCKED" && *holder == Some(booking))
+            rows.iter()
+                .all(|(_, status, holder)| status == "LOCKED" && *holder == Some(booking))
         })
         .await;
     let command = |kind: &str| {
@@ -141,24 +191,42 @@ async fn a_release_that_overtakes_its_confirm_leaves_the_seats_free() {
                            "bookingId": booking, "ticketEventId": event, "seatIds": held, "reason": "CANCELLED"})
         .to_string()
     };
-    stack.publish_raw(topic::SEATS_RELEASE, &booking.to_string(), command("seats.release").as_bytes()).await;
     stack
-        .wait_seats(held, "released", |rows| rows.iter().all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none()))
+        .publish_raw(
+            topic::SEATS_RELEASE,
+            &booking.to_string(),
+            command("seats.release").as_bytes(),
+        )
         .await;
-    stack.publish_raw(topic::SEATS_CONFIRM, &booking.to_string(), command("seats.confirm").as_bytes()).await;
+    stack
+        .wait_seats(held, "released", |rows| {
+            rows.iter()
+                .all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none())
+        })
+        .await;
+    stack
+        .publish_raw(
+            topic::SEATS_CONFIRM,
+            &booking.to_string(),
+            command("seats.confirm").as_bytes(),
+        )
+        .await;
     // The confirm is consumed (it shows in the inbox) and changes nothing.
     stack
         .eventually("the late confirm consumed", || async {
-            let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM processed_messages WHERE topic LIKE '%seats.confirm'")
-                .fetch_one(stack.pool("inventory-service"))
-                .await
-                .unwrap();
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM processed_messages WHERE topic LIKE '%seats.confirm'",
+            )
+            .fetch_one(stack.pool("inventory-service"))
+            .await
+            .unwrap();
             n >= 1
         })
         .await;
     let rows = stack.seat_rows(held).await;
     assert!(
-        rows.iter().all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none()),
+        rows.iter()
+            .all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none()),
         "a confirm after the release took the seats back: {rows:?}"
     );
 }

@@ -9,12 +9,13 @@ use crate::helpers::{SagaStack, StackOptions};
 /// `n` different users book `seat` at once; returns the terminal statuses.
 async fn race(stack: &SagaStack, event: Uuid, seat: Uuid, n: usize) -> Vec<(Uuid, String)> {
     let users: Vec<(Uuid, String)> = (0..n).map(|_| stack.user_token()).collect();
-    let posts = users.iter().map(|(_, token)| stack.book_ok(token, event, std::slice::from_ref(&seat)));
-    let bookings: Vec<Uuid> = futures::future::join_all(posts).await;
-    let waits = bookings
+    let posts = users
         .iter()
-        .zip(&users)
-        .map(|(booking, (_, token))| stack.wait_terminal(token, *booking, Duration::from_secs(120)));
+        .map(|(_, token)| stack.book_ok(token, event, std::slice::from_ref(&seat)));
+    let bookings: Vec<Uuid> = futures::future::join_all(posts).await;
+    let waits = bookings.iter().zip(&users).map(|(booking, (_, token))| {
+        stack.wait_terminal(token, *booking, Duration::from_secs(120))
+    });
     futures::future::join_all(waits)
         .await
         .into_iter()
@@ -31,19 +32,29 @@ async fn exactly_one_wins(strategy: &'static str) {
     .await;
     let (event, seats) = stack.create_event(116).await;
     let outcomes = race(&stack, event, seats[0], 200).await;
-    let winners: Vec<Uuid> = outcomes.iter().filter(|(_, s)| s == "CONFIRMED").map(|(id, _)| *id).collect();
+    let winners: Vec<Uuid> = outcomes
+        .iter()
+        .filter(|(_, s)| s == "CONFIRMED")
+        .map(|(id, _)| *id)
+        .collect();
     let failed = outcomes.iter().filter(|(_, s)| s == "FAILED").count();
-    assert_eq!(winners.len(), 1, "{strategy}: exactly one CONFIRMED, got {}", winners.len());
+    assert_eq!(
+        winners.len(),
+        1,
+        "{strategy}: exactly one CONFIRMED, got {}",
+        winners.len()
+    );
     assert_eq!(failed, 199, "{strategy}: every other booking FAILED");
     stack
         .wait_seats(&seats[..1], "RESERVED for the winner", |rows| {
             rows.len() == 1 && rows[0].1 == "RESERVED" && rows[0].2 == Some(winners[0])
         })
         .await;
-    let captured: i64 = sqlx::query_scalar("SELECT count(*) FROM payments WHERE status = 'CAPTURED'")
-        .fetch_one(stack.pool("payment-service"))
-        .await
-        .unwrap();
+    let captured: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM payments WHERE status = 'CAPTURED'")
+            .fetch_one(stack.pool("payment-service"))
+            .await
+            .unwrap();
     assert_eq!(captured, 1, "{strategy}: one payment captured");
 }
 
@@ -71,11 +82,17 @@ async fn unsafe_strategy_double_books_within_bounded_attempts() {
     for (attempt, seat) in seats.iter().take(5).enumerate() {
         let outcomes = race(&stack, event, *seat, 40).await;
         let confirmed = outcomes.iter().filter(|(_, s)| s == "CONFIRMED").count();
-        println!("unsafe attempt {}: {confirmed} bookings CONFIRMED for one seat", attempt + 1);
+        println!(
+            "unsafe attempt {}: {confirmed} bookings CONFIRMED for one seat",
+            attempt + 1
+        );
         most = most.max(confirmed);
         if confirmed > 1 {
             break;
         }
     }
-    assert!(most > 1, "unsafe never double-booked in 5 attempts: the race is not real");
+    assert!(
+        most > 1,
+        "unsafe never double-booked in 5 attempts: the race is not real"
+    );
 }

@@ -12,21 +12,36 @@ async fn two_seats_confirm_with_one_capture_and_one_confirmation() {
     let (_user, token) = stack.register("happy").await;
     let booking = stack.book_ok(&token, event, &seats[..2]).await;
 
-    let done = stack.wait_terminal(&token, booking, Duration::from_secs(60)).await;
+    let done = stack
+        .wait_terminal(&token, booking, Duration::from_secs(60))
+        .await;
     assert_eq!(done["status"], "CONFIRMED", "{done}");
-    assert_eq!(done["eventName"], "Saga Night", "the server names the event");
-    assert_eq!(done["amountCents"], 10_000, "two VIP seats at 2 x 25.00, priced by the server");
+    assert_eq!(
+        done["eventName"], "Saga Night",
+        "the server names the event"
+    );
+    assert_eq!(
+        done["amountCents"], 10_000,
+        "two VIP seats at 2 x 25.00, priced by the server"
+    );
 
     stack
         .wait_seats(&seats[..2], "RESERVED for the booking", |rows| {
-            rows.len() == 2 && rows.iter().all(|(_, status, holder)| status == "RESERVED" && *holder == Some(booking))
+            rows.len() == 2
+                && rows
+                    .iter()
+                    .all(|(_, status, holder)| status == "RESERVED" && *holder == Some(booking))
         })
         .await;
     stack
-        .eventually("one captured payment", || async { stack.payments(booking).await == [("CAPTURED".to_string(), 10_000)] })
+        .eventually("one captured payment", || async {
+            stack.payments(booking).await == [("CAPTURED".to_string(), 10_000)]
+        })
         .await;
     stack
-        .eventually("one confirmation notification", || async { stack.notifications(booking).await == ["CONFIRMED"] })
+        .eventually("one confirmation notification", || async {
+            stack.notifications(booking).await == ["CONFIRMED"]
+        })
         .await;
 
     // The same facts through the API.
@@ -51,7 +66,12 @@ async fn two_seats_confirm_with_one_capture_and_one_confirmation() {
         .json()
         .await
         .unwrap();
-    let kinds: Vec<&str> = recent["notifications"].as_array().unwrap().iter().filter_map(|n| n["kind"].as_str()).collect();
+    let kinds: Vec<&str> = recent["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["kind"].as_str())
+        .collect();
     assert!(kinds.contains(&"CONFIRMED"), "{recent}");
 
     // Another user may not read it.
@@ -82,11 +102,16 @@ async fn ten_thousand_seat_map_is_built_and_listed() {
     let stack = SagaStack::start(StackOptions::default()).await;
     let started = std::time::Instant::now();
     let (event, seats) = stack.create_event(10_000).await;
-    println!("10,000-seat map built and listed in {:?}", started.elapsed());
+    println!(
+        "10,000-seat map built and listed in {:?}",
+        started.elapsed()
+    );
     assert_eq!(seats.len(), 10_000);
     let page: Value = stack
         .client
-        .get(stack.url(&format!("/api/inventory/events/{event}/seats?limit=10&offset=20&status=available")))
+        .get(stack.url(&format!(
+            "/api/inventory/events/{event}/seats?limit=10&offset=20&status=available"
+        )))
         .send()
         .await
         .unwrap()
@@ -97,7 +122,19 @@ async fn ten_thousand_seat_map_is_built_and_listed() {
     let listed = page["seats"].as_array().unwrap();
     assert_eq!(listed.len(), 10);
     assert_eq!(listed[0]["id"], seats[20].to_string());
-    for key in ["id", "eventId", "seatNumber", "row", "section", "status", "bookingId"] {
-        assert!(listed[0].get(key).is_some(), "seat has {key}: {}", listed[0]);
+    for key in [
+        "id",
+        "eventId",
+        "seatNumber",
+        "row",
+        "section",
+        "status",
+        "bookingId",
+    ] {
+        assert!(
+            listed[0].get(key).is_some(),
+            "seat has {key}: {}",
+            listed[0]
+        );
     }
 }

@@ -54,7 +54,9 @@ impl SagaStack {
     /// A token for a fresh user id (booking does not need the user to exist elsewhere).
     pub fn user_token(&self) -> (Uuid, String) {
         let id = Uuid::new_v4();
-        let token = self.tokens.issue(id, &format!("{}@stampede.test", id.simple()), "user");
+        let token = self
+            .tokens
+            .issue(id, &format!("{}@stampede.test", id.simple()), "user");
         (id, token)
     }
 
@@ -70,7 +72,10 @@ impl SagaStack {
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.unwrap();
-        (body["user"]["id"].as_str().unwrap().parse().unwrap(), body["token"].as_str().unwrap().to_string())
+        (
+            body["user"]["id"].as_str().unwrap().parse().unwrap(),
+            body["token"].as_str().unwrap().to_string(),
+        )
     }
 
     pub async fn admin_token(&self) -> String {
@@ -82,7 +87,10 @@ impl SagaStack {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+        response.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Creates an event of `seats` seats and waits until inventory and booking know every seat.
@@ -114,20 +122,25 @@ impl SagaStack {
         let event_id: Uuid = event["event"]["id"].as_str().unwrap().parse().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let inventory: i64 = sqlx::query_scalar("SELECT count(*) FROM seats WHERE event_id = $1")
-                .bind(event_id)
-                .fetch_one(self.pool("inventory-service"))
-                .await
-                .unwrap();
-            let catalog: i64 = sqlx::query_scalar("SELECT count(*) FROM seat_catalog WHERE event_id = $1")
-                .bind(event_id)
-                .fetch_one(self.pool("booking-service"))
-                .await
-                .unwrap();
+            let inventory: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM seats WHERE event_id = $1")
+                    .bind(event_id)
+                    .fetch_one(self.pool("inventory-service"))
+                    .await
+                    .unwrap();
+            let catalog: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM seat_catalog WHERE event_id = $1")
+                    .bind(event_id)
+                    .fetch_one(self.pool("booking-service"))
+                    .await
+                    .unwrap();
             if inventory == i64::from(seats) && catalog == i64::from(seats) {
                 break;
             }
-            assert!(Instant::now() < deadline, "seat map not built within 60 s ({inventory}/{catalog})");
+            assert!(
+                Instant::now() < deadline,
+                "seat map not built within 60 s ({inventory}/{catalog})"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let listed: Value = self
@@ -149,7 +162,13 @@ impl SagaStack {
     }
 
     /// POST /api/bookings; returns the response.
-    pub async fn book(&self, token: &str, event: Uuid, seats: &[Uuid], key: Option<&str>) -> reqwest::Response {
+    pub async fn book(
+        &self,
+        token: &str,
+        event: Uuid,
+        seats: &[Uuid],
+        key: Option<&str>,
+    ) -> reqwest::Response {
         let mut request = self
             .client
             .post(self.url("/api/bookings"))
@@ -187,7 +206,11 @@ impl SagaStack {
             if TERMINAL.contains(&body["status"].as_str().unwrap_or_default()) {
                 return body;
             }
-            assert!(Instant::now() < deadline, "booking {booking} still {} after {timeout:?}", body["status"]);
+            assert!(
+                Instant::now() < deadline,
+                "booking {booking} still {} after {timeout:?}",
+                body["status"]
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -202,14 +225,22 @@ impl SagaStack {
     }
 
     /// Waits until `check` holds for the seats' rows (they settle after the booking's status).
-    pub async fn wait_seats(&self, seats: &[Uuid], what: &str, check: impl Fn(&[(Uuid, String, Option<Uuid>)]) -> bool) {
+    pub async fn wait_seats(
+        &self,
+        seats: &[Uuid],
+        what: &str,
+        check: impl Fn(&[(Uuid, String, Option<Uuid>)]) -> bool,
+    ) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let rows = self.seat_rows(seats).await;
             if check(&rows) {
                 return;
             }
-            assert!(Instant::now() < deadline, "seats never became {what}: {rows:?}");
+            assert!(
+                Instant::now() < deadline,
+                "seats never became {what}: {rows:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -270,7 +301,10 @@ impl SagaStack {
         let producer = kit::kafka::producer(&self.brokers).unwrap();
         let topic = format!("{}{logical}", self.prefix);
         producer
-            .send(FutureRecord::to(&topic).key(key).payload(payload), Duration::from_secs(10))
+            .send(
+                FutureRecord::to(&topic).key(key).payload(payload),
+                Duration::from_secs(10),
+            )
             .await
             .map_err(|(e, _)| e)
             .expect("publish");

@@ -42,13 +42,41 @@ async fn bad_booking_requests_are_refused_with_envelopes() {
     let (_, token) = stack.user_token();
     let eleven: Vec<Uuid> = seats[..11].to_vec();
     let cases: Vec<(Value, StatusCode, &str)> = vec![
-        (json!({"eventId": event, "seatIds": []}), StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
-        (json!({"eventId": event, "seatIds": eleven}), StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
-        (json!({"eventId": event, "seatIds": [seats[0], seats[0]]}), StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
-        (json!({"eventId": event, "seatIds": [Uuid::new_v4()]}), StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
-        (json!({"eventId": event, "seatIds": ["nope"]}), StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
-        (json!({"eventId": Uuid::new_v4(), "seatIds": [seats[0]]}), StatusCode::NOT_FOUND, "EVENT_NOT_FOUND"),
-        (json!({"seatIds": [seats[0]]}), StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
+        (
+            json!({"eventId": event, "seatIds": []}),
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"eventId": event, "seatIds": eleven}),
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"eventId": event, "seatIds": [seats[0], seats[0]]}),
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"eventId": event, "seatIds": [Uuid::new_v4()]}),
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"eventId": event, "seatIds": ["nope"]}),
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"eventId": Uuid::new_v4(), "seatIds": [seats[0]]}),
+            StatusCode::NOT_FOUND,
+            "EVENT_NOT_FOUND",
+        ),
+        (
+            json!({"seatIds": [seats[0]]}),
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+        ),
     ];
     for (body, status, code) in cases {
         let response = stack

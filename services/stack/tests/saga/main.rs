@@ -3,8 +3,8 @@
 
 mod compensation;
 mod concurrency;
-mod helpers;
 mod happy_path;
+mod helpers;
 mod idempotency;
 mod long_poll;
 mod outage;

@@ -47,17 +47,25 @@ async fn broker_outage(step: impl Fn(&str)) {
             step("broker restarted after a 10 s outage");
         }
         let (_, token) = stack.user_token();
-        let id = stack.book_ok(&token, event, std::slice::from_ref(seat)).await;
+        let id = stack
+            .book_ok(&token, event, std::slice::from_ref(seat))
+            .await;
         bookings.push((id, token, *seat));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     step("30 bookings accepted");
     for (id, token, seat) in &bookings {
-        let done = stack.wait_terminal(token, *id, Duration::from_secs(150)).await;
+        let done = stack
+            .wait_terminal(token, *id, Duration::from_secs(150))
+            .await;
         assert_eq!(done["status"], "CONFIRMED", "booking {id}: {done}");
         stack
-            .wait_seats(std::slice::from_ref(seat), "RESERVED for its booking", |rows| rows[0].2 == Some(*id))
+            .wait_seats(
+                std::slice::from_ref(seat),
+                "RESERVED for its booking",
+                |rows| rows[0].2 == Some(*id),
+            )
             .await;
     }
     step("every booking CONFIRMED with its seat");
@@ -68,13 +76,16 @@ async fn broker_outage(step: impl Fn(&str)) {
     assert_eq!(pending, 0);
     for service in ["booking-service", "inventory-service", "payment-service"] {
         stack
-            .eventually(&format!("{service}'s outbox drains after the outage"), || async {
-                let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
-                    .fetch_one(stack.pool(service))
-                    .await
-                    .unwrap();
-                rows == 0
-            })
+            .eventually(
+                &format!("{service}'s outbox drains after the outage"),
+                || async {
+                    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+                        .fetch_one(stack.pool(service))
+                        .await
+                        .unwrap();
+                    rows == 0
+                },
+            )
             .await;
     }
 }
@@ -87,14 +98,23 @@ async fn broker_outage(step: impl Fn(&str)) {
 async fn a_consumer_dropped_while_its_broker_is_unresponsive_returns_at_once() {
     let mut broker = PrivateBroker::start().await;
     let topic = format!("close-test-{}", kit::testing::unique_suffix());
-    kit::kafka::ensure_topics(&broker.address(), std::slice::from_ref(&topic), 1).await.unwrap();
+    kit::kafka::ensure_topics(&broker.address(), std::slice::from_ref(&topic), 1)
+        .await
+        .unwrap();
     let producer = kit::kafka::producer(&broker.address()).unwrap();
     producer
-        .send(FutureRecord::<str, str>::to(&topic).payload("joined"), Duration::from_secs(10))
+        .send(
+            FutureRecord::<str, str>::to(&topic).payload("joined"),
+            Duration::from_secs(10),
+        )
         .await
         .map_err(|(e, _)| e)
         .unwrap();
-    let consumer = kit::kafka::consumer(&broker.address(), &format!("close-test-{}", kit::testing::unique_suffix())).unwrap();
+    let consumer = kit::kafka::consumer(
+        &broker.address(),
+        &format!("close-test-{}", kit::testing::unique_suffix()),
+    )
+    .unwrap();
     consumer.subscribe(&[topic.as_str()]).unwrap();
     // Receiving a message means the consumer joined the group and knows its coordinator.
     tokio::time::timeout(Duration::from_secs(60), consumer.recv())
@@ -105,15 +125,21 @@ async fn a_consumer_dropped_while_its_broker_is_unresponsive_returns_at_once() {
     // Stopped, not killed: the kernel still accepts its connections, nothing answers, as with
     // a broker behind a dead network link.
     let pid = broker.pid().expect("the broker runs").to_string();
-    std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap();
     let took = drop_within(consumer, Duration::from_secs(5))
         .expect("dropping the consumer returns within 5 s while its broker does not answer");
     println!("consumer dropped in {took:?} with its broker unresponsive");
 
     // The relay replaces its producer after a failed delivery; the old one must not block either.
-    let in_flight = producer.send_result(FutureRecord::<str, str>::to(&topic).payload("stuck")).map_err(|(e, _)| e);
+    let in_flight = producer
+        .send_result(FutureRecord::<str, str>::to(&topic).payload("stuck"))
+        .map_err(|(e, _)| e);
     assert!(in_flight.is_ok(), "queued");
-    let took = drop_within((in_flight, producer), Duration::from_secs(5)).expect("dropping the producer returns within 5 s");
+    let took = drop_within((in_flight, producer), Duration::from_secs(5))
+        .expect("dropping the producer returns within 5 s");
     println!("producer dropped in {took:?} with its broker unresponsive");
     broker.kill().await;
 }

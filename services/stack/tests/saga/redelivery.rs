@@ -16,7 +16,12 @@ async fn a_message_delivered_twice_changes_nothing_the_second_time() {
     let (event, seats) = stack.create_event(116).await;
     let (_, first_token) = stack.user_token();
     let first = stack.book_ok(&first_token, event, &seats[..1]).await;
-    assert_eq!(stack.wait_terminal(&first_token, first, Duration::from_secs(60)).await["status"], "CONFIRMED");
+    assert_eq!(
+        stack
+            .wait_terminal(&first_token, first, Duration::from_secs(60))
+            .await["status"],
+        "CONFIRMED"
+    );
     let cancel = stack
         .client
         .post(stack.url(&format!("/api/bookings/{first}/cancel")))
@@ -27,36 +32,60 @@ async fn a_message_delivered_twice_changes_nothing_the_second_time() {
     assert!(cancel.status().is_success());
     // The seats.release that freed the seat, exactly as it was sent.
     let (_, release) = reader
-        .wait_for(Duration::from_secs(30), |m| m["bookingId"] == first.to_string())
+        .wait_for(Duration::from_secs(30), |m| {
+            m["bookingId"] == first.to_string()
+        })
         .await
         .expect("seats.release for the cancelled booking");
 
     stack
-        .wait_seats(&seats[..1], "AVAILABLE after the cancel", |rows| rows[0].1 == "AVAILABLE")
+        .wait_seats(&seats[..1], "AVAILABLE after the cancel", |rows| {
+            rows[0].1 == "AVAILABLE"
+        })
         .await;
 
     // Someone else buys the seat.
     let (_, second_token) = stack.user_token();
     let second = stack.book_ok(&second_token, event, &seats[..1]).await;
-    assert_eq!(stack.wait_terminal(&second_token, second, Duration::from_secs(60)).await["status"], "CONFIRMED");
+    assert_eq!(
+        stack
+            .wait_terminal(&second_token, second, Duration::from_secs(60))
+            .await["status"],
+        "CONFIRMED"
+    );
     stack
-        .wait_seats(&seats[..1], "RESERVED for the second booking", |rows| rows[0].2 == Some(second))
+        .wait_seats(&seats[..1], "RESERVED for the second booking", |rows| {
+            rows[0].2 == Some(second)
+        })
         .await;
 
     // The old release again, same eventId: deduplicated. (Even a fresh eventId could not free the
     // seat: release checks the owner.)
-    let deduped_before = stack.metric("inventory-service", "messages_total{outcome=\"deduped\"").await;
+    let deduped_before = stack
+        .metric("inventory-service", "messages_total{outcome=\"deduped\"")
+        .await;
     stack
-        .publish_raw(topic::SEATS_RELEASE, &first.to_string(), release.to_string().as_bytes())
+        .publish_raw(
+            topic::SEATS_RELEASE,
+            &first.to_string(),
+            release.to_string().as_bytes(),
+        )
         .await;
     stack
         .eventually("inventory deduplicates the redelivery", || async {
-            stack.metric("inventory-service", "messages_total{outcome=\"deduped\"").await > deduped_before
+            stack
+                .metric("inventory-service", "messages_total{outcome=\"deduped\"")
+                .await
+                > deduped_before
         })
         .await;
     let rows = stack.seat_rows(&seats[..1]).await;
     assert_eq!(rows[0].1, "RESERVED");
-    assert_eq!(rows[0].2, Some(second), "the seat still belongs to the second booking");
+    assert_eq!(
+        rows[0].2,
+        Some(second),
+        "the seat still belongs to the second booking"
+    );
 
     // A late, contradicting payment result for a CONFIRMED booking: the state machine ignores it.
     let late = Envelope::new(
@@ -69,16 +98,27 @@ async fn a_message_delivered_twice_changes_nothing_the_second_time() {
             reason: Some("test".into()),
         },
     );
-    let ignored_before = stack.metric("booking-service", "messages_total{outcome=\"ignored\"").await;
+    let ignored_before = stack
+        .metric("booking-service", "messages_total{outcome=\"ignored\"")
+        .await;
     stack
-        .publish_raw(topic::PAYMENT_PROCESSED, &second.to_string(), &serde_json::to_vec(&late).unwrap())
+        .publish_raw(
+            topic::PAYMENT_PROCESSED,
+            &second.to_string(),
+            &serde_json::to_vec(&late).unwrap(),
+        )
         .await;
     stack
         .eventually("booking-service ignores it", || async {
-            stack.metric("booking-service", "messages_total{outcome=\"ignored\"").await > ignored_before
+            stack
+                .metric("booking-service", "messages_total{outcome=\"ignored\"")
+                .await
+                > ignored_before
         })
         .await;
-    let after = stack.wait_terminal(&second_token, second, Duration::from_secs(5)).await;
+    let after = stack
+        .wait_terminal(&second_token, second, Duration::from_secs(5))
+        .await;
     assert_eq!(after["status"], "CONFIRMED");
 }
 
@@ -89,17 +129,37 @@ async fn poison_messages_end_on_their_dead_letter_topic() {
     let marker = Uuid::new_v4().to_string();
     // Not an envelope at all.
     stack
-        .publish_raw(topic::BOOKING_INITIATED, "poison-1", format!(r#"{{"garbage":"{marker}"}}"#).as_bytes())
+        .publish_raw(
+            topic::BOOKING_INITIATED,
+            "poison-1",
+            format!(r#"{{"garbage":"{marker}"}}"#).as_bytes(),
+        )
         .await;
     // An envelope whose payload lacks the booking's fields.
     let envelope = serde_json::json!({"eventId": Uuid::new_v4(), "eventType": "booking.initiated",
                                        "timestamp": "2027-01-01T00:00:00Z", "marker": marker});
     stack
-        .publish_raw(topic::BOOKING_INITIATED, "poison-2", envelope.to_string().as_bytes())
+        .publish_raw(
+            topic::BOOKING_INITIATED,
+            "poison-2",
+            envelope.to_string().as_bytes(),
+        )
         .await;
-    let first = dlt.wait_for(Duration::from_secs(60), |m| m["garbage"] == marker.as_str()).await;
+    let first = dlt
+        .wait_for(Duration::from_secs(60), |m| m["garbage"] == marker.as_str())
+        .await;
     assert!(first.is_some(), "non-envelope dead-lettered");
-    let second = dlt.wait_for(Duration::from_secs(60), |m| m["marker"] == marker.as_str()).await;
+    let second = dlt
+        .wait_for(Duration::from_secs(60), |m| m["marker"] == marker.as_str())
+        .await;
     assert!(second.is_some(), "malformed envelope dead-lettered");
-    assert!(stack.metric("inventory-service", "messages_total{outcome=\"dead_lettered\"").await >= 2.0);
+    assert!(
+        stack
+            .metric(
+                "inventory-service",
+                "messages_total{outcome=\"dead_lettered\""
+            )
+            .await
+            >= 2.0
+    );
 }

@@ -82,7 +82,9 @@ async fn register(
     let hash = password::hash(new_user.password.clone().into_inner()).await?;
     let user = insert_user(&state.pool, &state.topics, &new_user, &hash, "user")
         .await?
-        .ok_or_else(|| ApiError::conflict("EMAIL_TAKEN", "a user with this email already exists"))?;
+        .ok_or_else(|| {
+            ApiError::conflict("EMAIL_TAKEN", "a user with this email already exists")
+        })?;
     let token = state.tokens.issue(user.id, &user.email, &user.role);
     Ok((StatusCode::CREATED, ApiJson(AuthResponse { token, user })))
 }
@@ -120,7 +122,14 @@ async fn insert_user(
             email: inserted.email.clone(),
         },
     );
-    kit::outbox::enqueue(&mut tx, topics, topic::USER_REGISTERED, &inserted.id.to_string(), &message).await?;
+    kit::outbox::enqueue(
+        &mut tx,
+        topics,
+        topic::USER_REGISTERED,
+        &inserted.id.to_string(),
+        &message,
+    )
+    .await?;
     kit::outbox::commit(tx).await?;
     Ok(Some(inserted))
 }
@@ -130,14 +139,19 @@ async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<AuthResponse>, ApiError> {
-    let invalid = || ApiError::new(StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS", "email or password is wrong");
+    let invalid = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_CREDENTIALS",
+            "email or password is wrong",
+        )
+    };
     let email = Email::parse(&body.email).map_err(|_| invalid())?;
-    let found: Option<(Uuid, String, String, String, String)> = sqlx::query_as(
-        "SELECT id, name, email, role, password_hash FROM users WHERE email = $1",
-    )
-    .bind(email.as_str())
-    .fetch_optional(&state.pool)
-    .await?;
+    let found: Option<(Uuid, String, String, String, String)> =
+        sqlx::query_as("SELECT id, name, email, role, password_hash FROM users WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&state.pool)
+            .await?;
     let Some((id, name, email, role, stored)) = found else {
         // Same work as a wrong password: no user enumeration by timing.
         let _ = password::verify(body.password, password::dummy_hash().await.to_string()).await;
@@ -149,16 +163,25 @@ async fn login(
     let token = state.tokens.issue(id, &email, &role);
     Ok(ApiJson(AuthResponse {
         token,
-        user: UserDto { id, name, email, role },
+        user: UserDto {
+            id,
+            name,
+            email,
+            role,
+        },
     }))
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
-async fn me(State(pool): State<PgPool>, identity: Identity) -> Result<ApiJson<MeResponse>, ApiError> {
-    let user: Option<UserDto> = sqlx::query_as("SELECT id, name, email, role FROM users WHERE id = $1")
-        .bind(identity.user_id)
-        .fetch_optional(&pool)
-        .await?;
+async fn me(
+    State(pool): State<PgPool>,
+    identity: Identity,
+) -> Result<ApiJson<MeResponse>, ApiError> {
+    let user: Option<UserDto> =
+        sqlx::query_as("SELECT id, name, email, role FROM users WHERE id = $1")
+            .bind(identity.user_id)
+            .fetch_optional(&pool)
+            .await?;
     let user = user.ok_or_else(|| ApiError::not_found("user no longer exists"))?;
     Ok(ApiJson(MeResponse { user }))
 }
@@ -182,7 +205,10 @@ pub async fn ensure_admin(
     match existing.as_deref() {
         Some("admin") => return Ok(()),
         Some(_) => {
-            tracing::warn!(email, "ADMIN_EMAIL belongs to a non-admin user; no admin account ensured");
+            tracing::warn!(
+                email,
+                "ADMIN_EMAIL belongs to a non-admin user; no admin account ensured"
+            );
             return Ok(());
         }
         None => {}
@@ -198,4 +224,3 @@ pub async fn ensure_admin(
         .map_err(|e| anyhow::anyhow!("cannot create admin account: {e}"))?;
     Ok(())
 }
-
