@@ -6,6 +6,7 @@ use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::{topic, Envelope};
 use kit::messages::{
     seat_id, EventCreated, PaymentProcessed, PaymentRequested, SeatsLockFailed, SeatsLocked,
+    SEATS_LOST,
 };
 use sqlx::PgPool;
 
@@ -135,6 +136,16 @@ impl Saga {
         let outcome = if booking.is_pending() && booking.stage == "AWAITING_SEATS" {
             self.transitions
                 .close(&mut tx, &booking, "FAILED", "LOCK_FAILED")
+                .await?;
+            Outcome::Processed
+        } else if failed.reason == SEATS_LOST && booking.status == "CONFIRMED" {
+            // Confirmed, then inventory found seats of it held by another booking: a booking
+            // without its seats must not stay CONFIRMED. Failing it publishes booking.failed
+            // (payment-service refunds the capture, the user is told) and seats.release (the
+            // seats it did keep; inventory's owner check leaves the other booking's alone).
+            tracing::error!(booking_id = %booking.id, lost = ?failed.conflicting_seat_ids, "confirmed booking lost seats to another booking; failing and refunding it");
+            self.transitions
+                .close(&mut tx, &booking, "FAILED", SEATS_LOST)
                 .await?;
             Outcome::Processed
         } else {

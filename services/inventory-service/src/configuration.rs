@@ -22,8 +22,9 @@ pub struct Settings {
     pub lock_ttl: Duration,
     /// How often expired locks are swept (`SWEEP_INTERVAL_MS`, default 1000).
     pub sweep_interval: Duration,
-    /// The `unsafe` strategy's pause between check and set (`UNSAFE_RACE_WINDOW_MS`, default 5),
-    /// which makes its race show up in a bounded number of attempts.
+    /// How long the `unsafe` strategy's booking waits between check and set for a rival booking
+    /// of the same seat (`UNSAFE_RACE_WINDOW_MS`, default 5; see [`crate::race`]): two bookings
+    /// of one seat that arrive within it both win the seat.
     pub unsafe_race_window: Duration,
 }
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 use chrono::Utc;
 use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::{topic, Envelope, Topics};
-use kit::messages::{BookingInitiated, EventCreated, SeatsCommand, SeatsLockFailed, SeatsLocked};
+use kit::messages::{
+    BookingInitiated, EventCreated, SeatsCommand, SeatsLockFailed, SeatsLocked, SEATS_LOST,
+};
 use prometheus::IntCounter;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -162,6 +164,7 @@ impl Inventory {
                 booking.booking_id,
                 &booking.seat_ids,
                 until,
+                self.locks.rendezvous(),
                 self.unsafe_race_window,
             )
             .await?
@@ -231,18 +234,36 @@ impl Inventory {
         let guarded = self.locks.strategy() != LockStrategy::Unsafe;
         let confirmed =
             seats::confirm(&mut tx, command.booking_id, &command.seat_ids, guarded).await?;
-        kit::outbox::commit(tx).await?;
-        match confirmed {
+        match &confirmed {
             seats::Confirmed::Reserved { lost } if !lost.is_empty() => {
+                // The booking is CONFIRMED but another booking holds some of its seats (its lock
+                // expired and was swept, then the seat was taken). Tell booking-service in this
+                // transaction, so the booking is failed, refunded and its other seats freed
+                // instead of staying CONFIRMED without seats.
                 self.metrics.confirm_conflicts.inc_by(lost.len() as u64);
-                tracing::error!(booking_id = %command.booking_id, seats = ?lost, "confirmed booking's seats are held by another booking");
+                tracing::error!(booking_id = %command.booking_id, seats = ?lost, "confirmed booking's seats are held by another booking; asking booking-service to compensate");
+                let lost_seats = SeatsLockFailed {
+                    booking_id: command.booking_id,
+                    event_id: command.event_id,
+                    seat_ids: command.seat_ids.clone(),
+                    reason: SEATS_LOST.to_string(),
+                    conflicting_seat_ids: lost.clone(),
+                };
+                self.publish(
+                    &mut tx,
+                    topic::SEATS_LOCK_FAILED,
+                    command.booking_id,
+                    lost_seats,
+                )
+                .await?;
             }
-            seats::Confirmed::Reserved { .. } => {}
-            seats::Confirmed::AfterRelease => {
-                // Expected when a cancel follows a confirm closely; the Redis locks are gone too.
-                tracing::info!(booking_id = %command.booking_id, "confirm after the booking's release: nothing reserved");
-                return Ok(Outcome::Processed);
-            }
+            seats::Confirmed::Reserved { .. } | seats::Confirmed::AfterRelease => {}
+        }
+        kit::outbox::commit(tx).await?;
+        if confirmed == seats::Confirmed::AfterRelease {
+            // Expected when a cancel follows a confirm closely; the Redis locks are gone too.
+            tracing::info!(booking_id = %command.booking_id, "confirm after the booking's release: nothing reserved");
+            return Ok(Outcome::Processed);
         }
         if let Err(e) = self
             .locks

@@ -18,6 +18,7 @@
 pub mod configuration;
 mod consumers;
 pub mod locks;
+pub mod race;
 pub mod routes;
 pub mod seats;
 pub mod startup;

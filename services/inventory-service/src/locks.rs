@@ -19,6 +19,8 @@ use redis::aio::ConnectionManager;
 use redis::Script;
 use uuid::Uuid;
 
+use crate::race::Rendezvous;
+
 /// How seats are locked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockStrategy {
@@ -162,6 +164,7 @@ pub struct SeatLocks {
     prefix: String,
     strategy: LockStrategy,
     unsafe_race_window: Duration,
+    rendezvous: Rendezvous,
     lock_all: Script,
     release_owned: Script,
     persist_owned: Script,
@@ -191,10 +194,16 @@ impl SeatLocks {
             prefix: prefix.to_string(),
             strategy,
             unsafe_race_window,
+            rendezvous: Rendezvous::default(),
             lock_all: Script::new(LOCK_ALL),
             release_owned: Script::new(RELEASE_OWNED),
             persist_owned: Script::new(PERSIST_OWNED),
         })
+    }
+
+    /// Where the `unsafe` strategy's bookings of one seat meet (shared with its Postgres step).
+    pub fn rendezvous(&self) -> &Rendezvous {
+        &self.rendezvous
     }
 
     pub fn strategy(&self) -> LockStrategy {
@@ -323,8 +332,16 @@ impl SeatLocks {
         if !taken.is_empty() {
             return Ok(outcome(seats, &taken));
         }
-        // The race this strategy exists to show: another booking can pass the check meanwhile.
-        tokio::time::sleep(self.unsafe_race_window).await;
+        // The race this strategy exists to show: wait for another booking of the same seat to
+        // pass its check too (see `crate::race`), then both set.
+        if let Some(first) = seats.first() {
+            self.rendezvous
+                .meet(
+                    format!("redis:{}", self.key(event_id, *first)),
+                    self.unsafe_race_window,
+                )
+                .await;
+        }
         for seat in seats {
             let _: () = redis::cmd("SET")
                 .arg(self.key(event_id, *seat))

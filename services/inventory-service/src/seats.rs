@@ -137,9 +137,10 @@ pub async fn lock_guarded(
         .collect()))
 }
 
-/// The `unsafe` strategy's Postgres step: read, pause, write, no condition. Two bookings can both
-/// read AVAILABLE and both write (the second waits for the first's row lock, then overwrites);
-/// that is the point.
+/// The `unsafe` strategy's Postgres step: read, meet a rival booking of the same seat (at most
+/// `race_window`, see [`crate::race`]), write, no condition. Two bookings that meet both read
+/// AVAILABLE and both write (the second waits for the first's row lock, then overwrites); that
+/// is the point.
 ///
 /// # Errors
 /// When a query fails.
@@ -149,6 +150,7 @@ pub async fn lock_unguarded(
     booking: Uuid,
     seats: &[Uuid],
     until: DateTime<Utc>,
+    rendezvous: &crate::race::Rendezvous,
     race_window: std::time::Duration,
 ) -> Result<Result<(), Vec<Uuid>>, sqlx::Error> {
     let taken: Vec<Uuid> = sqlx::query_scalar(
@@ -162,7 +164,11 @@ pub async fn lock_unguarded(
     if !taken.is_empty() {
         return Ok(Err(taken));
     }
-    tokio::time::sleep(race_window).await;
+    if let Some(first) = seats.first() {
+        rendezvous
+            .meet(format!("postgres:{event_id}:{first}"), race_window)
+            .await;
+    }
     sqlx::query(
         "UPDATE seats SET status = 'LOCKED', booking_id = $2, locked_until = $4, updated_at = now()
           WHERE event_id = $1 AND id = ANY($3)",

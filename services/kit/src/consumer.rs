@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
-use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
@@ -305,9 +305,9 @@ async fn membership(shared: Arc<Shared>, token: &CancellationToken) -> Ended {
     for handle in handles {
         let _ = tokio::time::timeout(Duration::from_secs(5), handle).await;
     }
-    // Async: a sync commit waits for the coordinator, forever while the broker is unreachable.
-    // The close below commits what is still stored.
-    let _ = shared.consumer.commit_consumer_state(CommitMode::Async);
+    // No commit here: the close's unassign commits what is stored, and a commit issued just
+    // before a close is one more operation in flight while librdkafka terminates the group (see
+    // `kit::kafka::GroupConsumer`). A sync one would also wait forever for an unreachable broker.
     match Arc::try_unwrap(shared) {
         Ok(shared) => {
             if !shared.consumer.close(Duration::from_secs(5)).await {

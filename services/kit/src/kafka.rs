@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::producer::FutureProducer;
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
@@ -264,7 +264,8 @@ impl std::ops::Deref for GroupConsumer {
 
 impl GroupConsumer {
     /// Leaves the group, commits what is stored and closes, waiting at most `within`. True when
-    /// the close finished in time; otherwise it goes on on its own thread.
+    /// the close finished in time; otherwise it goes on on its own thread (the drain of the
+    /// revoke takes at most [`UNSUBSCRIBE_DRAIN`] of that).
     pub async fn close(mut self, within: Duration) -> bool {
         let Some(closed) = self.0.take().and_then(close_on_thread) else {
             return false;
@@ -273,13 +274,15 @@ impl GroupConsumer {
     }
 }
 
-/// Drops `consumer` (leave, final commit, close) on a thread of its own; the receiver fires when
-/// that is done. `None` when no thread could be started: then it was dropped here.
+/// Leaves the group and drops `consumer` (final commit, close) on a thread of its own; the
+/// receiver fires when that is done. `None` when no thread could be started: then it was
+/// dropped here.
 fn close_on_thread(consumer: ServiceConsumer) -> Option<tokio::sync::oneshot::Receiver<()>> {
     let (done, closed) = tokio::sync::oneshot::channel();
     let closing = std::thread::Builder::new()
         .name("kafka-consumer-close".into())
         .spawn(move || {
+            unsubscribe_and_drain(&consumer, UNSUBSCRIBE_DRAIN);
             drop(consumer);
             let _ = done.send(());
         });
@@ -290,6 +293,40 @@ fn close_on_thread(consumer: ServiceConsumer) -> Option<tokio::sync::oneshot::Re
             None
         }
     }
+}
+
+/// How long a close waits for the revoke its unsubscribe raises before it closes anyway.
+const UNSUBSCRIBE_DRAIN: Duration = Duration::from_secs(2);
+
+/// Unsubscribes and serves the revoke that raises until nothing is assigned (at most `within`).
+///
+/// Why: librdkafka 2.12.1 aborts the whole process (`rd_kafka_cgrp_terminated: assert:
+/// !rd_kafka_assignment_in_progress`) when an assignment operation starts between its group
+/// termination's last check and its end; a CI run of the saga tests died of it while the
+/// restart tests closed consumers mid-rebalance. Terminating a consumer that has already
+/// handed its partitions back (stored offsets committed by the unassign) and left its group
+/// leaves that window nothing to start. Messages received meanwhile are not stored, so the
+/// next member gets them again (at-least-once, as for any close).
+fn unsubscribe_and_drain(consumer: &ServiceConsumer, within: Duration) {
+    let assigned = || consumer.assignment().is_ok_and(|list| list.count() > 0);
+    consumer.unsubscribe();
+    if !assigned() {
+        return;
+    }
+    // Only a receive serves the rebalance events of a stream consumer; this thread has no
+    // runtime, so it makes a small one.
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    else {
+        return;
+    };
+    runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + within;
+        while assigned() && tokio::time::Instant::now() < deadline {
+            let _ = tokio::time::timeout(Duration::from_millis(50), consumer.recv()).await;
+        }
+    });
 }
 
 impl Drop for GroupConsumer {

@@ -106,6 +106,11 @@ pub struct SeatsLocked {
     pub locked_until: DateTime<Utc>,
 }
 
+/// [`SeatsLockFailed::reason`] of a CONFIRMED booking whose seats another booking holds by the
+/// time its seats.confirm arrives (its lock was swept, then the seat was taken): booking-service
+/// fails it, which refunds the payment and frees the seats it did keep.
+pub const SEATS_LOST: &str = "SEATS_LOST";
+
 /// `ticketflow.seats.lock-failed`, key = bookingId: no seat is locked for the booking.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -114,7 +119,8 @@ pub struct SeatsLockFailed {
     #[serde(rename = "ticketEventId")]
     pub event_id: Uuid,
     pub seat_ids: Vec<Uuid>,
-    /// `SEATS_TAKEN`, `UNKNOWN_SEATS`, ...
+    /// `SEATS_TAKEN`, `UNKNOWN_SEATS`, ..., or [`SEATS_LOST`] when a CONFIRMED booking's
+    /// seats.confirm found some of its seats held by another booking.
     pub reason: String,
     /// The seats another booking holds (when known).
     #[serde(default)]

@@ -102,6 +102,9 @@ impl InProcessStack {
             ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
             ("REDIS_KEY_PREFIX", format!("test:{suffix}:")),
             ("LOCK_STRATEGY", options.lock_strategy.to_string()),
+            // Only the `unsafe` strategy reads it: two bookings of one seat that arrive within a
+            // second of each other both win it (inventory-service's `race` module).
+            ("UNSAFE_RACE_WINDOW_MS", "1000".to_string()),
             ("BOOKING_TIMEOUT_MS", options.booking_timeout_ms.to_string()),
             ("EXPIRY_SCAN_INTERVAL_MS", "200".to_string()),
             (

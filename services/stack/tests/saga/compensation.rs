@@ -230,3 +230,86 @@ async fn a_release_that_overtakes_its_confirm_leaves_the_seats_free() {
         "a confirm after the release took the seats back: {rows:?}"
     );
 }
+
+/// A CONFIRMED booking whose seat another booking holds by the time its seats.confirm arrives
+/// (as after its lock was swept and the seat taken) is failed with SEATS_LOST, its capture is
+/// refunded, its owner is told, the seat it kept is freed and the other booking keeps its seat.
+#[tokio::test]
+async fn a_confirmed_booking_whose_seat_was_taken_is_failed_refunded_and_notified() {
+    let stack = SagaStack::start(StackOptions {
+        // Time to hand the seat to another booking between the lock and the confirm.
+        payment_latency_ms: 1_500,
+        ..StackOptions::default()
+    })
+    .await;
+    let (event, seats) = stack.create_event(116).await;
+    let (_, token) = stack.register("outbid").await;
+    let booking = stack.book_ok(&token, event, &seats[40..42]).await;
+    stack
+        .wait_seats(&seats[40..42], "LOCKED by the booking", |rows| {
+            rows.len() == 2
+                && rows
+                    .iter()
+                    .all(|(_, s, holder)| s == "LOCKED" && *holder == Some(booking))
+        })
+        .await;
+    // Another booking takes the first seat, as if the lock had been swept and the seat resold.
+    let other = Uuid::new_v4();
+    sqlx::query(
+        "UPDATE seats SET status = 'RESERVED', booking_id = $1, locked_until = NULL WHERE id = $2",
+    )
+    .bind(other)
+    .bind(seats[40])
+    .execute(stack.pool("inventory-service"))
+    .await
+    .unwrap();
+
+    let status_of = || async {
+        stack
+            .client
+            .get(stack.url(&format!("/api/bookings/{booking}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    stack
+        .eventually("the booking failed", || async {
+            status_of().await["status"] == "FAILED"
+        })
+        .await;
+    let status = status_of().await;
+    assert_eq!(status["failureReason"], "SEATS_LOST", "{status}");
+    stack
+        .wait_seats(
+            &seats[40..42],
+            "one kept by the other booking, one free",
+            |rows| {
+                rows.iter()
+                    .any(|(id, s, h)| *id == seats[40] && s == "RESERVED" && *h == Some(other))
+                    && rows
+                        .iter()
+                        .any(|(id, s, h)| *id == seats[41] && s == "AVAILABLE" && h.is_none())
+            },
+        )
+        .await;
+    stack
+        .eventually("the capture refunded", || async {
+            stack
+                .payments(booking)
+                .await
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                == ["REFUNDED"]
+        })
+        .await;
+    stack
+        .eventually("confirmation and failure notified once each", || async {
+            stack.notifications(booking).await == ["CONFIRMED", "FAILED"]
+        })
+        .await;
+}

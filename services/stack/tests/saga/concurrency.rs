@@ -68,31 +68,21 @@ async fn two_hundred_bookings_for_one_seat_confirm_exactly_one_with_setnx() {
     exactly_one_wins("setnx").await;
 }
 
-/// Proves the race the checker must catch is real: with no atomic guard, some attempt sells one
-/// seat to two bookings.
+/// Proves the race the checker must catch is real and certain: with no atomic guard, bookings of
+/// one seat that meet between check and set (inventory's `race` module) both win it.
 #[tokio::test]
-async fn unsafe_strategy_double_books_within_bounded_attempts() {
+async fn unsafe_strategy_double_books_a_contested_seat_in_one_attempt() {
     let stack = SagaStack::start(StackOptions {
         lock_strategy: "unsafe",
         ..StackOptions::default()
     })
     .await;
     let (event, seats) = stack.create_event(116).await;
-    let mut most = 0;
-    for (attempt, seat) in seats.iter().take(5).enumerate() {
-        let outcomes = race(&stack, event, *seat, 40).await;
-        let confirmed = outcomes.iter().filter(|(_, s)| s == "CONFIRMED").count();
-        println!(
-            "unsafe attempt {}: {confirmed} bookings CONFIRMED for one seat",
-            attempt + 1
-        );
-        most = most.max(confirmed);
-        if confirmed > 1 {
-            break;
-        }
-    }
+    let outcomes = race(&stack, event, seats[0], 40).await;
+    let confirmed = outcomes.iter().filter(|(_, s)| s == "CONFIRMED").count();
+    println!("unsafe: {confirmed} of 40 bookings CONFIRMED for one seat");
     assert!(
-        most > 1,
-        "unsafe never double-booked in 5 attempts: the race is not real"
+        confirmed > 1,
+        "unsafe confirmed {confirmed} of 40 bookings for one seat: its race did not happen"
     );
 }
