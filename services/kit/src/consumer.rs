@@ -8,6 +8,7 @@
 //!                                               ├─ Ok(Processed|Duplicate|Ignored) ─> store offset
 //!                                               ├─ Err(Retryable) ─> backoff, retry (max_attempts)
 //!                                               │                    └─ exhausted ─> <topic>.DLT ─> store offset
+//!                                               ├─ panic ─> caught, counted (outcome="panicked"), as Err(Retryable)
 //!                                               └─ Err(Poison) (unparseable) ────────> <topic>.DLT ─> store offset
 //!   stored offsets are committed every 500 ms and at shutdown (at-least-once; handlers dedupe
 //!   by eventId through `inbox::claim`)
@@ -37,7 +38,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
@@ -464,7 +465,7 @@ async fn process(shared: &Shared, message: &OwnedMessage) -> bool {
     };
     let mut backoff = shared.options.initial_backoff;
     for attempt in 1..=shared.options.max_attempts {
-        match (shared.handler)(delivery.clone()).await {
+        match call_handler(shared, &delivery).await {
             Ok(outcome) => {
                 let label = match outcome {
                     Outcome::Processed => "consumed",
@@ -492,6 +493,30 @@ async fn process(shared: &Shared, message: &OwnedMessage) -> bool {
         }
     }
     true
+}
+
+/// Runs the handler on `delivery`, turning a panic into a retryable error (counted as
+/// `messages_total{outcome="panicked"}`). Uncaught, a panic would end the partition's worker
+/// task, and with it the consumer, over one bad message; caught, the message is retried and then
+/// dead-lettered like any other failure, and the partition goes on.
+async fn call_handler(shared: &Shared, delivery: &Delivery) -> Result<Outcome, HandlerError> {
+    // The call sits inside the async block so that a panic before the handler's first await
+    // (in the closure that builds its future) is caught too.
+    let call = std::panic::AssertUnwindSafe(async { (shared.handler)(delivery.clone()).await });
+    match call.catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string panic payload".into());
+            shared.metrics.message(delivery.topic, "panicked");
+            Err(HandlerError::Retryable(anyhow::anyhow!(
+                "handler panicked: {what}"
+            )))
+        }
+    }
 }
 
 /// Writes the message to `<topic>.DLT` with the error in headers; retries until the broker takes

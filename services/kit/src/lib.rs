@@ -36,6 +36,7 @@ pub mod kafka;
 pub mod messages;
 pub mod metrics;
 pub mod outbox;
+pub mod query;
 pub mod server;
 pub mod telemetry;
 #[cfg(feature = "testing")]

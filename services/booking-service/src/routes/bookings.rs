@@ -3,13 +3,14 @@
 
 use std::collections::HashSet;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use kit::kafka::{topic, Envelope};
 use kit::messages::BookingInitiated;
+use kit::query::ApiQuery;
 use kit::{ApiError, ApiJson, Identity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -227,7 +228,7 @@ struct BookingList {
 async fn my_bookings(
     State(pool): State<PgPool>,
     identity: Identity,
-    Query(query): Query<MyQuery>,
+    ApiQuery(query): ApiQuery<MyQuery>,
 ) -> Result<ApiJson<BookingList>, ApiError> {
     let limit = i64::from(query.limit.unwrap_or(100).clamp(1, 1000));
     let rows: Vec<Booking> = sqlx::query_as(&format!(
@@ -298,7 +299,7 @@ async fn get_booking(
     State(state): State<AppState>,
     identity: Identity,
     Path(id): Path<String>,
-    Query(query): Query<std::collections::HashMap<String, String>>,
+    ApiQuery(query): ApiQuery<std::collections::HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let wait = wait_of(&query)?;
     let id = parse_id(&id)?;

@@ -1,13 +1,14 @@
 //! `GET /api/events?page&limit&search`, `GET /api/events/:id`, `POST /api/events` (admin),
 //! `PUT /api/events/:id` (admin).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use kit::kafka::{topic, Envelope};
 use kit::messages::EventCreated;
+use kit::query::ApiQuery;
 use kit::{ApiError, ApiJson, Identity};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -222,7 +223,7 @@ fn parse_number(field: &str, raw: Option<&str>) -> Result<Option<u32>, ApiError>
 #[tracing::instrument(skip_all)]
 async fn list_events(
     State(pool): State<PgPool>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<EventList>, ApiError> {
     let page = Page::parse(
         parse_number("page", query.page.as_deref())?,

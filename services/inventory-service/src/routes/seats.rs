@@ -6,9 +6,10 @@
 //! is one indexed scan); `limit`/`offset` page it and `status`/`section` filter it, and `total`
 //! counts the seats that match the filter.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Router;
+use kit::query::ApiQuery;
 use kit::{ApiError, ApiJson};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -56,7 +57,7 @@ fn parse_count(field: &str, raw: Option<&str>, max: i64) -> Result<Option<i64>, 
 async fn list_seats(
     State(pool): State<PgPool>,
     Path(event_id): Path<String>,
-    Query(query): Query<SeatQuery>,
+    ApiQuery(query): ApiQuery<SeatQuery>,
 ) -> Result<ApiJson<SeatList>, ApiError> {
     let event_id = parse_event_id(&event_id)?;
     let status = query.status.as_deref().map(str::to_ascii_uppercase);

@@ -1,9 +1,13 @@
 //! Redelivered messages change nothing; poison messages end on their dead-letter topic.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kit::kafka::{topic, Envelope};
+use kit::consumer::{ConsumerOptions, Delivery, Outcome};
+use kit::consumer_watch::ConsumerWatch;
+use kit::kafka::{topic, Envelope, Topics};
 use kit::messages::PaymentProcessed;
+use kit::metrics::Metrics;
 use kit::testing::TopicReader;
 use uuid::Uuid;
 
@@ -162,4 +166,88 @@ async fn poison_messages_end_on_their_dead_letter_topic() {
             .await
             >= 2.0
     );
+}
+
+/// A handler that panics does not take its partition down: the panic is caught, counted, retried
+/// and dead-lettered, and the next message of the same key (same partition, strictly after it)
+/// is handled.
+#[tokio::test]
+async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goes_on() {
+    let prefix = format!("p{}.", kit::testing::unique_suffix());
+    kit::testing::create_topics(&prefix, &[topic::BOOKING_CONFIRMED]).await;
+    let topics = Topics::new(prefix.clone());
+    let metrics = Metrics::new("panic-test");
+    let watch = ConsumerWatch::new(&metrics, Duration::from_secs(20)).unwrap();
+    let handled = Arc::new(Mutex::new(Vec::<String>::new()));
+    let handler = kit::consumer::handler({
+        let handled = handled.clone();
+        move |delivery: Delivery| {
+            let handled = handled.clone();
+            async move {
+                if delivery.event_type == "boom" {
+                    panic!("a handler bug on {}", delivery.event_id);
+                }
+                handled.lock().unwrap().push(delivery.event_type.clone());
+                Ok(Outcome::Processed)
+            }
+        }
+    });
+    let mut options =
+        ConsumerOptions::new(&topics.group("panic-test"), &[topic::BOOKING_CONFIRMED]);
+    options.max_attempts = 2;
+    options.initial_backoff = Duration::from_millis(10);
+    let token = tokio_util::sync::CancellationToken::new();
+    let brokers = kit::testing::brokers();
+    let producer = kit::kafka::producer(&brokers).unwrap();
+    let consuming = tokio::spawn({
+        let (topics, metrics, token) = (topics.clone(), metrics.clone(), token.clone());
+        async move {
+            kit::consumer::run(
+                &brokers, &topics, producer, metrics, watch, options, handler, token,
+            )
+            .await
+        }
+    });
+
+    let dlt = TopicReader::new(&format!("{prefix}{}.DLT", topic::BOOKING_CONFIRMED));
+    let boom = Uuid::new_v4();
+    let publisher = kit::kafka::producer(&kit::testing::brokers()).unwrap();
+    for (event_id, event_type) in [(boom, "boom"), (Uuid::new_v4(), "after")] {
+        let body = serde_json::json!({"eventId": event_id, "eventType": event_type,
+                                      "timestamp": "2027-01-01T00:00:00Z"})
+        .to_string();
+        publisher
+            .send(
+                rdkafka::producer::FutureRecord::to(&topics.name(topic::BOOKING_CONFIRMED))
+                    .key("one-key")
+                    .payload(&body),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .expect("publish");
+    }
+
+    let parked = dlt
+        .wait_for(Duration::from_secs(60), |m| {
+            m["eventId"] == boom.to_string()
+        })
+        .await;
+    assert!(parked.is_some(), "the panicking message was dead-lettered");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while handled.lock().unwrap().as_slice() != ["after"] {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the message after the panic was never handled: {:?}",
+            handled.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        metrics.message_count(topic::BOOKING_CONFIRMED, "panicked"),
+        2,
+        "each of the two attempts panicked and was counted"
+    );
+    token.cancel();
+    consuming.await.unwrap().unwrap();
 }
