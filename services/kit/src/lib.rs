@@ -27,6 +27,7 @@ pub mod config;
 pub mod consumer;
 pub mod consumer_watch;
 pub mod db;
+pub mod dead_letters;
 pub mod error;
 pub mod health;
 pub mod identity;

@@ -6,6 +6,8 @@
 //!                       nemesis can kill -9 it), wait for /health/all, print the URLs, stop all
 //!                       on Ctrl-C
 //!   stack seed          demo venues and events (one of 10,000 seats), the admin, test@ticketflow.dev
+//!   stack dlt list      every dead letter on the .DLT topics, parked or replayed
+//!   stack dlt replay    re-publish parked letters (--all | --event-id ID) after fixing their cause
 //!   stack serve NAME    run one service in this process (what `up` spawns)
 //! ```
 

@@ -1,4 +1,4 @@
-//! `cargo run -p stack -- [up [--seed] | seed | serve NAME]`; see the library docs.
+//! `cargo run -p stack -- [up [--seed] | seed | dlt list|replay | serve NAME]`; see the library docs.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,9 +37,110 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         gateway: String,
     },
+    /// Dead letters: list what the consumers parked on the `.DLT` topics, replay it after a fix.
+    Dlt {
+        #[command(subcommand)]
+        action: DltAction,
+        /// Topic prefix of the stack (its `KAFKA_TOPIC_PREFIX`).
+        #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "", global = true)]
+        prefix: String,
+        #[arg(
+            long,
+            env = "KAFKA_BROKERS",
+            default_value = "127.0.0.1:9092",
+            global = true
+        )]
+        brokers: String,
+    },
     /// Run one service in this process (what `up` spawns).
     #[command(hide = true)]
     Serve { name: String },
+}
+
+#[derive(Subcommand)]
+enum DltAction {
+    /// Every dead letter, parked or replayed.
+    List {
+        /// One JSON object per line instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-publish parked letters to their original topic (same key and eventId) and mark them.
+    Replay {
+        /// Every parked letter.
+        #[arg(
+            long,
+            conflicts_with = "event_id",
+            required_unless_present = "event_id"
+        )]
+        all: bool,
+        /// Only the letters of this envelope eventId.
+        #[arg(long)]
+        event_id: Option<String>,
+    },
+}
+
+async fn dead_letters(action: DltAction, prefix: &str, brokers: &str) -> anyhow::Result<ExitCode> {
+    use kit::dead_letters::{list, replay, Selection};
+    match action {
+        DltAction::List { json } => {
+            let letters = list(brokers, prefix).await?;
+            let parked = letters.iter().filter(|l| !l.replayed).count();
+            for letter in &letters {
+                if json {
+                    println!("{}", serde_json::to_string(letter)?);
+                } else {
+                    println!(
+                        "{:<8} {}:{}:{}  event {}  key {}  group {}  attempts {}  {}",
+                        if letter.replayed {
+                            "replayed"
+                        } else {
+                            "PARKED"
+                        },
+                        letter.dlt_topic,
+                        letter.partition,
+                        letter.offset,
+                        letter.event_id.as_deref().unwrap_or("-"),
+                        letter.key.as_deref().unwrap_or("-"),
+                        letter.consumer_group,
+                        letter.attempts,
+                        letter.error,
+                    );
+                }
+            }
+            if !json {
+                println!(
+                    "stack: {} dead letters, {parked} parked, {} replayed",
+                    letters.len(),
+                    letters.len() - parked
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DltAction::Replay { all, event_id } => {
+            let selection = match (all, event_id) {
+                (_, Some(id)) => Selection::EventId(id),
+                _ => Selection::All,
+            };
+            let report = replay(brokers, prefix, &selection).await?;
+            for letter in &report.replayed {
+                println!(
+                    "replayed {}:{}:{} -> {}  event {}",
+                    letter.dlt_topic,
+                    letter.partition,
+                    letter.offset,
+                    letter.original_topic,
+                    letter.event_id.as_deref().unwrap_or("-")
+                );
+            }
+            println!(
+                "stack: replayed {}, {} still parked",
+                report.replayed.len(),
+                report.left_parked
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn seed_options(gateway: String) -> SeedOptions {
@@ -124,6 +225,19 @@ async fn main() -> ExitCode {
         Command::Serve { name } => {
             kit::telemetry::init("info,sqlx=warn");
             stack::services::serve(&name).await
+        }
+        Command::Dlt {
+            action,
+            prefix,
+            brokers,
+        } => {
+            return match dead_letters(action, &prefix, &brokers).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("stack: error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     };
     match result {

@@ -251,3 +251,84 @@ async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goe
     token.cancel();
     consuming.await.unwrap().unwrap();
 }
+
+/// A message parked because of a fault an operator then fixes is replayed to the right end
+/// state: booking-service cannot read its bookings table while inventory's seats.locked arrives,
+/// so the message is dead-lettered; once the table is back, a replay confirms the booking. A
+/// second replay finds nothing parked.
+#[tokio::test]
+async fn a_parked_message_replayed_after_the_fix_confirms_its_booking() {
+    use kit::dead_letters::{self, Selection};
+
+    let mut stack = SagaStack::start(StackOptions::default()).await;
+    let (event, seats) = stack.create_event(116).await;
+    let (_, token) = stack.register("parked").await;
+    // Inventory off: the booking waits for its seats while booking-service's table goes away.
+    stack.stop_service_and_wait("inventory-service").await;
+    let booking = stack.book_ok(&token, event, &seats[50..51]).await;
+    let bookings = stack.pool("booking-service").clone();
+    sqlx::query("ALTER TABLE bookings RENAME TO bookings_misplaced")
+        .execute(&bookings)
+        .await
+        .unwrap();
+    stack.start_service("inventory-service").await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let parked = loop {
+        let letters = dead_letters::list(&stack.brokers, &stack.prefix)
+            .await
+            .unwrap();
+        if let Some(letter) = letters
+            .into_iter()
+            .find(|l| l.key.as_deref() == Some(booking.to_string().as_str()) && !l.replayed)
+        {
+            break letter;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "seats.locked of {booking} was never parked"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        parked.original_topic.ends_with(topic::SEATS_LOCKED),
+        "{parked:?}"
+    );
+    assert!(
+        parked.error.contains("bookings"),
+        "the reason is kept: {parked:?}"
+    );
+
+    sqlx::query("ALTER TABLE bookings_misplaced RENAME TO bookings")
+        .execute(&bookings)
+        .await
+        .unwrap();
+    let replay = dead_letters::replay(
+        &stack.brokers,
+        &stack.prefix,
+        &Selection::EventId(parked.event_id.clone().expect("an envelope")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(replay.replayed.len(), 1, "{replay:?}");
+    assert_eq!(
+        stack
+            .wait_terminal(&token, booking, Duration::from_secs(60))
+            .await["status"],
+        "CONFIRMED"
+    );
+    let letters = dead_letters::list(&stack.brokers, &stack.prefix)
+        .await
+        .unwrap();
+    assert!(
+        letters.iter().all(|l| l.replayed),
+        "nothing is left parked: {letters:?}"
+    );
+    let again = dead_letters::replay(&stack.brokers, &stack.prefix, &Selection::All)
+        .await
+        .unwrap();
+    assert!(
+        again.replayed.is_empty(),
+        "a replayed letter is not replayed twice"
+    );
+}
