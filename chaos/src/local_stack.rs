@@ -51,6 +51,10 @@ pub struct LocalStack {
     pub database_names: Vec<String>,
     proxy: Option<ServerHandle>,
     pub suffix: String,
+    /// The private broker (through the proxy, as the services reach it) and the run's topic
+    /// prefix: where the dead letters are read after the run.
+    pub kafka_brokers: String,
+    pub topic_prefix: String,
 }
 
 /// A free loopback port (bound and released: another process could take it in between, which
@@ -247,6 +251,8 @@ impl LocalStack {
             database_names,
             proxy: Some(proxy),
             suffix,
+            kafka_brokers: brokers,
+            topic_prefix: prefix,
         };
         stack.wait_healthy(Duration::from_secs(120)).await?;
         Ok(stack)

@@ -68,7 +68,7 @@ enum Command {
         /// Counter-examples kept per invariant.
         #[arg(long, default_value_t = 10)]
         max_examples: usize,
-        /// Only these invariants (comma-separated names; default all six).
+        /// Only these invariants (comma-separated names; default all seven).
         #[arg(long, value_delimiter = ',')]
         invariants: Vec<Invariant>,
     },

@@ -559,7 +559,10 @@ async fn drive(
                 "chaos: healed; waiting up to {:?} for the stack to quiesce",
                 scenario.quiesce
             );
-            let (state, waited) = quiesce(dbs, data.event_id, scenario.quiesce).await?;
+            let (mut state, waited) = quiesce(dbs, data.event_id, scenario.quiesce).await?;
+            if let Some(stack) = local {
+                state.dead_letters = Some(dead_letters(stack).await?);
+            }
             eprintln!(
                 "chaos: state read after {:.1}s (settled: {}); checking",
                 waited.as_secs_f64(),
@@ -661,6 +664,25 @@ async fn drive(
     };
     write_json(run_dir, "run-report.json", &report)?;
     Ok(report)
+}
+
+/// Every dead letter of the local stack's topics, as the checker reads them.
+async fn dead_letters(stack: &LocalStack) -> anyhow::Result<Vec<checker::DeadLetterRow>> {
+    let letters = kit::dead_letters::list(&stack.kafka_brokers, &stack.topic_prefix)
+        .await
+        .context("cannot read the run's dead-letter topics")?;
+    Ok(letters
+        .into_iter()
+        .map(|l| checker::DeadLetterRow {
+            at: format!("{}:{}:{}", l.dlt_topic, l.partition, l.offset),
+            original_topic: l.original_topic,
+            consumer_group: l.consumer_group,
+            error: l.error,
+            key: l.key,
+            event_id: l.event_id,
+            replayed: l.replayed,
+        })
+        .collect())
 }
 
 /// Every service behind `gateway` whose /health says its consumers are stalled, as

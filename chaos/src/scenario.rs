@@ -60,7 +60,7 @@ pub struct Scenario {
     pub thresholds: Vec<String>,
     /// The runner's own rules on the load during faults (`fault-in-flight>=200`).
     pub fault_rules: Vec<crate::exposure::FaultRule>,
-    /// The invariants the checker judges (default: all six, in ARCHITECTURE.md order).
+    /// The invariants the checker judges (default: all seven, in ARCHITECTURE.md order).
     pub invariants: Vec<Invariant>,
 }
 

@@ -181,6 +181,8 @@ pub async fn collect_from_databases(
             .into_iter()
             .map(|(event, n)| (event, u64::try_from(n).unwrap_or(0)))
             .collect(),
+        // From the broker, not the databases: the runner adds them (`runner::dead_letters`).
+        dead_letters: None,
     })
 }
 

@@ -6,7 +6,8 @@
 //!                                ├─▶ liveness       ─┼─▶ merge: False > Unknown > True ─▶ Verdict
 //!                                ├─▶ compensation   ─┤   + run-wide counts (summarize)
 //!                                ├─▶ acknowledged   ─┤
-//!                                └─▶ notifications  ─┘
+//!                                ├─▶ notifications  ─┤
+//!                                └─▶ dead_letters   ─┘
 //! ```
 
 use std::collections::BTreeMap;
@@ -20,12 +21,15 @@ use super::history::History;
 use super::op::{OpFn, OpType};
 use super::state::{BookingStatus, FinalState};
 use super::verdict::{InvariantVerdict, Validity, Verdict};
-use super::{acknowledged, compensation, double_booking, liveness, notifications, seat_agreement};
+use super::{
+    acknowledged, compensation, dead_letters, double_booking, liveness, notifications,
+    seat_agreement,
+};
 
 /// An invariant checker: a pure function of the history and the final state.
 pub type CheckFn = fn(&History, &FinalState, &Opts) -> InvariantVerdict;
 
-/// The six invariants of ARCHITECTURE.md section 5.
+/// The six invariants of ARCHITECTURE.md section 5, and a seventh: nothing left parked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Invariant {
@@ -41,17 +45,20 @@ pub enum Invariant {
     Acknowledged,
     /// 6. One confirmation notification per CONFIRMED booking.
     Notifications,
+    /// 7. No message left on a dead-letter topic (unless replayed).
+    DeadLetters,
 }
 
 impl Invariant {
-    /// All six, in ARCHITECTURE.md order.
-    pub const ALL: [Self; 6] = [
+    /// All seven, in ARCHITECTURE.md order.
+    pub const ALL: [Self; 7] = [
         Self::DoubleBooking,
         Self::SeatAgreement,
         Self::Liveness,
         Self::Compensation,
         Self::Acknowledged,
         Self::Notifications,
+        Self::DeadLetters,
     ];
 
     /// The name used in the verdict and on the command line.
@@ -63,6 +70,7 @@ impl Invariant {
             Self::Compensation => "compensation",
             Self::Acknowledged => "acknowledged",
             Self::Notifications => "notifications",
+            Self::DeadLetters => "dead_letters",
         }
     }
 
@@ -75,6 +83,7 @@ impl Invariant {
             Self::Compensation => compensation::check,
             Self::Acknowledged => acknowledged::check,
             Self::Notifications => notifications::check,
+            Self::DeadLetters => dead_letters::check,
         }
     }
 }
@@ -115,7 +124,7 @@ pub struct Opts {
 }
 
 impl Default for Opts {
-    /// History not known complete, 10 examples, all six invariants.
+    /// History not known complete, 10 examples, all seven invariants.
     fn default() -> Self {
         Self {
             history_complete: false,
@@ -125,7 +134,7 @@ impl Default for Opts {
     }
 }
 
-/// Checks the invariants `opts.invariants` (all six by default).
+/// Checks the invariants `opts.invariants` (all seven by default).
 pub fn check(history: &History, state: &FinalState, opts: &Opts) -> Verdict {
     let checkers: Vec<(&str, CheckFn)> = opts
         .invariants
@@ -269,11 +278,13 @@ mod tests {
         panic!("index out of bounds: the len is 0 but the index is 3")
     }
 
-    /// A final state in which payments and notifications were observed (and there are none).
+    /// A final state in which payments, notifications and dead letters were observed (and there are
+    /// none).
     fn observed_empty() -> FinalState {
         FinalState {
             payments: Some(Vec::new()),
             notifications: Some(Vec::new()),
+            dead_letters: Some(Vec::new()),
             ..FinalState::default()
         }
     }
@@ -287,6 +298,7 @@ mod tests {
             [
                 "acknowledged",
                 "compensation",
+                "dead_letters",
                 "double_booking",
                 "liveness",
                 "notifications",

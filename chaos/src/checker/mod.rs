@@ -26,6 +26,7 @@ mod verdict;
 
 pub mod acknowledged;
 pub mod compensation;
+pub mod dead_letters;
 pub mod double_booking;
 pub mod liveness;
 pub mod notifications;
@@ -39,7 +40,8 @@ pub use compose::{check, compose, summarize, CheckFn, Invariant, Opts};
 pub use history::{History, HistoryError, Operation};
 pub use op::{fail, info, invoke, ok, Op, OpFn, OpType, OpValue};
 pub use state::{
-    BookingRow, BookingStatus, FinalState, NotificationKind, NotificationRow, PaymentRow,
+    BookingRow, BookingStatus, DeadLetterRow, FinalState, NotificationKind, NotificationRow,
+    PaymentRow,
     PaymentStatus, SeatRow, SeatStatus, StateError,
 };
 pub use verdict::{Example, Findings, InvariantVerdict, OpRef, Validity, Verdict};

@@ -241,6 +241,30 @@ impl PaymentRow {
     }
 }
 
+/// One message a service's consumer parked on a dead-letter topic (read from the broker after
+/// the run: `kit::dead_letters`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetterRow {
+    /// `<dlt topic>:<partition>:<offset>`.
+    pub at: String,
+    /// The topic it was consumed from.
+    pub original_topic: String,
+    /// The consumer group that gave up on it.
+    pub consumer_group: String,
+    /// Why it was given up on.
+    pub error: String,
+    /// The message key (the booking id for the saga's topics).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The envelope's eventId, when it is an envelope.
+    #[serde(default)]
+    pub event_id: Option<String>,
+    /// Replayed since (`stack dlt replay`): no longer parked.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
 /// One row of notification-service's `notifications`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -282,6 +306,9 @@ pub struct FinalState {
     /// Seats per event, for the events whose size is known.
     #[serde(default)]
     pub capacity: BTreeMap<Uuid, u64>,
+    /// Every dead letter of the run's topics, if the broker was read.
+    #[serde(default)]
+    pub dead_letters: Option<Vec<DeadLetterRow>>,
 }
 
 /// A `final-state.json` that cannot be read.
@@ -367,6 +394,7 @@ mod tests {
             )]),
             notifications: None,
             capacity: BTreeMap::from([(event, 1)]),
+            dead_letters: Some(Vec::new()),
         };
         let value = serde_json::to_value(&state).unwrap();
         assert_eq!(
@@ -378,6 +406,7 @@ mod tests {
                 "payments": [{"bookingId": booking, "status": "CAPTURED", "amountCents": 5000}],
                 "notifications": null,
                 "capacity": {event.to_string(): 1},
+                "deadLetters": [],
             })
         );
         assert_eq!(serde_json::from_value::<FinalState>(value).unwrap(), state);
