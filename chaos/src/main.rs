@@ -303,6 +303,10 @@ fn main() -> ExitCode {
 
 /// `chaos selftest`.
 fn selftest(out: Option<PathBuf>) -> ExitCode {
+    if !stack::BUG_VARIANTS {
+        eprintln!("chaos selftest: this build's services have no bug variants to switch on; run `cargo run --release -p chaos --features selftest -- selftest`");
+        return ExitCode::from(2);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error")),

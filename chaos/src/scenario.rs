@@ -1041,7 +1041,15 @@ impl Validator<'_> {
             match l.get_ref().as_str() {
                 "lua" => s.lock_strategy = LockStrategy::Lua,
                 "setnx" => s.lock_strategy = LockStrategy::Setnx,
-                "unsafe" => s.lock_strategy = LockStrategy::Unsafe,
+                "unsafe" if stack::BUG_VARIANTS => s.lock_strategy = LockStrategy::Unsafe,
+                "unsafe" => {
+                    self.problem(
+                        &l.span(),
+                        "stack.lock_strategy",
+                        "\"unsafe\" is a bug variant and this chaos build has none (build it with `--features selftest`)".to_string(),
+                    );
+                    ok = false;
+                }
                 other => {
                     self.problem(
                         &l.span(),

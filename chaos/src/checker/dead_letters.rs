@@ -85,7 +85,10 @@ mod tests {
         assert_eq!(verdict.counts["replayed_dead_letters"], 1);
         let example = &verdict.examples[0];
         assert_eq!(example.booking_ids, [Uuid::from_u128(10)]);
-        assert!(example.message.contains("seats.locked.DLT:0:7"), "{example:?}");
+        assert!(
+            example.message.contains("seats.locked.DLT:0:7"),
+            "{example:?}"
+        );
         assert!(example.message.contains("does not exist"), "{example:?}");
     }
 

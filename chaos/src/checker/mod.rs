@@ -41,7 +41,6 @@ pub use history::{History, HistoryError, Operation};
 pub use op::{fail, info, invoke, ok, Op, OpFn, OpType, OpValue};
 pub use state::{
     BookingRow, BookingStatus, DeadLetterRow, FinalState, NotificationKind, NotificationRow,
-    PaymentRow,
-    PaymentStatus, SeatRow, SeatStatus, StateError,
+    PaymentRow, PaymentStatus, SeatRow, SeatStatus, StateError,
 };
 pub use verdict::{Example, Findings, InvariantVerdict, OpRef, Validity, Verdict};

@@ -29,20 +29,38 @@ pub enum LockStrategy {
     Unsafe,
 }
 
+/// Whether this build carries the bug variants (`unsafe` locks): the `bug-variants` feature,
+/// which no normal build enables.
+pub const BUG_VARIANTS: bool = cfg!(feature = "bug-variants");
+
 impl FromStr for LockStrategy {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "lua" => Ok(Self::Lua),
-            "setnx" => Ok(Self::SetNx),
-            "unsafe" => Ok(Self::Unsafe),
-            _ => Err("expected one of lua, setnx, unsafe".into()),
-        }
+        Self::parse(s, BUG_VARIANTS)
     }
 }
 
 impl LockStrategy {
+    /// `s` as a strategy; `unsafe` only when `bug_variants` (the build has them).
+    ///
+    /// # Errors
+    /// An unknown name, or `unsafe` in a build without bug variants.
+    pub fn parse(s: &str, bug_variants: bool) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "lua" => Ok(Self::Lua),
+            "setnx" => Ok(Self::SetNx),
+            "unsafe" if bug_variants => Ok(Self::Unsafe),
+            "unsafe" => Err(
+                "`unsafe` is a bug variant for `chaos selftest` and this build has none \
+                             (it is compiled only with the `bug-variants` feature: \
+                             `cargo run --release -p chaos --features selftest -- selftest`)"
+                    .into(),
+            ),
+            _ => Err("expected one of lua, setnx".into()),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Lua => "lua",
@@ -544,5 +562,23 @@ mod tests {
             Some(owner.to_string())
         );
         locks.release(event, owner, &[seat]).await.unwrap();
+    }
+}
+
+#[cfg(test)]
+mod strategy_tests {
+    use super::LockStrategy;
+
+    #[test]
+    fn without_bug_variants_unsafe_is_refused_with_how_to_get_it() {
+        let refused = LockStrategy::parse("unsafe", false).unwrap_err();
+        assert!(refused.contains("bug variant"), "{refused}");
+        assert!(refused.contains("--features selftest"), "{refused}");
+        assert_eq!(
+            LockStrategy::parse("UNSAFE", true),
+            Ok(LockStrategy::Unsafe)
+        );
+        assert_eq!(LockStrategy::parse("lua", false), Ok(LockStrategy::Lua));
+        assert_eq!(LockStrategy::parse("setnx", false), Ok(LockStrategy::SetNx));
     }
 }

@@ -17,3 +17,7 @@ pub mod infra;
 pub mod seed;
 pub mod services;
 pub mod supervisor;
+
+/// Whether the services of this build carry their bug variants (`bug-variants` feature; off in
+/// every normal build).
+pub use inventory_service::locks::BUG_VARIANTS;

@@ -1,0 +1,40 @@
+//! The bug variants (`LOCK_STRATEGY=unsafe`) exist only in builds made for `chaos selftest`: the
+//! `bug-variants` feature, which only dev-dependencies and `chaos --features selftest` turn on.
+//! This reads the workspace's normal dependency graph (what `cargo build --workspace`, the
+//! Docker image and `stack` compile) and fails if anything there enables the feature.
+
+use std::process::Command;
+
+#[test]
+fn no_normal_build_of_the_workspace_enables_the_bug_variants() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "tree",
+            "--workspace",
+            "--offline",
+            "--edges",
+            "normal,features",
+            "--invert",
+            "inventory-service",
+            "--prefix",
+            "none",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    let tree = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        tree.contains("stack v"),
+        "the graph names inventory-service's dependents: {tree}"
+    );
+    assert!(
+        !tree.contains("bug-variants"),
+        "a normal build enables the bug variants:\n{tree}"
+    );
+}
