@@ -35,6 +35,7 @@ pub async fn forward(State(state): State<GatewayState>, request: Request) -> Res
 async fn try_forward(state: &GatewayState, request: Request) -> Result<Response, ApiError> {
     let state = &state.inner;
     let (parts, body) = request.into_parts();
+    refuse_ambiguous_path(parts.uri.path())?;
     let upstream = state
         .routes
         .resolve(parts.uri.path())
@@ -70,6 +71,30 @@ async fn try_forward(state: &GatewayState, request: Request) -> Result<Response,
     response
         .body(Body::from_stream(stream))
         .map_err(|e| ApiError::internal(anyhow::Error::new(e).context("cannot build response")))
+}
+
+/// Refuses a path whose meaning differs between the gateway and the service: a dot segment
+/// (`.` or `..`, literal or percent-encoded in any case) or an encoded slash or backslash.
+///
+/// Why: routing matches the path as sent, but the upstream URL is parsed by the HTTP client,
+/// which resolves dot segments (WHATWG URL rules, `%2e` included). `/api/events/../../metrics`
+/// matched event-service's prefix and then reached its `/metrics`: any unrouted path of any
+/// service was one `..` away. No legitimate client sends these, so the answer is a 400 rather
+/// than a normalisation that could disagree with the service's own.
+fn refuse_ambiguous_path(path: &str) -> Result<(), ApiError> {
+    let lower = path.to_ascii_lowercase();
+    let encoded_separator = ["%2f", "%5c", "\\"].iter().any(|s| lower.contains(s));
+    let dot_segment = lower
+        .split('/')
+        .map(|segment| segment.replace("%2e", "."))
+        .any(|segment| segment == "." || segment == "..");
+    if encoded_separator || dot_segment {
+        return Err(ApiError::bad_request(
+            "INVALID_PATH",
+            "the path has a dot segment or an encoded slash; send the resolved path",
+        ));
+    }
+    Ok(())
 }
 
 /// The body, or 413 when it is larger than `limit` (checked on the declared length first, so a
@@ -122,5 +147,33 @@ fn upstream_error(service: &str, error: &reqwest::Error) -> ApiError {
             "UPSTREAM_UNAVAILABLE",
             format!("{service} is unreachable"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuse_ambiguous_path;
+
+    #[test]
+    fn dot_segments_and_encoded_separators_are_refused_and_plain_paths_pass() {
+        for bad in [
+            "/api/events/../metrics",
+            "/api/events/./x",
+            "/api/events/%2E%2e/x",
+            "/api/events/.%2E",
+            "/api/events/a%2Fb",
+            "/api/events/a%5cb",
+            "/api/events/a\\b",
+        ] {
+            assert!(refuse_ambiguous_path(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "/api/events",
+            "/api/events/abc.def",
+            "/api/events/..abc",
+            "/api/bookings/my",
+        ] {
+            assert!(refuse_ambiguous_path(good).is_ok(), "{good}");
+        }
     }
 }

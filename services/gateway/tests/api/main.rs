@@ -4,5 +4,6 @@
 mod auth;
 mod events;
 mod helpers;
+mod paths;
 mod upstreams;
 mod users;
