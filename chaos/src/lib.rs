@@ -26,6 +26,7 @@ pub mod exposure;
 pub mod local_stack;
 pub mod nemesis;
 pub mod proxy;
+pub mod run_log;
 pub mod runner;
 pub mod scenario;
 pub mod selftest;

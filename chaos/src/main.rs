@@ -595,7 +595,9 @@ fn init_run_logging() {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        // While a run is on, its folder's chaos.log; otherwise stderr.
+        .with_writer(chaos::run_log::RunLog)
+        .with_ansi(false)
         .init();
 }
 

@@ -385,7 +385,29 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
         .save(&run_dir)
         .with_context(|| format!("cannot write {}/environment.json", run_dir.display()))?;
     eprintln!("chaos: {} -> {}", scenario.name, run_dir.display());
+    let log = run_dir.join("chaos.log");
+    if let Err(e) = crate::run_log::start(&log) {
+        eprintln!(
+            "chaos: cannot write {} ({e}); harness warnings stay on this terminal",
+            log.display()
+        );
+    }
+    let result = run_in(scenario, options, run_dir).await;
+    let lines = crate::run_log::stop();
+    if lines > 0 {
+        eprintln!(
+            "chaos: {lines} harness log lines (warnings such as refused upstream connections during a fault) in {}",
+            log.display()
+        );
+    }
+    result
+}
 
+async fn run_in(
+    scenario: &Scenario,
+    options: &RunOptions,
+    run_dir: PathBuf,
+) -> Result<RunReport, HarnessError> {
     let (gateway, toxiproxy, databases, local) = match &scenario.target.mode {
         TargetMode::Local => {
             eprintln!("chaos: starting the local stack behind the fault proxy");
