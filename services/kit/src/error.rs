@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     /// The cause of a 500, logged when the response is built, never sent.
     source: Option<anyhow::Error>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -36,7 +38,29 @@ impl ApiError {
             code,
             message: message.into(),
             source: None,
+            retry_after: None,
         }
+    }
+
+    /// 429 `code`: the client must wait `retry_after_secs` before trying again.
+    pub fn too_many_requests(
+        code: &'static str,
+        message: impl Into<String>,
+        retry_after_secs: u64,
+    ) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, code, message).retry_after(retry_after_secs)
+    }
+
+    /// 503 `BUSY`: the service sheds this request to stay alive; retry after `retry_after_secs`.
+    pub fn busy(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "BUSY", message).retry_after(retry_after_secs)
+    }
+
+    /// Adds a `Retry-After` header of `secs` seconds.
+    #[must_use]
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -74,6 +98,7 @@ impl ApiError {
             code: "INTERNAL_ERROR",
             message: "internal error".into(),
             source: Some(cause),
+            retry_after: None,
         }
     }
 
@@ -118,7 +143,13 @@ impl IntoResponse for ApiError {
                 message: &self.message,
             },
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use kit::config::{CommonSettings, ConfigError, Env, Secret, DEV_JWT_SECRET};
 
+use crate::lockout::LockoutPolicy;
+
 /// Everything user-service needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -15,6 +17,20 @@ pub struct Settings {
     /// The admin account ensured at start (`ADMIN_EMAIL`, `ADMIN_PASSWORD`).
     pub admin_email: String,
     pub admin_password: Secret,
+    /// Password hashes at once (`PASSWORD_HASH_SLOTS`, default: the CPUs); each holds ~19 MiB.
+    pub hash_slots: usize,
+    /// How long a sign-in or sign-up waits for a hashing slot before a 503 `BUSY`
+    /// (`PASSWORD_HASH_QUEUE_MS`, default 2000).
+    pub hash_queue_wait: Duration,
+    /// Sign-in throttling per account (`LOGIN_FREE_FAILURES`, `LOGIN_LOCKOUT_MS`,
+    /// `LOGIN_LOCKOUT_MAX_MS`).
+    pub lockout: LockoutPolicy,
+}
+
+/// The CPUs this process may use (1 when unknown): argon2 is CPU-bound, more slots than CPUs
+/// only queue inside the blocking pool while holding their memory.
+pub fn default_hash_slots() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl Settings {
@@ -29,6 +45,15 @@ impl Settings {
                 .string_or("ADMIN_EMAIL", "admin@ticketflow.dev")
                 .to_lowercase(),
             admin_password: Secret::new(env.string_or("ADMIN_PASSWORD", "Admin1234!")),
+            hash_slots: env.parse_or("PASSWORD_HASH_SLOTS", default_hash_slots())?,
+            hash_queue_wait: Duration::from_millis(
+                env.parse_or("PASSWORD_HASH_QUEUE_MS", 2_000u64)?,
+            ),
+            lockout: LockoutPolicy {
+                free_failures: env.parse_or("LOGIN_FREE_FAILURES", 5u32)?,
+                base: Duration::from_millis(env.parse_or("LOGIN_LOCKOUT_MS", 1_000u64)?),
+                max: Duration::from_millis(env.parse_or("LOGIN_LOCKOUT_MAX_MS", 300_000u64)?),
+            },
         })
     }
 }

@@ -9,7 +9,8 @@
 
 pub mod configuration;
 pub mod domain;
-mod password;
+pub mod lockout;
+pub mod password;
 pub mod routes;
 pub mod startup;
 

@@ -4,6 +4,8 @@ use kit::app::{App, Infra};
 use kit::token::TokenKeys;
 
 use crate::configuration::Settings;
+use crate::lockout::Lockout;
+use crate::password::Hashing;
 use crate::routes::{ensure_admin, router, AppState};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -18,9 +20,11 @@ impl Application {
     /// When a dependency is unreachable or the port cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("user-service", &settings.common, &MIGRATOR).await?;
+        let hashing = Hashing::new(settings.hash_slots, settings.hash_queue_wait);
         ensure_admin(
             &infra.pool,
             &infra.topics,
+            &hashing,
             &settings.admin_email,
             settings.admin_password.expose(),
         )
@@ -30,6 +34,8 @@ impl Application {
             topics: infra.topics.clone(),
             tokens: TokenKeys::new(&settings.jwt_secret, settings.jwt_ttl),
             identity: infra.identity.clone(),
+            hashing,
+            lockout: Lockout::new(settings.lockout),
         };
         let relay = infra.relay();
         let app = App::bind(

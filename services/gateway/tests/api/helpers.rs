@@ -19,6 +19,8 @@ pub struct TestStack {
     pub user_service: String,
     pub event_service: String,
     pub topic_prefix: String,
+    /// user-service's settings (its database, to start a second instance on it).
+    pub user_settings: user_service::Settings,
     pub client: reqwest::Client,
     stop: CancellationToken,
 }
@@ -70,8 +72,11 @@ pub async fn spawn_stack() -> TestStack {
         jwt_ttl: Duration::from_secs(3600),
         admin_email: ADMIN_EMAIL.into(),
         admin_password: Secret::new(ADMIN_PASSWORD),
+        hash_slots: user_service::configuration::default_hash_slots(),
+        hash_queue_wait: Duration::from_secs(2),
+        lockout: user_service::lockout::LockoutPolicy::default(),
     };
-    let users = user_service::Application::build(user_settings)
+    let users = user_service::Application::build(user_settings.clone())
         .await
         .expect("user-service builds");
     let user_url = format!("http://127.0.0.1:{}", users.port());
@@ -103,6 +108,7 @@ pub async fn spawn_stack() -> TestStack {
         user_service: user_url,
         event_service: event_url,
         topic_prefix: prefix,
+        user_settings,
         client: reqwest::Client::new(),
         stop,
     }

@@ -163,3 +163,86 @@ async fn registration_emits_user_registered_on_the_broker() {
     assert_eq!(message["userId"], user.id.as_str());
     assert!(message["eventId"].is_string());
 }
+
+/// Password guessing is refused: after five wrong passwords the sixth locks the account for a
+/// second (429 with Retry-After, even for the right password); other accounts are untouched;
+/// once the lockout has passed the right password works and clears the count.
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_account_with_a_429_and_retry_after() {
+    let stack = spawn_stack().await;
+    let user = stack.register("guessed").await;
+    let bystander = stack.register("bystander").await;
+    let login = |email: &str, password: &str| {
+        let body = json!({"email": email, "password": password});
+        let stack = &stack;
+        async move { stack.post_json("/api/users/login", &body, None).await }
+    };
+    for attempt in 1..=6 {
+        let wrong = login(&user.email, "Wrong1234!").await;
+        assert_eq!(
+            wrong.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
+    }
+    let locked = login(&user.email, &user.password).await;
+    let retry_after: u64 = locked
+        .headers()
+        .get("retry-after")
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        retry_after, 1,
+        "the first lockout is LOGIN_LOCKOUT_MS = 1 s"
+    );
+    assert_error(locked, StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_ATTEMPTS").await;
+    assert_eq!(
+        login(&bystander.email, &bystander.password).await.status(),
+        StatusCode::OK
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(
+        login(&user.email, &user.password).await.status(),
+        StatusCode::OK,
+        "the lockout ends"
+    );
+    let wrong = login(&user.email, "Wrong1234!").await;
+    assert_eq!(
+        wrong.status(),
+        StatusCode::UNAUTHORIZED,
+        "a success cleared the count: the next failure is free again"
+    );
+}
+
+/// The seeded admin's password follows ADMIN_PASSWORD on every start: a user-service started
+/// again with a new value (as after rotating a published default) makes the old one fail.
+#[tokio::test]
+async fn the_admin_password_follows_its_variable_on_every_start() {
+    let stack = spawn_stack().await;
+    let login = |password: &'static str| {
+        let body = json!({"email": crate::helpers::ADMIN_EMAIL, "password": password});
+        let stack = &stack;
+        async move {
+            stack
+                .post_json("/api/users/login", &body, None)
+                .await
+                .status()
+        }
+    };
+    assert_eq!(login(crate::helpers::ADMIN_PASSWORD).await, StatusCode::OK);
+    let mut rotated = stack.user_settings.clone();
+    rotated.admin_password = kit::config::Secret::new("Rotated-admin-password-7");
+    // Building runs the start-up work (ensure_admin) against the same database.
+    let second = user_service::Application::build(rotated)
+        .await
+        .expect("a second user-service starts on the same database");
+    drop(second);
+    assert_eq!(login("Rotated-admin-password-7").await, StatusCode::OK);
+    assert_eq!(
+        login(crate::helpers::ADMIN_PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -8,6 +8,9 @@ use kit::kafka::Topics;
 use kit::token::TokenKeys;
 use sqlx::PgPool;
 
+use crate::lockout::Lockout;
+use crate::password::Hashing;
+
 pub use users::{ensure_admin, router, UserDto};
 
 /// Shared handles for the handlers.
@@ -17,4 +20,6 @@ pub struct AppState {
     pub topics: Topics,
     pub tokens: TokenKeys,
     pub identity: IdentityKeys,
+    pub hashing: Hashing,
+    pub lockout: Lockout,
 }

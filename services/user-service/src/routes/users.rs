@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use crate::domain::{Email, Password, UserName};
-use crate::password;
+use crate::password::Hashing;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -79,7 +79,10 @@ async fn register(
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, ApiJson<AuthResponse>), ApiError> {
     let new_user = NewUser::try_from(body)?;
-    let hash = password::hash(new_user.password.clone().into_inner()).await?;
+    let hash = state
+        .hashing
+        .hash(new_user.password.clone().into_inner())
+        .await?;
     let user = insert_user(&state.pool, &state.topics, &new_user, &hash, "user")
         .await?
         .ok_or_else(|| {
@@ -147,6 +150,14 @@ async fn login(
         )
     };
     let email = Email::parse(&body.email).map_err(|_| invalid())?;
+    if let Err(wait) = state.lockout.check(email.as_str()) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(ApiError::too_many_requests(
+            "TOO_MANY_ATTEMPTS",
+            format!("too many failed sign-ins for this account; try again in {secs} s"),
+            secs,
+        ));
+    }
     let found: Option<(Uuid, String, String, String, String)> =
         sqlx::query_as("SELECT id, name, email, role, password_hash FROM users WHERE email = $1")
             .bind(email.as_str())
@@ -154,12 +165,19 @@ async fn login(
             .await?;
     let Some((id, name, email, role, stored)) = found else {
         // Same work as a wrong password: no user enumeration by timing.
-        let _ = password::verify(body.password, password::dummy_hash().await.to_string()).await;
+        let dummy = state.hashing.dummy_hash().await?;
+        let _ = state
+            .hashing
+            .verify(body.password, dummy.to_string())
+            .await?;
+        state.lockout.failed(email.as_str());
         return Err(invalid());
     };
-    if !password::verify(body.password, stored).await? {
+    if !state.hashing.verify(body.password, stored).await? {
+        state.lockout.failed(&email);
         return Err(invalid());
     }
+    state.lockout.succeeded(&email);
     let token = state.tokens.issue(id, &email, &role);
     Ok(ApiJson(AuthResponse {
         token,
@@ -195,15 +213,32 @@ async fn me(
 pub async fn ensure_admin(
     pool: &PgPool,
     topics: &Topics,
+    hashing: &Hashing,
     email: &str,
     password: &str,
 ) -> anyhow::Result<()> {
-    let existing: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_optional(pool)
-        .await?;
-    match existing.as_deref() {
-        Some("admin") => return Ok(()),
+    let existing: Option<(Uuid, String, String)> =
+        sqlx::query_as("SELECT id, role, password_hash FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(pool)
+            .await?;
+    let admin_password = Password::parse(password.to_string())
+        .map_err(|e| anyhow::anyhow!("ADMIN_PASSWORD: {e}"))?;
+    match existing {
+        Some((id, role, stored)) if role == "admin" => {
+            // The password follows ADMIN_PASSWORD on every start: rotating the variable and
+            // restarting is how an operator changes it (and retires a published default).
+            if !hashing.verify(password.to_string(), stored).await? {
+                let hash = hashing.hash(admin_password.into_inner()).await?;
+                sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(hash)
+                    .execute(pool)
+                    .await?;
+                tracing::info!(email, "admin password updated from ADMIN_PASSWORD");
+            }
+            return Ok(());
+        }
         Some(_) => {
             tracing::warn!(
                 email,
@@ -216,9 +251,9 @@ pub async fn ensure_admin(
     let admin = NewUser {
         name: UserName::parse("Admin").map_err(anyhow::Error::msg)?,
         email: Email::parse(email).map_err(anyhow::Error::msg)?,
-        password: Password::parse(password.to_string()).map_err(anyhow::Error::msg)?,
+        password: admin_password,
     };
-    let hash = password::hash(admin.password.clone().into_inner()).await?;
+    let hash = hashing.hash(admin.password.clone().into_inner()).await?;
     insert_user(pool, topics, &admin, &hash, "admin")
         .await
         .map_err(|e| anyhow::anyhow!("cannot create admin account: {e}"))?;
