@@ -105,7 +105,7 @@ fn a_valid_run_exits_0_with_a_line_per_invariant_and_writes_the_json() {
     ]);
     assert_eq!(output.status.code(), Some(0));
     let table = stdout(&output);
-    assert_eq!(table.lines().count(), 7, "{table}");
+    assert_eq!(table.lines().count(), 8, "{table}");
     for invariant in [
         "double_booking",
         "seat_agreement",
@@ -113,6 +113,7 @@ fn a_valid_run_exits_0_with_a_line_per_invariant_and_writes_the_json() {
         "compensation",
         "acknowledged",
         "notifications",
+        "dead_letters",
         "run",
     ] {
         assert!(line_of(&table, invariant).contains(" VALID "), "{table}");
