@@ -41,7 +41,7 @@ use std::time::Duration;
 use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::consumer::Consumer;
-use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
 use serde::de::DeserializeOwned;
@@ -51,6 +51,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::consumer_watch::ConsumerWatch;
+use crate::dead_letters::header;
 use crate::kafka::{Envelope, GroupConsumer, Topics};
 use crate::metrics::Metrics;
 
@@ -538,27 +539,27 @@ async fn dead_letter(shared: &Shared, message: &OwnedMessage, error: &str, attem
     let attempts_text = attempts.to_string();
     let headers = OwnedHeaders::new()
         .insert(Header {
-            key: "dlt-error",
+            key: header::ERROR,
             value: Some(error),
         })
         .insert(Header {
-            key: "dlt-original-topic",
+            key: header::ORIGINAL_TOPIC,
             value: Some(topic),
         })
         .insert(Header {
-            key: "dlt-original-partition",
+            key: header::ORIGINAL_PARTITION,
             value: Some(&partition),
         })
         .insert(Header {
-            key: "dlt-original-offset",
+            key: header::ORIGINAL_OFFSET,
             value: Some(&offset),
         })
         .insert(Header {
-            key: "dlt-attempts",
+            key: header::ATTEMPTS,
             value: Some(&attempts_text),
         })
         .insert(Header {
-            key: "dlt-consumer-group",
+            key: header::CONSUMER_GROUP,
             value: Some(&shared.options.group),
         });
     let mut backoff = Duration::from_millis(200);
@@ -584,16 +585,6 @@ async fn dead_letter(shared: &Shared, message: &OwnedMessage, error: &str, attem
             }
         }
     }
-}
-
-/// The `dlt-error` header of a dead letter (tests).
-pub fn dlt_error(message: &impl Message) -> Option<String> {
-    message.headers().and_then(|headers| {
-        headers
-            .iter()
-            .find(|h| h.key == "dlt-error")
-            .and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned()))
-    })
 }
 
 #[cfg(test)]

@@ -31,8 +31,21 @@ use serde::Serialize;
 
 use crate::kafka::{self, topic, Topics};
 
-/// The header of a replay marker: `<partition>:<offset>` of the letter it replayed.
-pub const REPLAY_OF: &str = "dlt-replay-of";
+/// The headers of a dead letter: written by the consumer runner (`kit::consumer`), read here.
+pub mod header {
+    /// Why the consumer gave up.
+    pub const ERROR: &str = "dlt-error";
+    /// The broker-side topic it was consumed from.
+    pub const ORIGINAL_TOPIC: &str = "dlt-original-topic";
+    pub const ORIGINAL_PARTITION: &str = "dlt-original-partition";
+    pub const ORIGINAL_OFFSET: &str = "dlt-original-offset";
+    /// How many times the handler ran.
+    pub const ATTEMPTS: &str = "dlt-attempts";
+    /// The consumer group that gave up.
+    pub const CONSUMER_GROUP: &str = "dlt-consumer-group";
+    /// On a replay marker: `<partition>:<offset>` of the letter it replayed.
+    pub const REPLAY_OF: &str = "dlt-replay-of";
+}
 
 /// How long a read of one DLT may take before it is reported as an error.
 const READ_TIMEOUT: Duration = Duration::from_secs(20);
@@ -70,9 +83,10 @@ pub struct DeadLetter {
 /// When the broker cannot be reached or a DLT cannot be read within 20 s.
 pub async fn list(brokers: &str, prefix: &str) -> anyhow::Result<Vec<DeadLetter>> {
     let brokers = brokers.to_string();
+    let topics = Topics::new(prefix);
     let dlts: Vec<String> = topic::ALL
         .iter()
-        .map(|t| Topics::new(prefix).name(&topic::dlt(t)))
+        .map(|t| topics.name(&topic::dlt(t)))
         .collect();
     tokio::task::spawn_blocking(move || {
         let consumer = reader(&brokers)?;
@@ -148,7 +162,7 @@ pub async fn replay(
         let marker: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&letter.dlt_topic)
             .payload(&[][..])
             .headers(OwnedHeaders::new().insert(Header {
-                key: REPLAY_OF,
+                key: header::REPLAY_OF,
                 value: Some(&at),
             }));
         producer
@@ -248,7 +262,7 @@ fn read_topic(consumer: &BaseConsumer, dlt: &str) -> anyhow::Result<Vec<DeadLett
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(of) = headers.get(REPLAY_OF) {
+        if let Some(of) = headers.get(header::REPLAY_OF) {
             replayed.insert(of.clone());
             continue;
         }
@@ -265,16 +279,16 @@ fn read_topic(consumer: &BaseConsumer, dlt: &str) -> anyhow::Result<Vec<DeadLett
             partition,
             offset: message.offset(),
             original_topic: headers
-                .get("dlt-original-topic")
+                .get(header::ORIGINAL_TOPIC)
                 .cloned()
                 .unwrap_or_else(|| dlt.trim_end_matches(".DLT").to_string()),
             consumer_group: headers
-                .get("dlt-consumer-group")
+                .get(header::CONSUMER_GROUP)
                 .cloned()
                 .unwrap_or_default(),
-            error: headers.get("dlt-error").cloned().unwrap_or_default(),
+            error: headers.get(header::ERROR).cloned().unwrap_or_default(),
             attempts: headers
-                .get("dlt-attempts")
+                .get(header::ATTEMPTS)
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(0),
             key: message

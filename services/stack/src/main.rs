@@ -80,7 +80,7 @@ enum DltAction {
     },
 }
 
-async fn dead_letters(action: DltAction, prefix: &str, brokers: &str) -> anyhow::Result<ExitCode> {
+async fn dead_letters(action: DltAction, prefix: &str, brokers: &str) -> anyhow::Result<()> {
     use kit::dead_letters::{list, replay, Selection};
     match action {
         DltAction::List { json } => {
@@ -115,7 +115,7 @@ async fn dead_letters(action: DltAction, prefix: &str, brokers: &str) -> anyhow:
                     letters.len() - parked
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
         DltAction::Replay { all, event_id } => {
             let selection = match (all, event_id) {
@@ -138,7 +138,7 @@ async fn dead_letters(action: DltAction, prefix: &str, brokers: &str) -> anyhow:
                 report.replayed.len(),
                 report.left_parked
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
     }
 }
@@ -230,15 +230,7 @@ async fn main() -> ExitCode {
             action,
             prefix,
             brokers,
-        } => {
-            return match dead_letters(action, &prefix, &brokers).await {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("stack: error: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        } => dead_letters(action, &prefix, &brokers).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

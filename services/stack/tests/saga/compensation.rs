@@ -17,6 +17,21 @@ fn all_available(rows: &[(uuid::Uuid, String, Option<uuid::Uuid>)]) -> bool {
             .all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none())
 }
 
+/// Waits until the booking's one payment is REFUNDED.
+async fn wait_refunded(stack: &SagaStack, booking: Uuid) {
+    stack
+        .eventually("the capture refunded", || async {
+            stack
+                .payments(booking)
+                .await
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                == ["REFUNDED"]
+        })
+        .await;
+}
+
 #[tokio::test]
 async fn payment_failure_fails_the_booking_and_frees_its_seats() {
     let stack = SagaStack::start(StackOptions {
@@ -88,17 +103,7 @@ async fn cancel_after_confirm_frees_seats_and_refunds() {
     stack
         .wait_seats(&seats[30..33], "AVAILABLE", all_available)
         .await;
-    stack
-        .eventually("the capture refunded", || async {
-            stack
-                .payments(booking)
-                .await
-                .iter()
-                .map(|(s, _)| s.as_str())
-                .collect::<Vec<_>>()
-                == ["REFUNDED"]
-        })
-        .await;
+    wait_refunded(&stack, booking).await;
     stack
         .eventually(
             "confirmation and cancellation notified once each",
@@ -296,17 +301,7 @@ async fn a_confirmed_booking_whose_seat_was_taken_is_failed_refunded_and_notifie
             },
         )
         .await;
-    stack
-        .eventually("the capture refunded", || async {
-            stack
-                .payments(booking)
-                .await
-                .iter()
-                .map(|(s, _)| s.as_str())
-                .collect::<Vec<_>>()
-                == ["REFUNDED"]
-        })
-        .await;
+    wait_refunded(&stack, booking).await;
     stack
         .eventually("confirmation and failure notified once each", || async {
             stack.notifications(booking).await == ["CONFIRMED", "FAILED"]
