@@ -6,7 +6,7 @@
 #   docker build --build-arg BIN=gateway -t stampede/gateway:dev .
 #
 # BIN is a binary of the workspace: gateway, user-service, event-service, booking-service,
-# inventory-service, payment-service, notification-service, stack, chaos, loadgen.
+# inventory-service, payment-service, notification-service, stack, chaos, faultproxy, loadgen.
 # Builds of different BINs share every layer up to the runtime stage, so building all ten images
 # compiles the workspace once (docker-compose.yml does exactly that).
 #

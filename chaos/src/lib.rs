@@ -1,13 +1,8 @@
 //! `chaos`: Stampede's fault injection.
 //!
 //! ```text
-//!   proxy    a TCP fault proxy speaking toxiproxy's v2 HTTP API: proxies, toxics (latency,
-//!            bandwidth, slow_close, timeout, reset_peer, slicer, limit_data), down/up, reset;
-//!            in-process via ProxyServer::start, or `chaos proxy`
-//!   client   an async client for that API, for our proxy or a real toxiproxy alike
-//!   checker  the Jepsen-style checker: history + final state -> valid / invalid / unknown per
-//!            invariant (ARCHITECTURE.md section 5), counts, counter-examples; `chaos check`,
-//!            and `chaos collect` for the final state
+//!   collect  the final state from the services' databases (`chaos collect`), for the checker
+//!            (the `checker` crate, re-exported here as `chaos::checker`; `chaos check`)
 //!   scenario scenario files (TOML): target, stack, data, load, fault timeline, thresholds,
 //!            invariants, validated up front with file:line: field messages
 //!   nemesis  faults on processes: kill -9, SIGSTOP/SIGCONT, restart, with timestamped events
@@ -20,17 +15,17 @@
 //! ```
 
 pub mod capacity;
-pub mod checker;
-pub mod client;
+pub mod collect;
 pub mod exposure;
 pub mod local_stack;
 pub mod nemesis;
-pub mod proxy;
 pub mod run_log;
 pub mod runner;
 pub mod scenario;
 pub mod selftest;
 pub mod suite;
 
-pub use client::{ClientError, ToxiproxyClient};
-pub use proxy::{ProxyServer, ServerHandle};
+/// The Jepsen-style checker (its own crate: pure functions, no I/O beyond reading files).
+pub use checker;
+// The fault proxy and its client are the `faultproxy` crate; `chaos proxy` serves it.
+pub use faultproxy::{ClientError, ProxyServer, ServerHandle, ToxiproxyClient};

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::checker::DatabaseUrls;
-use crate::client::ToxiproxyClient;
+use crate::collect::DatabaseUrls;
 use crate::nemesis::{ManagedProcess, ProcessSpec};
-use crate::proxy::{ProxyConfig, ProxyServer, ServerHandle};
 use crate::scenario::StackSettings;
+use faultproxy::ToxiproxyClient;
+use faultproxy::{ProxyConfig, ProxyServer, ServerHandle};
 
 /// What a local run starts.
 #[derive(Debug, Clone)]

@@ -23,12 +23,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use chaos::checker::{self, DatabaseUrls, FinalState, History, Invariant, Opts, Validity};
-use chaos::proxy::{ProxyConfig, ProxyServer};
+use chaos::checker::{self, FinalState, History, Invariant, Opts, Validity};
+use chaos::collect::{self, DatabaseUrls};
 
 #[derive(Parser)]
 #[command(name = "chaos", version, about = "Stampede's fault injection")]
@@ -261,7 +260,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Proxy { listen, config } => run_async(proxy(listen, config)),
+        Command::Proxy { listen, config } => proxy(&listen, config.as_deref()),
         Command::Check {
             history,
             state,
@@ -675,7 +674,7 @@ fn collect(
     };
     let filter = (!events.is_empty()).then_some(events);
     let collected = runtime.block_on(async {
-        tokio::time::timeout(timeout, checker::collect_from_databases(urls, filter)).await
+        tokio::time::timeout(timeout, collect::collect_from_databases(urls, filter)).await
     });
     let state = match collected {
         Ok(Ok(state)) => state,
@@ -683,7 +682,7 @@ fn collect(
         Err(_) => {
             return failed(format!(
                 "the databases did not answer within {timeout:?} (bookings: {})",
-                checker::redact_url(&urls.bookings)
+                collect::redact_url(&urls.bookings)
             ))
         }
     };
@@ -703,26 +702,22 @@ fn collect(
     ExitCode::SUCCESS
 }
 
-/// Runs an async command with logs on stderr; an error is one line and exit code 1.
-fn run_async(command: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+/// `chaos proxy`: the `faultproxy` server (same code, same exit codes), logs on stderr.
+fn proxy(listen: &str, config: Option<&Path>) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("chaos: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(command) {
+    let served = tokio::runtime::Runtime::new()
+        .map_err(faultproxy::serve::ServeError::Server)
+        .and_then(|rt| rt.block_on(faultproxy::serve::serve_until_signalled(listen, config)));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chaos: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("chaos proxy: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -755,67 +750,5 @@ fn check(history: &Path, state: &Path, json: Option<&Path>, opts: &Opts) -> Exit
         Validity::True => ExitCode::SUCCESS,
         Validity::False => ExitCode::from(CHECK_INVALID),
         Validity::Unknown => ExitCode::from(CHECK_UNKNOWN),
-    }
-}
-
-async fn proxy(listen: String, config: Option<PathBuf>) -> anyhow::Result<()> {
-    let listen = listen.as_str();
-    let configs = match config {
-        Some(path) => read_config(&path)?,
-        None => Vec::new(),
-    };
-    let server = ProxyServer::start(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    if !configs.is_empty() {
-        let created = server
-            .collection()
-            .populate(configs)
-            .await
-            .map_err(|(e, _)| anyhow::anyhow!("{e}"))
-            .context("cannot create the proxies of the config file")?;
-        tracing::info!(proxies = created.len(), "populated proxies from config");
-    }
-    tracing::info!(api = %server.url(), "chaos proxy ready");
-    let mut server = server;
-    let stopped = tokio::select! {
-        () = shutdown_signal() => None,
-        stopped = server.stopped() => Some(stopped),
-    };
-    tracing::info!("shutting down");
-    server.shutdown().await;
-    match stopped {
-        Some(Err(e)) => Err(anyhow::Error::new(e).context("the API server failed")),
-        _ => Ok(()),
-    }
-}
-
-fn read_config(path: &Path) -> anyhow::Result<Vec<ProxyConfig>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a JSON array of proxies", path.display()))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
     }
 }

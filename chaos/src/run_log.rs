@@ -2,7 +2,7 @@
 //! terminal.
 //!
 //! A run's terminal output is for a person: progress lines and the verdict. During a fault the
-//! proxy logs every connection it could not open upstream (`WARN chaos::proxy::link: unable to
+//! proxy logs every connection it could not open upstream (`WARN faultproxy::link: unable to
 //! open connection to upstream … Connection refused`, 17 of them in one redis-down run), which is
 //! expected and drowned the progress lines. While a run is on, [`RunLog`] sends every tracing line
 //! to `<run folder>/chaos.log`; the run ends by saying how many lines went there. Outside a run

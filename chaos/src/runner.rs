@@ -21,14 +21,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::checker::{
-    self, collect_from_databases, DatabaseUrls, FinalState, History, Opts, Validity, Verdict,
-};
-use crate::client::ToxiproxyClient;
+use crate::checker::{self, FinalState, History, Opts, Validity, Verdict};
+use crate::collect::{collect_from_databases, DatabaseUrls};
 use crate::exposure::{self, Window};
 use crate::local_stack::{LocalOptions, LocalStack, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::nemesis::ManagedProcess;
 use crate::scenario::{Fault, FaultAction, FaultTarget, Scenario, TargetKind, TargetMode};
+use faultproxy::ToxiproxyClient;
 
 /// How `chaos run` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -31,8 +31,9 @@ use loadgen::scenarios::{parse_weights, Persona};
 use loadgen::seats::Strategy;
 use loadgen::thresholds::{is_saga_rule, SagaThreshold};
 
-use crate::checker::{DatabaseUrls, Invariant};
-use crate::proxy::{Stream, Toxic, ToxicKind};
+use crate::checker::Invariant;
+use crate::collect::DatabaseUrls;
+use faultproxy::{Stream, Toxic, ToxicKind};
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -1872,7 +1873,7 @@ check = ["double_booking", "liveness"]
         assert_eq!(redis.target, FaultTarget::Redis);
         assert_eq!(
             redis.action,
-            FaultAction::Toxic(ToxicKind::Latency(crate::proxy::Latency {
+            FaultAction::Toxic(ToxicKind::Latency(faultproxy::Latency {
                 latency: 200,
                 jitter: 50
             }))

@@ -14,7 +14,8 @@ use anyhow::Context;
 use sqlx::Connection;
 use uuid::Uuid;
 
-use crate::checker::{self, collect_from_databases, Opts, Validity, Verdict};
+use crate::checker::{self, Opts, Validity, Verdict};
+use crate::collect::collect_from_databases;
 use crate::local_stack::drop_databases;
 use crate::runner::{self, RunOptions};
 use crate::scenario::Scenario;

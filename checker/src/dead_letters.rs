@@ -1,0 +1,109 @@
+//! Invariant 7: nothing the saga was given is left parked. A message a consumer gave up on sits
+//! on its dead-letter topic, and whatever it should have done (lock, confirm, refund, tell the
+//! user) has not happened; a run that ends with such a letter is not a pass until someone has
+//! explained it (and replayed it: `stack dlt replay`). Dead letters not observed
+//! (`FinalState::dead_letters` = None, e.g. a target whose broker the runner cannot read): True,
+//! with a note, so the other invariants still decide.
+//!
+//! | key | |
+//! |---|---|
+//! | `parked_dead_letters` | anomaly: letters on a dead-letter topic not replayed |
+//! | `replayed_dead_letters` | letters replayed since (when observed) |
+
+use uuid::Uuid;
+
+use super::state::FinalState;
+use super::verdict::{Example, Findings, InvariantVerdict};
+use super::{History, Opts};
+
+/// Checks invariant 7.
+pub fn check(_history: &History, state: &FinalState, opts: &Opts) -> InvariantVerdict {
+    let mut findings = Findings::new(opts.max_examples, &["parked_dead_letters"]);
+    let Some(letters) = &state.dead_letters else {
+        findings.note("dead letters were not observed");
+        return findings.finish(false);
+    };
+    let mut replayed = 0;
+    for letter in letters {
+        if letter.replayed {
+            replayed += 1;
+            continue;
+        }
+        let mut example = Example::new(format!(
+            "{} (from {}, event {}, key {}) parked by {}: {}",
+            letter.at,
+            letter.original_topic,
+            letter.event_id.as_deref().unwrap_or("-"),
+            letter.key.as_deref().unwrap_or("-"),
+            letter.consumer_group,
+            letter.error
+        ));
+        // The saga's messages are keyed by booking id.
+        if let Some(booking) = letter.key.as_deref().and_then(|k| Uuid::parse_str(k).ok()) {
+            example = example.bookings([booking]);
+        }
+        findings.anomaly("parked_dead_letters", example);
+    }
+    findings.count("replayed_dead_letters", replayed);
+    findings.finish(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::DeadLetterRow;
+    use crate::verdict::Validity;
+
+    fn letter(replayed: bool) -> DeadLetterRow {
+        DeadLetterRow {
+            at: "c1.ticketflow.seats.locked.DLT:0:7".into(),
+            original_topic: "c1.ticketflow.seats.locked".into(),
+            consumer_group: "c1.booking-service".into(),
+            error: "relation \"bookings\" does not exist".into(),
+            key: Some(Uuid::from_u128(10).to_string()),
+            event_id: Some(Uuid::from_u128(99).to_string()),
+            replayed,
+        }
+    }
+
+    fn state(letters: Option<Vec<DeadLetterRow>>) -> FinalState {
+        FinalState {
+            dead_letters: letters,
+            ..FinalState::default()
+        }
+    }
+
+    #[test]
+    fn a_parked_letter_is_invalid_and_names_its_booking_topic_and_reason() {
+        let verdict = check(
+            &History::default(),
+            &state(Some(vec![letter(false), letter(true)])),
+            &Opts::default(),
+        );
+        assert_eq!(verdict.valid, Validity::False);
+        assert_eq!(verdict.counts["parked_dead_letters"], 1);
+        assert_eq!(verdict.counts["replayed_dead_letters"], 1);
+        let example = &verdict.examples[0];
+        assert_eq!(example.booking_ids, [Uuid::from_u128(10)]);
+        assert!(
+            example.message.contains("seats.locked.DLT:0:7"),
+            "{example:?}"
+        );
+        assert!(example.message.contains("does not exist"), "{example:?}");
+    }
+
+    #[test]
+    fn only_replayed_letters_or_none_are_valid() {
+        for letters in [vec![], vec![letter(true)]] {
+            let verdict = check(&History::default(), &state(Some(letters)), &Opts::default());
+            assert_eq!(verdict.valid, Validity::True);
+        }
+    }
+
+    #[test]
+    fn letters_not_observed_leave_the_decision_to_the_other_invariants() {
+        let verdict = check(&History::default(), &state(None), &Opts::default());
+        assert_eq!(verdict.valid, Validity::True);
+        assert_eq!(verdict.notes, ["dead letters were not observed"]);
+    }
+}
