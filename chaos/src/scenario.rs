@@ -26,8 +26,8 @@ use serde_json::{Map, Value};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use loadgen::persona::{parse_weights, Persona};
 use loadgen::rate::RateShape;
-use loadgen::scenarios::{parse_weights, Persona};
 use loadgen::seats::Strategy;
 use loadgen::thresholds::{is_saga_rule, SagaThreshold};
 

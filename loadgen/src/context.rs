@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::history::History;
 use crate::open_model::OpenModel;
-use crate::scenarios::Persona;
+use crate::persona::Persona;
 use crate::seats::{SeatPool, Strategy};
 use crate::stats::Stats;
 

@@ -16,9 +16,27 @@ use serde_json::{json, Value};
 use crate::common::{booking_of, relogin, send, Call, LongPoll, Reply};
 use crate::context::Ctx;
 use crate::history::OpType;
-use crate::scenarios::Persona;
+use crate::open_model::OpenModel;
+use crate::persona::Persona;
 use crate::seats::Strategy;
 use crate::stats::Outcome;
+
+/// An open-model worker's session: take arrivals until the queue closes, and run each as the
+/// booking operation of a persona drawn by weight.
+///
+/// # Errors
+/// Only goose's own (the run is shutting down).
+pub async fn run_arrivals(open: &OpenModel, user: &mut GooseUser, ctx: &Ctx) -> TransactionResult {
+    let mut rng =
+        rand::rngs::StdRng::seed_from_u64(ctx.ops.seed ^ user.weighted_users_index as u64);
+    let dropped = || ctx.stats.record_drop(ctx.since_start());
+    while let Some(arrival) = open.next_arrival(|| ctx.since_start(), dropped).await {
+        let persona = Persona::pick(&ctx.open_personas, &mut rng);
+        let ticket = arrival.ticket;
+        book(user, ctx, ticket.seq, ticket.due, arrival.late, persona).await?;
+    }
+    Ok(())
+}
 
 /// Runs one booking operation of `persona`. `due` is when the schedule wanted it to start;
 /// `late` says it started later than the open model tolerates (counted, not hidden).

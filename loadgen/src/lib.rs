@@ -1,12 +1,20 @@
 //! Stampede's load generator for TicketFlow-compatible stacks.
 //!
-//! - [`scenarios`]: the personas (browse, signup, book, hot-seat, cancel) as goose scenarios;
+//! - [`persona`]: the personas (browse, signup, book, hot-seat, cancel, health) and their weights;
+//! - [`scenarios`]: what each persona does as a closed-model goose user;
 //! - [`open_model`]: the arrival-rate executor goose lacks; [`rate`]: its load shapes;
 //! - [`flow`]: one booking end to end (POST, poll until the saga ends, cancel);
 //! - [`stats`], [`thresholds`], [`summary`], [`progress`]: what a run measures and judges;
 //! - [`history`]: every booking operation as JSON lines, for the chaos checker;
 //! - [`data`], [`target`], [`prepare`]: prepared users and events, and checks of the target;
 //! - [`run`]: the whole run; [`cli`]: its flags.
+//!
+//! Modules depend downwards only (no cycles):
+//!
+//! ```text
+//!   run ─▶ scenarios ─▶ flow ─▶ common ─▶ context ─▶ open_model ─▶ rate
+//!                                           └──────▶ persona, history, seats, stats
+//! ```
 
 pub mod cli;
 pub mod common;
@@ -16,6 +24,7 @@ pub mod flow;
 pub mod history;
 pub mod merge;
 pub mod open_model;
+pub mod persona;
 pub mod prepare;
 pub mod progress;
 pub mod rate;

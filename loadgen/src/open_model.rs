@@ -8,6 +8,7 @@
 //!     │                                     │                   │ started > tolerance after due: late
 //!     ▼ sleeps until each due time          ▼                   ▼ runs flow::book, time from `due`
 //! ```
+//! This module knows arrivals only; what an arrival does is `flow::run_arrivals`.
 //! A user that takes a ticket starts it at once; the latency of the operation is measured from
 //! the ticket's due time, so a queue that builds up shows in the latency and in the late count
 //! instead of silently lowering the rate (no coordinated omission).
@@ -15,18 +16,21 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use goose::prelude::*;
-use rand::SeedableRng;
-
-use crate::context::Ctx;
 use crate::rate::RateShape;
-use crate::scenarios::Persona;
 
 /// One arrival.
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket {
     pub seq: u64,
     pub due: Instant,
+}
+
+/// An arrival a worker admitted: start it now.
+#[derive(Debug, Clone, Copy)]
+pub struct Admitted {
+    pub ticket: Ticket,
+    /// Started more than the late tolerance after its due time.
+    pub late: bool,
 }
 
 /// Shared by the scheduler and the users that run the arrivals.
@@ -78,8 +82,9 @@ impl OpenModel {
     }
 
     /// Issues the arrivals from `start` on, then closes the queue so idle workers end their
-    /// session. Stops early when the run is cancelled (Ctrl-C).
-    pub async fn schedule(&self, ctx: &Ctx, start: Instant) {
+    /// session. Stops early when the run is cancelled (Ctrl-C). `dropped` is told of each
+    /// arrival the full queue refused.
+    pub async fn schedule(&self, start: Instant, dropped: impl Fn()) {
         let Some(tx) = self.tx.lock().unwrap_or_else(|e| e.into_inner()).take() else {
             return;
         };
@@ -98,11 +103,10 @@ impl OpenModel {
                 .is_err()
             {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
-                ctx.stats.record_drop(ctx.since_start());
+                dropped();
             }
         }
         drop(tx);
-        ctx.gate.close();
     }
 
     /// Starts per second between the first and the last start, scaled to the shape's spacing:
@@ -119,31 +123,31 @@ impl OpenModel {
         (started - 1) as f64 / ((last - first) as f64 / 1e6)
     }
 
-    /// A worker's session: run arrivals until the queue closes.
-    ///
-    /// # Errors
-    /// Only goose's own.
-    pub async fn work(&self, user: &mut GooseUser, ctx: &Ctx) -> TransactionResult {
-        let mut rng =
-            rand::rngs::StdRng::seed_from_u64(ctx.ops.seed ^ user.weighted_users_index as u64);
+    /// The next arrival to start, waiting for one; `None` once the queue is closed and empty.
+    /// An arrival that waited longer than the maximum start delay is dropped (`dropped` is told)
+    /// and the next one taken. `since_start` is the time since the load started.
+    pub async fn next_arrival(
+        &self,
+        since_start: impl Fn() -> Duration,
+        dropped: impl Fn(),
+    ) -> Option<Admitted> {
         while let Ok(ticket) = self.rx.recv_async().await {
             let delay = ticket.due.elapsed();
             if delay > self.max_start_delay {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
-                ctx.stats.record_drop(ctx.since_start());
+                dropped();
                 continue;
             }
             let late = delay > self.late_tolerance;
             self.started.fetch_add(1, Ordering::Relaxed);
-            let at = u64::try_from(ctx.since_start().as_micros()).unwrap_or(u64::MAX);
+            let at = u64::try_from(since_start().as_micros()).unwrap_or(u64::MAX);
             self.first_start_us.fetch_min(at, Ordering::Relaxed);
             self.last_start_us.fetch_max(at, Ordering::Relaxed);
             if late {
                 self.late.fetch_add(1, Ordering::Relaxed);
             }
-            let persona = Persona::pick(&ctx.open_personas, &mut rng);
-            crate::flow::book(user, ctx, ticket.seq, ticket.due, late, persona).await?;
+            return Some(Admitted { ticket, late });
         }
-        Ok(())
+        None
     }
 }

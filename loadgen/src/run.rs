@@ -23,8 +23,9 @@ use crate::context::{Ctx, CtxParts, OpConfig, PoolUser};
 use crate::data::PreparedData;
 use crate::history::History;
 use crate::open_model::OpenModel;
+use crate::persona::{parse_weights, Persona};
 use crate::rate::{parse_duration, RateShape};
-use crate::scenarios::{closed_session, parse_weights, Persona};
+use crate::scenarios::closed_session;
 use crate::seats::{SeatPool, Strategy};
 use crate::summary::{
     self, Bookings, HistoryInfo, OpenModelSummary, Percentiles, RouteSummary, Summary,
@@ -401,7 +402,7 @@ pub async fn run_with(
             Box::pin(async move {
                 ctx.arrive().await;
                 match &ctx.open {
-                    Some(open) => open.work(user, &ctx).await,
+                    Some(open) => crate::flow::run_arrivals(open, user, &ctx).await,
                     None => Ok(()),
                 }
             })
@@ -442,7 +443,11 @@ pub async fn run_with(
                 let _ = tell.send(start);
             }
             match &ctx.open {
-                Some(open) => open.schedule(&ctx, start).await,
+                Some(open) => {
+                    open.schedule(start, || ctx.stats.record_drop(ctx.since_start()))
+                        .await;
+                    ctx.gate.close();
+                }
                 None => {
                     tokio::time::sleep_until((start + ctx.load_length).into()).await;
                     ctx.gate.close();
