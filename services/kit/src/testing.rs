@@ -1,13 +1,34 @@
 //! Test support shared by every service's tests (feature `testing`): isolated databases and topic
-//! names per test, and a reader that waits for a message on a real topic.
+//! names per test, a service started on port 0 with a client that signs identities as the
+//! gateway does, and a reader that waits for a message on a real topic.
+//!
+//! ```text
+//!   fresh_topics(&[..])            prefix + topics (and DLTs) on the broker
+//!   common_settings(db, prefix)    port 0, <db>_<uuid>, that prefix
+//!   Application::build(settings)   the service's own code
+//!   TestService::start(app, &common)   spawned until dropped; pool, producer, signed requests
+//! ```
 
+use std::future::Future;
 use std::time::Duration;
 
 use rdkafka::consumer::Consumer;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
+use serde::Serialize;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
+use crate::app::App;
 use crate::config::{CommonSettings, Secret};
-use crate::kafka::{self, Topics};
+use crate::identity::{Identity, IdentityKeys, IDENTITY_HEADER};
+use crate::kafka::{self, Envelope, Topics};
+use crate::messages::{seat_id, EventCreated, RowLayout, SectionLayout};
+
+/// How long any wait for an asynchronous effect may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(30);
 
 /// The internal secret tests run services with.
 pub const TEST_INTERNAL_SECRET: &str = "stampede-test-internal-secret";
@@ -68,6 +89,18 @@ pub fn common_settings(database_base: &str, topic_prefix: &str) -> CommonSetting
         consumer_rejoin_after: Some(Duration::from_secs(5)),
         consumer_concurrency: 1,
     }
+}
+
+/// A fresh topic prefix with the `logical` topics (and their dead-letter topics) created; also
+/// installs the test subscriber (quiet unless `TEST_LOG`).
+///
+/// # Panics
+/// When the broker is unreachable.
+pub async fn fresh_topics(logical: &[&str]) -> String {
+    crate::telemetry::init_for_tests();
+    let prefix = format!("t{}.", unique_suffix());
+    create_topics(&prefix, logical).await;
+    prefix
 }
 
 /// Creates the prefixed topics (and their dead-letter topics) a test needs.
@@ -137,6 +170,301 @@ impl TopicReader {
             }
         }
     }
+
+    /// Every message whose JSON body satisfies `matches`, collected for all of `period` (to
+    /// assert that something happened once, or not at all).
+    pub async fn collect(
+        &self,
+        period: Duration,
+        matches: impl Fn(&serde_json::Value) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let seen = std::sync::Mutex::new(Vec::new());
+        self.wait_for(period, |message| {
+            if matches(message) {
+                // Never poisoned: nothing panics while holding it.
+                seen.lock().unwrap().push(message.clone());
+            }
+            false
+        })
+        .await;
+        seen.into_inner().unwrap()
+    }
+}
+
+/// A service under test, serving on its port-0 listener until dropped, with what a test needs
+/// around it: a small pool on its database, its topic names, a producer to feed it messages, and
+/// an HTTP client that proves identities with the test `INTERNAL_SECRET` as the gateway does.
+pub struct TestService {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    pub database_url: String,
+    pub pool: PgPool,
+    pub topics: Topics,
+    pub producer: FutureProducer,
+    pub client: reqwest::Client,
+    pub keys: IdentityKeys,
+    stop: CancellationToken,
+}
+
+impl Drop for TestService {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl TestService {
+    /// Spawns `app` (built from settings whose shared part is `common`) until this is dropped.
+    ///
+    /// # Panics
+    /// When the service's database or the producer cannot be reached.
+    pub async fn start(app: App, common: &CommonSettings) -> Self {
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        tokio::spawn(app.run_until_stopped(async move { token.cancelled().await }));
+        Self {
+            address,
+            database_url: common.database_url.clone(),
+            pool: small_pool(&common.database_url).await,
+            topics: Topics::new(common.topic_prefix.clone()),
+            producer: kafka::producer(&brokers()).expect("producer config is valid"),
+            client: reqwest::Client::new(),
+            keys: IdentityKeys::new(&common.internal_secret),
+            stop,
+        }
+    }
+
+    /// The full URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// A request to `path`, carrying the gateway's proof of `identity` when given.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        identity: Option<&Identity>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match identity {
+            Some(identity) => request.header(IDENTITY_HEADER, self.keys.sign(identity)),
+            None => request,
+        }
+    }
+
+    /// `GET path`, with the gateway's proof of `identity` when given.
+    ///
+    /// # Panics
+    /// When the service does not answer.
+    pub async fn get(&self, path: &str, identity: Option<&Identity>) -> reqwest::Response {
+        send(self.request(reqwest::Method::GET, path, identity)).await
+    }
+
+    /// `POST path` with a JSON body, with the gateway's proof of `identity` when given.
+    ///
+    /// # Panics
+    /// When the service does not answer.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        identity: Option<&Identity>,
+    ) -> reqwest::Response {
+        self.send_json(reqwest::Method::POST, path, body, identity)
+            .await
+    }
+
+    /// `method path` with a JSON body, with the gateway's proof of `identity` when given.
+    ///
+    /// # Panics
+    /// When the service does not answer.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+        identity: Option<&Identity>,
+    ) -> reqwest::Response {
+        send(self.request(method, path, identity).json(body)).await
+    }
+
+    /// `POST path` with a raw body (bad JSON, a missing content type), with the gateway's proof
+    /// of `identity` when given.
+    ///
+    /// # Panics
+    /// When the service does not answer.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: &'static str,
+        identity: Option<&Identity>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .request(reqwest::Method::POST, path, identity)
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        send(request).await
+    }
+
+    /// `GET path` (anonymous) as JSON, asserting `200 OK`.
+    ///
+    /// # Panics
+    /// When the answer is another status or not JSON.
+    pub async fn get_ok(&self, path: &str) -> serde_json::Value {
+        expect_json(self.get(path, None).await, reqwest::StatusCode::OK).await
+    }
+
+    /// The `/metrics` text.
+    ///
+    /// # Panics
+    /// When the service does not answer.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics", None)
+            .await
+            .text()
+            .await
+            .expect("metrics are text")
+    }
+
+    /// Publishes `envelope` on the prefixed `logical_topic`, keyed by `key`, serialized as the
+    /// outbox does (through a JSON value).
+    pub async fn publish<T: Serialize>(
+        &self,
+        logical_topic: &str,
+        key: Uuid,
+        envelope: &Envelope<T>,
+    ) {
+        let value = serde_json::to_value(envelope).expect("envelopes serialize");
+        let body = serde_json::to_vec(&value).expect("JSON values serialize");
+        self.publish_raw(logical_topic, key, &body).await;
+    }
+
+    /// Publishes raw bytes (poison messages).
+    ///
+    /// # Panics
+    /// When the broker does not take the message within 10 s.
+    pub async fn publish_raw(&self, logical_topic: &str, key: Uuid, body: &[u8]) {
+        let name = self.topics.name(logical_topic);
+        let key = key.to_string();
+        self.producer
+            .send(
+                FutureRecord::to(&name).key(&key).payload(body),
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("cannot publish to {name}: {e}"));
+    }
+
+    /// A reader of the prefixed `logical_topic` from its beginning.
+    pub fn reader(&self, logical_topic: &str) -> TopicReader {
+        TopicReader::new(&self.topics.name(logical_topic))
+    }
+
+    /// Polls until the service has committed the message with `event_id` (its inbox row), or
+    /// panics after [`WAIT`].
+    pub async fn wait_until_consumed(&self, event_id: Uuid) {
+        wait_until_consumed(&self.pool, event_id, WAIT).await;
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.expect("the service answers")
+}
+
+/// A pool of two connections: Postgres allows a few hundred and every service under test
+/// already holds its own pool.
+///
+/// # Panics
+/// When the database is unreachable.
+pub async fn small_pool(database_url: &str) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(2)
+        .connect(database_url)
+        .await
+        .expect("test database is reachable")
+}
+
+/// Polls `probe` until it yields `Ok`, and returns that; after [`WAIT`] panics with `what` and
+/// the last `Err` (the state that was seen instead).
+pub async fn eventually<T, E, F, Fut>(what: &str, mut probe: F) -> T
+where
+    E: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match probe().await {
+            Ok(done) => return done,
+            Err(last) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what} not reached within {WAIT:?}; last seen: {last:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The body of a response that must have `status`, as JSON.
+///
+/// # Panics
+/// When the status differs (showing the body, which usually says why) or the body is not JSON.
+pub async fn expect_json(
+    response: reqwest::Response,
+    status: reqwest::StatusCode,
+) -> serde_json::Value {
+    let url = response.url().path().to_string();
+    let actual = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert_eq!(actual, status, "status of {url}; body: {text}");
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("body of {url} is not JSON ({e}): {text}"))
+}
+
+/// A response header as text, if present.
+pub fn header<'r>(response: &'r reqwest::Response, name: &str) -> Option<&'r str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The string `field` of every object in the JSON array `items` (names, seat numbers, ids).
+///
+/// # Panics
+/// When `items` is not an array of objects with that string field.
+pub fn strings<'v>(items: &'v serde_json::Value, field: &str) -> Vec<&'v str> {
+    items
+        .as_array()
+        .unwrap_or_else(|| panic!("an array: {items}"))
+        .iter()
+        .map(|item| {
+            item[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{field} is a string in {item}"))
+        })
+        .collect()
+}
+
+/// Asserts the response is the error envelope `{"error":{"code","message"}}` with `status` and
+/// `code`; returns the message.
+///
+/// # Panics
+/// When it is not.
+pub async fn assert_error(
+    response: reqwest::Response,
+    status: reqwest::StatusCode,
+    code: &str,
+) -> String {
+    let url = response.url().path().to_string();
+    assert_eq!(response.status(), status, "status of {url}");
+    let body: serde_json::Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"]["code"], code, "envelope of {url}: {body}");
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("envelope of {url} has a message: {body}"))
+        .to_string()
 }
 
 /// A user identity with a fresh id (role `user` or `admin`), for signing `x-stampede-identity`.
@@ -146,6 +474,48 @@ pub fn identity(role: &str) -> crate::identity::Identity {
         email: format!("{}@stampede.test", unique_suffix()),
         role: role.into(),
     }
+}
+
+/// One section of a test seat map: name, price of a seat in cents, rows as `(label, seats)`.
+pub type Section<'a> = (&'a str, i64, &'a [(&'a str, u32)]);
+
+/// An `event.created` envelope (fresh eventId, fresh ticketed event id) with one section per
+/// `(name, price_cents, rows)`, rows given as `(label, seats)`.
+pub fn event_created(name: &str, sections: &[Section<'_>]) -> Envelope<EventCreated> {
+    let sections: Vec<SectionLayout> = sections
+        .iter()
+        .map(|(section, price_cents, rows)| SectionLayout {
+            name: (*section).to_string(),
+            price_cents: *price_cents,
+            rows: rows
+                .iter()
+                .map(|(row, seats)| RowLayout {
+                    row: (*row).to_string(),
+                    seats: *seats,
+                })
+                .collect(),
+        })
+        .collect();
+    let total_seats = sections.iter().flat_map(|s| &s.rows).map(|r| r.seats).sum();
+    Envelope::new(
+        kafka::topic::EVENT_CREATED,
+        EventCreated {
+            event_id: Uuid::new_v4(),
+            name: name.into(),
+            venue_id: Uuid::new_v4(),
+            event_date: chrono::Utc::now() + chrono::Duration::days(30),
+            total_seats,
+            sections,
+        },
+    )
+}
+
+/// The seat ids of an event's layout, in layout order (as inventory and booking derive them).
+pub fn seat_ids(event: &EventCreated) -> Vec<Uuid> {
+    event
+        .seats()
+        .map(|s| seat_id(event.event_id, &s.section, &s.seat_number))
+        .collect()
 }
 
 /// A `booking.failed` or `booking.cancelled` envelope with a fresh eventId.

@@ -4,62 +4,41 @@
 
 use std::time::Duration;
 
-use kit::config::Secret;
-use kit::identity::{Identity, IdentityKeys, IDENTITY_HEADER};
-use kit::kafka::{topic, Envelope, Topics};
+use kit::kafka::{topic, Envelope};
 use kit::messages::{BookingConfirmed, UserRegistered};
-use kit::testing::{self, TEST_INTERNAL_SECRET};
+use kit::testing::{self, TestService};
 use notification_service::configuration::DEFAULT_MAIL_FROM;
 use notification_service::domain::SmtpEndpoint;
 use notification_service::routes::NotificationDto;
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use serde::Serialize;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// How long any wait for an asynchronous effect may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(30);
-
-/// A running notification-service; it stops when this is dropped.
+/// A running notification-service (see [`TestService`]); it stops when this is dropped.
 pub struct TestApp {
-    pub address: String,
-    pub pool: PgPool,
-    pub topics: Topics,
-    pub producer: FutureProducer,
-    pub client: reqwest::Client,
-    pub keys: IdentityKeys,
-    stop: CancellationToken,
+    service: TestService,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
+impl std::ops::Deref for TestApp {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.service
     }
 }
 
 /// notification-service mailing through `smtp_url` when given, else recording only.
 pub async fn spawn_app(smtp_url: Option<&str>) -> TestApp {
-    kit::telemetry::init_for_tests();
-    let prefix = format!("t{}.", testing::unique_suffix());
-    testing::create_topics(
-        &prefix,
-        &[
-            topic::USER_REGISTERED,
-            topic::BOOKING_CONFIRMED,
-            topic::BOOKING_FAILED,
-            topic::BOOKING_CANCELLED,
-        ],
-    )
+    let prefix = testing::fresh_topics(&[
+        topic::USER_REGISTERED,
+        topic::BOOKING_CONFIRMED,
+        topic::BOOKING_FAILED,
+        topic::BOOKING_CANCELLED,
+    ])
     .await;
     let common = testing::common_settings("ticketflow_notifications", &prefix);
-    let database_url = common.database_url.clone();
     let settings = notification_service::Settings {
-        common,
+        common: common.clone(),
         smtp: smtp_url.map(|url| SmtpEndpoint::parse(url).expect("a test SMTP URL")),
         mail_from: DEFAULT_MAIL_FROM
             .parse()
@@ -68,24 +47,8 @@ pub async fn spawn_app(smtp_url: Option<&str>) -> TestApp {
     let app = notification_service::Application::build(settings)
         .await
         .expect("notification-service builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let stop = CancellationToken::new();
-    let token = stop.clone();
-    tokio::spawn(app.run_until_stopped(async move { token.cancelled().await }));
-    // Two connections: Postgres allows 100 and every service under test already holds a pool.
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect(&database_url)
-        .await
-        .expect("test database is reachable");
     TestApp {
-        address,
-        pool,
-        topics: Topics::new(prefix),
-        producer: kit::kafka::producer(&testing::brokers()).expect("producer config is valid"),
-        client: reqwest::Client::new(),
-        keys: IdentityKeys::new(&Secret::new(TEST_INTERNAL_SECRET)),
-        stop,
+        service: TestService::start(app, &common).await,
     }
 }
 
@@ -134,33 +97,6 @@ const SELECT_NOTIFICATION: &str =
     "SELECT id, booking_id, kind, subject, body, recipient, status, created_at, sent_at FROM notifications";
 
 impl TestApp {
-    /// Publishes `envelope` on the prefixed `logical_topic`, keyed by `key`, serialized as the
-    /// outbox does (through a JSON value).
-    pub async fn publish<T: Serialize>(
-        &self,
-        logical_topic: &str,
-        key: Uuid,
-        envelope: &Envelope<T>,
-    ) {
-        let value = serde_json::to_value(envelope).expect("envelopes serialize");
-        let body = serde_json::to_vec(&value).expect("JSON values serialize");
-        let name = self.topics.name(logical_topic);
-        let key = key.to_string();
-        self.producer
-            .send(
-                FutureRecord::to(&name).key(&key).payload(&body),
-                Duration::from_secs(10),
-            )
-            .await
-            .unwrap_or_else(|(e, _)| panic!("cannot publish to {name}: {e}"));
-    }
-
-    /// Polls until the service has committed the message with `event_id` (its inbox row), or
-    /// panics after [`WAIT`].
-    pub async fn wait_until_consumed(&self, event_id: Uuid) {
-        testing::wait_until_consumed(&self.pool, event_id, WAIT).await;
-    }
-
     /// The booking's notifications, oldest first.
     pub async fn notifications_for_booking(&self, booking_id: Uuid) -> Vec<NotificationDto> {
         sqlx::query_as(&format!(
@@ -183,7 +119,8 @@ impl TestApp {
         .expect("notifications query")
     }
 
-    /// Polls the notification `query` returns until `done` holds for it, or panics after [`WAIT`].
+    /// Polls the notification `query` returns until `done` holds for it, or panics after
+    /// [`testing::WAIT`].
     pub async fn wait_for<F, Fut>(
         &self,
         what: &str,
@@ -194,36 +131,15 @@ impl TestApp {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Vec<NotificationDto>>,
     {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        testing::eventually(what, || async {
             let rows = query().await;
             if done(&rows) {
-                return rows;
+                Ok(rows)
+            } else {
+                Err(rows)
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{what} not reached within {WAIT:?}; last {rows:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// `GET path`, with the gateway's proof of `identity` when given.
-    pub async fn get(&self, path: &str, identity: Option<&Identity>) -> reqwest::Response {
-        let mut request = self.client.get(format!("{}{path}", self.address));
-        if let Some(identity) = identity {
-            request = request.header(IDENTITY_HEADER, self.keys.sign(identity));
-        }
-        request.send().await.expect("notification-service answers")
-    }
-
-    /// The `/metrics` text.
-    pub async fn metrics(&self) -> String {
-        self.get("/metrics", None)
-            .await
-            .text()
-            .await
-            .expect("metrics are text")
+        })
+        .await
     }
 }
 

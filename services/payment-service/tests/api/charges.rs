@@ -13,7 +13,7 @@ use payment_service::processor::SimulatedProcessor;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
-use crate::helpers::{collect, metric, payment_requested, spawn_app, spawn_app_with, WAIT};
+use crate::helpers::{metric, payment_requested, spawn_app, spawn_app_with, WAIT};
 
 #[tokio::test]
 async fn redelivered_payment_request_charges_once_and_repeats_the_answer() {
@@ -53,10 +53,11 @@ async fn redelivered_payment_request_charges_once_and_repeats_the_answer() {
     assert_eq!(first.1["paymentId"], payment.id.to_string());
     assert_eq!(first.1["amountCents"], 4_250);
     assert_eq!(first.1["eventType"], "payment.processed");
-    let answers = collect(&processed, Duration::from_secs(3), |m| {
-        m["bookingId"] == booking_id.to_string()
-    })
-    .await;
+    let answers = processed
+        .collect(Duration::from_secs(3), |m| {
+            m["bookingId"] == booking_id.to_string()
+        })
+        .await;
     assert!(
         answers
             .iter()

@@ -6,9 +6,7 @@ use kit::kafka::topic;
 use payment_service::domain::PaymentStatus;
 use uuid::Uuid;
 
-use crate::helpers::{
-    booking_closed, collect, metric, payment_requested, spawn_app, spawn_app_with,
-};
+use crate::helpers::{booking_closed, metric, payment_requested, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn cancelled_booking_gets_its_captured_payment_refunded() {
@@ -94,10 +92,11 @@ async fn booking_failed_before_the_request_voids_the_payment_and_the_request_cha
     let after = app.payment_for(booking_id).await.unwrap();
     assert_eq!(after.status, PaymentStatus::Voided);
     assert_eq!(after.amount_cents, 0);
-    let answers = collect(&processed, Duration::from_secs(3), |m| {
-        m["bookingId"] == booking_id.to_string()
-    })
-    .await;
+    let answers = processed
+        .collect(Duration::from_secs(3), |m| {
+            m["bookingId"] == booking_id.to_string()
+        })
+        .await;
     assert!(
         answers.is_empty(),
         "a voided payment answers nothing: {answers:?}"
