@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use serde::Serialize;
 
 use crate::local_stack::{LocalOptions, LocalStack, ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::scenario::{Scenario, TargetMode};
@@ -46,56 +45,8 @@ pub struct SearchOptions {
 /// The SLO when none is given.
 pub const DEFAULT_SLO: [&str; 3] = ["ttc-p99<500ms", "dropped<1%", "unknown<1%"];
 
-/// One step of the search.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    /// Why it ran: `ramp`, `refine`, or `verify`.
-    pub phase: &'static str,
-    pub rate_per_s: f64,
-    /// Relative to the capacity folder.
-    pub run_dir: String,
-    pub start_rate_per_s: f64,
-    pub confirmed_per_s: f64,
-    pub ttc_p50_ms: Option<f64>,
-    pub ttc_p99_ms: Option<f64>,
-    /// Failed HTTP requests over all requests of the step.
-    pub error_rate: f64,
-    pub dropped: u64,
-    pub attempted: u64,
-    pub passed: bool,
-    pub failed_rules: Vec<String>,
-    /// CPU of every process of the stack per confirmed booking over the step (its `cpu.json`).
-    pub cpu_ms_per_confirmed: Option<f64>,
-}
-
-/// A verification run.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verification {
-    pub fraction: f64,
-    pub rate_per_s: f64,
-    pub passed: bool,
-    pub ttc_p99_ms: Option<f64>,
-    pub error_rate: f64,
-    /// Whether it came out as a correct capacity predicts (80 %: pass, 150 %: fail).
-    pub as_expected: bool,
-}
-
-/// `capacity.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Capacity {
-    pub version: u32,
-    pub scenario: String,
-    pub target: String,
-    pub slo: Vec<String>,
-    pub step_seconds: f64,
-    pub steps: Vec<Step>,
-    pub sustainable_rate_per_s: Option<f64>,
-    pub first_failing_rate_per_s: Option<f64>,
-    pub knee_rate_per_s: Option<f64>,
-    /// In words: the bracket, and what the verification showed.
-    pub confidence: String,
-    pub verification: Vec<Verification>,
-}
+/// One step of the search, a verification run and the whole search: `capacity.json`'s types.
+pub use runfiles::{Capacity, CapacityStep as Step, Verification};
 
 /// The search state, pure: which rate to try next from the steps so far.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,9 +140,7 @@ pub async fn search(scenario: &Scenario, options: &SearchOptions) -> anyhow::Res
         .with_context(|| format!("cannot create {}", options.out.display()))?;
     std::fs::copy(&scenario.path, options.out.join("scenario.toml"))
         .with_context(|| format!("cannot copy {}", scenario.path.display()))?;
-    reports::Environment::capture()
-        .save(&options.out)
-        .with_context(|| format!("cannot write {}/environment.json", options.out.display()))?;
+    reports::environment::save(&reports::environment::capture(), &options.out)?;
     let rig = rig(scenario, &options.out).await?;
     let result = steps(scenario, options, &rig).await;
     if let Some(stack) = rig.local {
@@ -289,14 +238,14 @@ async fn steps(scenario: &Scenario, o: &SearchOptions, rig: &Rig) -> anyhow::Res
                 passed: s.passed,
                 ttc_p99_ms: s.ttc_p99_ms,
                 error_rate: s.error_rate,
-                as_expected: s.passed == expect_pass,
+                as_expected: Some(s.passed == expect_pass),
             });
             steps.push(s);
         }
     }
     let confidence = confidence(sustainable, first_failing, o, &verification);
     let capacity = Capacity {
-        version: 1,
+        version: Capacity::VERSION,
         scenario: scenario.name.clone(),
         target: rig.gateway.clone(),
         slo: o.slo.clone(),
@@ -308,9 +257,7 @@ async fn steps(scenario: &Scenario, o: &SearchOptions, rig: &Rig) -> anyhow::Res
         confidence,
         verification,
     };
-    let path = o.out.join("capacity.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&capacity)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    runfiles::write_json(&o.out.join(runfiles::folder::CAPACITY), &capacity)?;
     Ok(capacity)
 }
 
@@ -332,7 +279,7 @@ fn confidence(
     };
     let verified = if verification.is_empty() {
         String::from("not verified")
-    } else if verification.iter().all(|v| v.as_expected) {
+    } else if verification.iter().all(|v| v.as_expected == Some(true)) {
         String::from("verified: 80 % passed, 150 % failed")
     } else {
         let what: Vec<String> = verification
@@ -386,36 +333,35 @@ async fn step(
     data.save(&data_path)
         .with_context(|| format!("cannot write {}", data_path.display()))?;
 
-    // The scenario's own load flags at a constant `rate` for one step, judged by the SLO alone.
+    // The scenario's own load at a constant `rate` for one step, judged by the SLO alone.
     let mut at_rate = scenario.clone();
-    at_rate.load.rate = format!("{rate}/s");
-    at_rate.load.duration = Some(o.step);
     at_rate.thresholds = o.slo.clone();
-    let mut words = at_rate.loadgen_args();
-    words.extend([
-        "--host".into(),
-        rig.gateway.clone(),
-        "--data".into(),
-        data_path.display().to_string(),
-        "--out".into(),
-        dir.display().to_string(),
-        "--progress".into(),
-        "0s".into(),
-    ]);
-    words.extend(["--".into(), "--quiet".into()]);
-    let args = loadgen::cli::RunArgs::from_words(&words)
-        .map_err(|e| anyhow::anyhow!("loadgen arguments: {e}"))?;
+    let mut plan = at_rate
+        .load_plan(&rig.gateway, data_path.clone())
+        .map_err(|e| anyhow::anyhow!("the scenario's load: {e}"))?;
+    let constant = loadgen::rate::Segment {
+        from: rate,
+        to: rate,
+        length: o.step,
+    };
+    plan.shape = Some(loadgen::rate::RateShape {
+        segments: vec![constant],
+    });
+    plan.load_length = o.step;
+    plan.out = Some(dir.clone());
+    plan.progress = Duration::ZERO;
+    plan.goose_args = vec!["--quiet".into()];
     eprintln!(
         "chaos capacity: step {name} ({phase}) at {rate}/s for {:?}",
         o.step
     );
     let cpu_before = reports::cpu::ProcessSnapshot::take(std::process::id());
-    let outcome = loadgen::run::run(&args)
+    let outcome = loadgen::run::run_plan(&plan, None)
         .await
         .map_err(|e| anyhow::anyhow!("step {name}: loadgen: {e}"))?;
     let summary = &outcome.summary;
     let cpu = cpu_before.usage_until_now(summary.bookings.confirmed());
-    cpu.save(&dir)
+    reports::cpu::save(&cpu, &dir)
         .with_context(|| format!("cannot write {}/cpu.json", dir.display()))?;
     let all = summary.time_to_confirm.get("all");
     let (requests, failures) = summary
@@ -423,7 +369,7 @@ async fn step(
         .iter()
         .fold((0usize, 0usize), |(n, f), r| (n + r.count, f + r.failures));
     let step = Step {
-        phase,
+        phase: phase.to_owned(),
         rate_per_s: rate,
         run_dir: format!("steps/{name}"),
         start_rate_per_s: summary
@@ -438,8 +384,8 @@ async fn step(
         } else {
             failures as f64 / requests as f64
         },
-        dropped: summary.open_model.as_ref().map_or(0, |m| m.dropped),
-        attempted: summary.bookings.attempted,
+        dropped: Some(summary.open_model.as_ref().map_or(0, |m| m.dropped)),
+        attempted: Some(summary.bookings.attempted),
         passed: summary.passed,
         failed_rules: summary
             .thresholds
@@ -529,7 +475,7 @@ mod tests {
 
     fn step(rate: f64, p99: f64) -> Step {
         Step {
-            phase: "ramp",
+            phase: "ramp".into(),
             rate_per_s: rate,
             run_dir: String::new(),
             start_rate_per_s: rate,
@@ -537,8 +483,8 @@ mod tests {
             ttc_p50_ms: None,
             ttc_p99_ms: Some(p99),
             error_rate: 0.0,
-            dropped: 0,
-            attempted: 0,
+            dropped: Some(0),
+            attempted: Some(0),
             passed: true,
             failed_rules: Vec::new(),
             cpu_ms_per_confirmed: None,

@@ -521,7 +521,7 @@ fn capacity(path: &Path, flags: CapacityFlags) -> ExitCode {
                 Err(e) => eprintln!("chaos capacity: the HTML report was not written: {e}"),
             }
             let verified = c.sustainable_rate_per_s.is_some()
-                && (!flags.verify || c.verification.iter().all(|v| v.as_expected));
+                && (!flags.verify || c.verification.iter().all(|v| v.as_expected == Some(true)));
             if verified {
                 ExitCode::SUCCESS
             } else {
@@ -644,7 +644,7 @@ fn run_scenario(
     match runtime.block_on(chaos::runner::run(&scenario, &options)) {
         Ok(report) => {
             println!("{}", chaos::runner::table(&report));
-            ExitCode::from(u8::try_from(report.ending.exit_code()).unwrap_or(3))
+            ExitCode::from(u8::try_from(chaos::runner::exit_code(report.ending)).unwrap_or(3))
         }
         Err(e) => {
             eprintln!("chaos run {}: harness error: {e}", path.display());
@@ -738,7 +738,7 @@ fn check(history: &Path, state: &Path, json: Option<&Path>, opts: &Opts) -> Exit
         Err(e) => return bad_input(e.to_string()),
     };
     let verdict = checker::check(&history, &state, opts);
-    print!("{}", verdict.table());
+    print!("{}", checker::table(&verdict));
     if let Some(path) = json {
         // A verdict is plain data with string keys: serialising it cannot fail.
         let text = serde_json::to_string_pretty(&verdict).expect("a verdict serialises");

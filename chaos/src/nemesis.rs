@@ -31,7 +31,6 @@ use nix::errno::Errno;
 use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use serde::Serialize;
 
 /// How long `pause`/`resume` wait for `/proc` to show the new state.
 const STATE_WAIT: Duration = Duration::from_secs(1);
@@ -62,76 +61,28 @@ impl ProcessSpec {
     }
 }
 
-/// What a nemesis did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NemesisAction {
-    /// Started for the first time.
-    Spawn,
-    /// SIGKILL to the group (`kill -9`), then reaped.
-    Kill9,
-    /// SIGSTOP to the group.
-    Pause,
-    /// SIGCONT to the group.
-    Resume,
-    /// Started again with the same command (after a `kill9`, or in place of a running process).
-    Restart,
-    /// SIGTERM, then SIGKILL after the grace period.
-    Stop,
-    /// Found to have exited on its own.
-    Exited,
-}
+/// What a nemesis did, how a process ended, and the record of it: `nemesis.json`'s types.
+pub use runfiles::nemesis::{Exit, NemesisAction, NemesisEvent};
 
-/// How a process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Exit {
-    /// It exited with this code.
-    Code(i32),
-    /// A signal ended it.
-    Signal(i32),
-}
-
-impl From<ExitStatus> for Exit {
-    fn from(status: ExitStatus) -> Self {
-        match (status.code(), status.signal()) {
-            (Some(code), _) => Exit::Code(code),
-            (None, Some(signal)) => Exit::Signal(signal),
-            // Not reachable on Unix: a reaped child either exited or was signalled.
-            (None, None) => Exit::Code(-1),
-        }
+/// How a reaped child ended.
+fn exit_of(status: ExitStatus) -> Exit {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(signal)) => Exit::Signal(signal),
+        // Not reachable on Unix: a reaped child either exited or was signalled.
+        (None, None) => Exit::Code(-1),
     }
 }
 
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Exit::Code(code) => write!(f, "exit code {code}"),
-            Exit::Signal(signal) => match Signal::try_from(*signal) {
-                Ok(name) => write!(f, "signal {signal} ({name})"),
-                Err(_) => write!(f, "signal {signal}"),
-            },
-        }
+/// An exit for people: `exit code 1`, `signal 9 (SIGKILL)`.
+pub fn describe_exit(exit: Exit) -> String {
+    match exit {
+        Exit::Code(code) => format!("exit code {code}"),
+        Exit::Signal(signal) => match Signal::try_from(signal) {
+            Ok(name) => format!("signal {signal} ({name})"),
+            Err(_) => format!("signal {signal}"),
+        },
     }
-}
-
-/// One action, when it happened and on which process.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NemesisEvent {
-    /// RFC 3339 UTC with milliseconds, like the history's `wall`.
-    pub wall: String,
-    /// Monotonic time, to place it on the run's timeline.
-    #[serde(skip)]
-    pub at: Instant,
-    /// The process's name (`booking-service`).
-    pub process: String,
-    pub action: NemesisAction,
-    /// The pid acted on (for spawn and restart: the new one).
-    pub pid: u32,
-    /// How it ended, for kill9, stop and exited.
-    pub exit: Option<Exit>,
-    /// Anything else worth knowing (`SIGKILL after 5s`, `killed before restart`).
-    pub note: Option<String>,
 }
 
 /// What [`ManagedProcess::state`] finds.
@@ -158,7 +109,7 @@ pub enum NemesisError {
         program: OsString,
         source: std::io::Error,
     },
-    #[error("{name}: pid {pid} is not running ({exit})")]
+    #[error("{name}: pid {pid} is not running ({})", describe_exit(*exit))]
     NotRunning { name: String, pid: u32, exit: Exit },
     #[error("{name}: cannot send {signal} to process group {pid}: {source}")]
     Signal {
@@ -393,7 +344,6 @@ impl ManagedProcess {
     ) -> NemesisEvent {
         let event = NemesisEvent {
             wall: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            at: Instant::now(),
             process: self.name.clone(),
             action,
             pid: self.pid(),
@@ -477,7 +427,7 @@ impl ManagedProcess {
                         source,
                     })?;
                     return Ok(status.map(|s| {
-                        let exit = Exit::from(s);
+                        let exit = exit_of(s);
                         self.exit = Some(exit);
                         self.paused = false;
                         exit
@@ -494,7 +444,7 @@ impl ManagedProcess {
             pid: self.pid(),
             source,
         })?;
-        let exit = Exit::from(status);
+        let exit = exit_of(status);
         self.exit = Some(exit);
         self.paused = false;
         Ok(exit)
@@ -615,7 +565,7 @@ mod tests {
 
         assert_eq!(event.exit, Some(Exit::Signal(9)));
         assert_eq!((event.action, event.pid), (NemesisAction::Kill9, pid));
-        assert_eq!(event.exit.unwrap().to_string(), "signal 9 (SIGKILL)");
+        assert_eq!(describe_exit(event.exit.unwrap()), "signal 9 (SIGKILL)");
         assert!(!p.is_running());
         assert_eq!(p.state(), ProcessState::Exited(Exit::Signal(9)));
         assert_eq!(proc_state(pid), None, "reaped");

@@ -29,28 +29,17 @@ use crate::nemesis::ManagedProcess;
 use crate::scenario::{Fault, FaultAction, FaultTarget, Scenario, TargetKind, TargetMode};
 use faultproxy::ToxiproxyClient;
 
-/// How `chaos run` ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ending {
-    Passed,
-    ThresholdFailed,
-    InvariantViolated,
-    InvariantUnknown,
-    /// A service's consumer group was still stalled after the quiesce: the saga stopped, which
-    /// is a broken stack, not a slow one.
-    StackBroken,
-}
+/// How `chaos run` ended (the run report's `ending`).
+pub use runfiles::Ending;
 
-impl Ending {
-    pub fn exit_code(self) -> i32 {
-        match self {
-            Ending::Passed => 0,
-            Ending::ThresholdFailed => 1,
-            Ending::InvariantViolated => 4,
-            Ending::InvariantUnknown => 5,
-            Ending::StackBroken => 3,
-        }
+/// The process exit code of an ending.
+pub fn exit_code(ending: Ending) -> i32 {
+    match ending {
+        Ending::Passed => 0,
+        Ending::ThresholdFailed => 1,
+        Ending::InvariantViolated => 4,
+        Ending::InvariantUnknown => 5,
+        Ending::StackBroken => 3,
     }
 }
 
@@ -65,30 +54,12 @@ pub struct RunOptions {
     pub stretch: u32,
 }
 
-/// One fault as it happened.
-#[derive(Debug, Clone, Serialize)]
-pub struct FaultWindow {
-    pub fault: usize,
-    pub description: String,
-    pub target: String,
-    pub action: String,
-    /// Seconds from the load start.
-    pub start_s: f64,
-    pub end_s: Option<f64>,
-    pub start_wall: String,
-    pub end_wall: Option<String>,
-    /// Highest count of booking operations in flight during the window (from loadgen's timeline).
-    pub max_in_flight: Option<u64>,
-    /// Booking operations started during the window.
-    pub started: Option<u64>,
-    /// Booking operations in flight at some moment of the window (from the history: invoke
-    /// before the window's end, completion after its start).
-    pub bookings_in_flight: Option<u64>,
-    pub error: Option<String>,
-}
+/// One fault as it happened: `faults.json`'s type.
+pub use runfiles::FaultWindow;
 
-/// What a run produced.
-#[derive(Debug, Serialize)]
+/// What a run produced: the run report (written as `run-report.json` by [`RunReport::to_file`])
+/// and what the caller may want beyond it.
+#[derive(Debug)]
 pub struct RunReport {
     pub scenario: String,
     pub run_dir: PathBuf,
@@ -114,15 +85,34 @@ pub struct RunReport {
     /// /health gave (`booking-service: consumer group .. assigned no partition for 40 s`).
     pub stalled_consumers: Vec<String>,
     /// The history and final state judged (for re-checking, e.g. by the self-test).
-    #[serde(skip)]
     pub history: Option<History>,
     /// The databases read (direct URLs), and their names when the run kept them.
-    #[serde(skip)]
     pub databases: Option<DatabaseUrls>,
-    #[serde(skip)]
     pub kept_databases: Vec<String>,
-    #[serde(skip)]
     pub event_id: Option<uuid::Uuid>,
+}
+
+impl RunReport {
+    /// The file form of the report (`run-report.json`).
+    pub fn to_file(&self) -> runfiles::RunReport {
+        runfiles::RunReport {
+            scenario: self.scenario.clone(),
+            run_dir: self.run_dir.display().to_string(),
+            ending: Some(self.ending),
+            thresholds: self.thresholds.clone(),
+            faults: self.faults.clone(),
+            verdict: Some(self.verdict.clone()),
+            bookings_attempted: self.bookings_attempted,
+            outcomes: self.outcomes.clone(),
+            ttc_p99_in_faults_ms: self.ttc_p99_in_faults_ms,
+            ttc_p99_outside_faults_ms: self.ttc_p99_outside_faults_ms,
+            stretch: self.stretch,
+            seconds: self.seconds,
+            report: self.report.as_ref().map(|p| p.display().to_string()),
+            cpu: self.cpu.clone(),
+            stalled_consumers: self.stalled_consumers.clone(),
+        }
+    }
 }
 
 /// Harness failures (exit 3).
@@ -359,9 +349,7 @@ async fn quiesce(
 }
 
 fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> anyhow::Result<()> {
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_vec_pretty(value)?)
-        .with_context(|| format!("cannot write {}", path.display()))
+    Ok(runfiles::write_json(&dir.join(name), value)?)
 }
 
 /// Runs `scenario`.
@@ -380,9 +368,8 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
         .with_context(|| format!("cannot create {}", run_dir.display()))?;
     std::fs::copy(&scenario.path, run_dir.join("scenario.toml"))
         .with_context(|| format!("cannot copy {}", scenario.path.display()))?;
-    reports::Environment::capture()
-        .save(&run_dir)
-        .with_context(|| format!("cannot write {}/environment.json", run_dir.display()))?;
+    reports::environment::save(&reports::environment::capture(), &run_dir)
+        .map_err(|e| HarnessError(e.into()))?;
     eprintln!("chaos: {} -> {}", scenario.name, run_dir.display());
     let log = run_dir.join("chaos.log");
     if let Err(e) = crate::run_log::start(&log) {
@@ -451,7 +438,7 @@ async fn run_in(
     if let Ok(report) = &mut result {
         report.stretch = options.stretch.max(1);
         report.seconds = began.elapsed().as_secs_f64();
-        write_json(&run_dir, "run-report.json", &*report)?;
+        write_json(&run_dir, "run-report.json", &report.to_file())?;
         // The verdict stands without the page: a rendering problem is said, not fatal.
         match reports::render_run(&run_dir, &reports::RenderOptions::default()) {
             Ok(page) => report.report = Some(page),
@@ -495,24 +482,14 @@ async fn drive(
     .await
     .context("preparing the event and users")?;
 
-    let mut words = scenario.loadgen_args();
-    words.extend([
-        "--host".to_string(),
-        gateway.to_string(),
-        "--data".into(),
-        data_path.display().to_string(),
-        "--out".into(),
-        run_dir.join("loadgen").display().to_string(),
-        "--progress".into(),
-        "5s".into(),
-        // An unknown POST is asked again with its Idempotency-Key: fewer unknowns for the checker.
-        "--retry-unknown".into(),
-        "2".into(),
-        "--".into(),
-        "--quiet".into(),
-    ]);
-    let args = loadgen::cli::RunArgs::from_words(&words)
-        .map_err(|e| anyhow::anyhow!("loadgen arguments {words:?}: {e}"))?;
+    let mut plan = scenario
+        .load_plan(gateway, data_path.clone())
+        .map_err(|e| anyhow::anyhow!("the scenario's load: {e}"))?;
+    plan.out = Some(run_dir.join("loadgen"));
+    plan.progress = Duration::from_secs(5);
+    // An unknown POST is asked again with its Idempotency-Key: fewer unknowns for the checker.
+    plan.ops.retry_unknown = 2;
+    plan.goose_args = vec!["--quiet".into()];
 
     let processes = match local {
         Some(stack) => stack.processes.clone(),
@@ -534,7 +511,7 @@ async fn drive(
         })
     };
     let cpu_before = reports::cpu::ProcessSnapshot::take(std::process::id());
-    let outcome = loadgen::run::run_with(&args, Some(tell)).await;
+    let outcome = loadgen::run::run_plan(&plan, Some(tell)).await;
     schedule.abort();
     faults.heal_all().await;
     let outcome = outcome.map_err(|e| anyhow::anyhow!("loadgen: {e}"))?;
@@ -617,7 +594,7 @@ async fn drive(
     }
     // The load and the settling after it: what the stack spent on this run's bookings.
     let cpu = cpu_before.usage_until_now(outcome.summary.bookings.confirmed());
-    cpu.save(run_dir)
+    reports::cpu::save(&cpu, run_dir)
         .with_context(|| format!("cannot write {}/cpu.json", run_dir.display()))?;
     eprintln!("chaos: {}", cpu.summary_line());
     let mut verdict = verdict;
@@ -683,7 +660,7 @@ async fn drive(
         kept_databases: Vec::new(),
         event_id: Some(data.event_id),
     };
-    write_json(run_dir, "run-report.json", &report)?;
+    write_json(run_dir, "run-report.json", &report.to_file())?;
     Ok(report)
 }
 
@@ -782,7 +759,7 @@ pub fn table(report: &RunReport) -> String {
     for stall in &report.stalled_consumers {
         out.push_str(&format!("stalled  {stall}\n"));
     }
-    out.push_str(&report.verdict.table());
+    out.push_str(&checker::table(&report.verdict));
     out.push_str(&format!(
         "\nrun folder: {}\nreport: {}\nverdict: {}\n",
         report.run_dir.display(),
@@ -791,11 +768,8 @@ pub fn table(report: &RunReport) -> String {
             .as_ref()
             .map_or("not written".to_string(), |p| p.display().to_string()),
         match report.ending {
-            Ending::Passed => "PASS",
-            Ending::ThresholdFailed => "FAIL (threshold)",
-            Ending::InvariantViolated => "FAIL (invariant violated)",
-            Ending::InvariantUnknown => "UNKNOWN (invariant undecided)",
             Ending::StackBroken => "STACK BROKEN (a consumer group stalled; see the lines above)",
+            ending => ending.label(),
         }
     ));
     out
@@ -818,6 +792,6 @@ mod tests {
             vec!["booking-service: consumer group booking-service has been assigned no partition for 41 s".to_string()]
         );
         assert!(stalls_in(&serde_json::json!({"gateway": "up", "services": []})).is_empty());
-        assert_eq!(Ending::StackBroken.exit_code(), 3);
+        assert_eq!(exit_code(Ending::StackBroken), 3);
     }
 }

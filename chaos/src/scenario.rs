@@ -28,6 +28,7 @@ use toml::Spanned;
 
 use loadgen::persona::{parse_weights, Persona};
 use loadgen::rate::RateShape;
+use loadgen::run::{DataSource, LoadPlan};
 use loadgen::seats::Strategy;
 use loadgen::thresholds::{is_saga_rule, SagaThreshold};
 
@@ -624,33 +625,26 @@ impl Scenario {
         s
     }
 
-    /// The loadgen `run` flags for this scenario's load and thresholds (the runner adds
-    /// `--host`, `--data`, `--out`, ...).
-    pub fn loadgen_args(&self) -> Vec<String> {
+    /// The loadgen plan of this scenario's load and thresholds against `host`, booking the
+    /// prepared `data` (the caller sets the run folder, progress, retries).
+    ///
+    /// # Errors
+    /// A strategy or threshold rule loadgen does not take (the validator checked both, so this
+    /// is a bug if it happens).
+    pub fn load_plan(&self, host: &str, data: PathBuf) -> Result<LoadPlan, String> {
         let load = &self.load;
-        let mut args = vec!["--rate".to_string(), load.rate.clone()];
-        if let Some(duration) = load.duration {
-            args.push("--duration".into());
-            args.push(format!("{}ms", duration.as_millis()));
-        }
-        let (min, max) = load.seats_per_booking;
-        args.extend([
-            "--scenarios".into(),
-            load.scenarios.clone(),
-            "--inflight".into(),
-            load.inflight.to_string(),
-            "--strategy".into(),
-            load.strategy.clone(),
-            "--seats-per-booking".into(),
-            format!("{min}..{max}"),
-            "--hot-seats".into(),
-            load.hot_seats.to_string(),
-        ]);
-        for rule in &self.thresholds {
-            args.push("--threshold".into());
-            args.push(rule.clone());
-        }
-        args
+        let mut plan = LoadPlan::new(host, DataSource::Prepared(data), Some(load.shape.clone()));
+        plan.weights.clone_from(&load.personas);
+        plan.inflight = load.inflight;
+        plan.ops.strategy = load
+            .strategy
+            .parse()
+            .map_err(|e| format!("load.strategy: {e}"))?;
+        plan.ops.seats_per_booking = load.seats_per_booking;
+        plan.ops.hot_seats = load.hot_seats.max(1);
+        plan.set_thresholds(&self.thresholds)
+            .map_err(|e| format!("thresholds: {e}"))?;
+        Ok(plan)
     }
 }
 
@@ -1928,15 +1922,68 @@ check = ["double_booking", "liveness"]
     }
 
     #[test]
-    fn loadgen_args_carry_the_load_and_thresholds() {
+    fn the_load_plan_carries_the_load_and_thresholds() {
         let s = parse(VALID).unwrap();
-        let args = s.loadgen_args().join(" ");
+        let plan = s
+            .load_plan("http://gw", PathBuf::from("data.json"))
+            .unwrap();
+        assert_eq!(plan.host, "http://gw");
         assert_eq!(
-            args,
-            "--rate 100/s --duration 30000ms --scenarios book=8,hot-seat=1,cancel=1 --inflight 400 \
-             --strategy random --seats-per-booking 1..2 --hot-seats 10 \
-             --threshold unknown=0 --threshold ttc-p99<10s --threshold p95<500ms"
+            plan.data,
+            loadgen::run::DataSource::Prepared(PathBuf::from("data.json"))
         );
+        assert_eq!(plan.shape, Some(s.load.shape.clone()));
+        assert_eq!(plan.load_length, Duration::from_secs(30));
+        assert_eq!(
+            plan.weights,
+            vec![
+                (Persona::Book, 8),
+                (Persona::HotSeat, 1),
+                (Persona::Cancel, 1)
+            ]
+        );
+        assert_eq!(plan.inflight, 400);
+        assert_eq!(plan.ops.seats_per_booking, (1, 2));
+        assert_eq!(plan.ops.hot_seats, 10);
+        assert_eq!(plan.closed_users, 0);
+        let saga: Vec<String> = plan
+            .saga_rules
+            .iter()
+            .map(|r| r.rule().to_string())
+            .collect();
+        assert_eq!(saga, ["unknown=0", "ttc-p99<10s"]);
+        assert_eq!(plan.goose_rules, ["p95<500ms"]);
+        plan.check().unwrap();
+    }
+
+    #[test]
+    fn the_load_plan_equals_what_loadgen_makes_of_the_same_flags() {
+        let s = parse(VALID).unwrap();
+        let mut plan = s.load_plan("http://gw", PathBuf::from("d.json")).unwrap();
+        let words = [
+            "--host",
+            "http://gw",
+            "--data",
+            "d.json",
+            "--rate",
+            "100/s",
+            "--duration",
+            "30s",
+            "--scenarios",
+            "book=8,hot-seat=1,cancel=1",
+            "--inflight",
+            "400",
+            "--threshold",
+            "unknown=0",
+            "--threshold",
+            "ttc-p99<10s",
+            "--threshold",
+            "p95<500ms",
+        ];
+        let args = loadgen::cli::RunArgs::from_words(words).unwrap();
+        let from_cli = LoadPlan::from_args(&args).unwrap();
+        plan.ops.seed = from_cli.ops.seed;
+        assert_eq!(plan, from_cli);
     }
 
     #[test]
@@ -1952,10 +1999,10 @@ check = ["double_booking", "liveness"]
         assert_eq!(long.faults[2].at, Duration::from_secs(200));
         assert_eq!(long.data.seats, 30_000);
         assert_eq!(long.thresholds, s.thresholds);
-        assert!(long
-            .loadgen_args()
-            .join(" ")
-            .starts_with("--rate 100/s for 300000ms --scenarios"));
+        let plan = long
+            .load_plan("http://gw", PathBuf::from("d.json"))
+            .unwrap();
+        assert_eq!(plan.load_length, Duration::from_secs(300));
         assert_eq!(s.stretched(1), s);
     }
 
@@ -2014,7 +2061,13 @@ check = ["double_booking", "liveness"]
             s.fault_rules,
             vec![crate::exposure::FaultRule::parse("fault-in-flight>=200").unwrap()]
         );
-        assert!(!s.loadgen_args().iter().any(|a| a.starts_with("fault-")));
+        let plan = s.load_plan("http://gw", PathBuf::from("d.json")).unwrap();
+        assert!(!plan
+            .saga_rules
+            .iter()
+            .map(|r| r.rule())
+            .chain(plan.goose_rules.iter().map(String::as_str))
+            .any(|rule| rule.starts_with("fault-")));
         let bad = VALID.replace(
             "[thresholds]\nrules = [",
             "[thresholds]\nrules = [\"fault-in-flight>200\", ",

@@ -46,7 +46,7 @@ impl Row {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            exit_code: report.ending.exit_code(),
+            exit_code: crate::runner::exit_code(report.ending),
             attempted: report.bookings_attempted,
             confirmed: count("CONFIRMED"),
             failed: count("FAILED") + count("EXPIRED"),

@@ -34,10 +34,11 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use uuid::Uuid;
 
 use super::history::{refs, History, Operation};
-use super::op::{OpFn, OpType};
-use super::state::{BookingRow, BookingStatus, FinalState};
-use super::verdict::{Example, Findings, InvariantVerdict};
 use super::Opts;
+use crate::verdict::Findings;
+use runfiles::final_state::{BookingRow, BookingStatus, FinalState};
+use runfiles::history::{OpFn, OpType};
+use runfiles::verdict::{Example, InvariantVerdict};
 
 /// What identifies a booking request besides its id.
 type RequestKey = (Uuid, Uuid, BTreeSet<Uuid>);
@@ -281,10 +282,10 @@ fn check_statuses(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::{fail, info, invoke, ok, OpValue};
     use crate::testkit::*;
-    use crate::verdict::Validity;
     use crate::SeatStatus::{Available, Reserved};
+    use runfiles::history::{fail, info, invoke, ok, OpValue};
+    use runfiles::verdict::Validity;
     use serde_json::json;
 
     fn complete() -> Opts {

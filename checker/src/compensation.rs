@@ -24,10 +24,11 @@ use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 use super::history::{refs, History};
-use super::op::OpFn;
-use super::state::{BookingRow, BookingStatus, FinalState, PaymentStatus};
-use super::verdict::{Example, Findings, InvariantVerdict};
 use super::Opts;
+use crate::verdict::Findings;
+use runfiles::final_state::{BookingRow, BookingStatus, FinalState, PaymentStatus};
+use runfiles::history::OpFn;
+use runfiles::verdict::{Example, InvariantVerdict};
 
 /// Checks invariant 4.
 pub fn check(history: &History, state: &FinalState, opts: &Opts) -> InvariantVerdict {
@@ -136,11 +137,11 @@ pub fn check(history: &History, state: &FinalState, opts: &Opts) -> InvariantVer
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::PaymentRow;
     use crate::testkit::*;
-    use crate::verdict::Validity;
     use crate::PaymentStatus::{Captured, Failed as Declined, Refunded, Voided};
     use crate::SeatStatus::{Available, Locked, Reserved};
+    use runfiles::final_state::PaymentRow;
+    use runfiles::verdict::Validity;
     use serde_json::json;
 
     fn run(state: &FinalState) -> InvariantVerdict {

@@ -18,13 +18,13 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::history::History;
-use super::op::{OpFn, OpType};
-use super::state::{BookingStatus, FinalState};
-use super::verdict::{InvariantVerdict, Validity, Verdict};
 use super::{
     acknowledged, compensation, dead_letters, double_booking, liveness, notifications,
     seat_agreement,
 };
+use runfiles::final_state::{BookingStatus, FinalState};
+use runfiles::history::{OpFn, OpType};
+use runfiles::verdict::{InvariantVerdict, Validity, Verdict};
 
 /// An invariant checker: a pure function of the history and the final state.
 pub type CheckFn = fn(&History, &FinalState, &Opts) -> InvariantVerdict;
@@ -256,8 +256,8 @@ pub fn summarize(history: &History, state: &FinalState) -> BTreeMap<String, u64>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::{info, invoke, ok, OpValue};
-    use crate::state::{BookingRow, BookingStatus, SeatRow, SeatStatus};
+    use runfiles::final_state::{BookingRow, BookingStatus, SeatRow, SeatStatus};
+    use runfiles::history::{info, invoke, ok, OpValue};
     use serde_json::json;
     use uuid::Uuid;
 

@@ -12,9 +12,10 @@
 
 use uuid::Uuid;
 
-use super::state::FinalState;
-use super::verdict::{Example, Findings, InvariantVerdict};
 use super::{History, Opts};
+use crate::verdict::Findings;
+use runfiles::final_state::FinalState;
+use runfiles::verdict::{Example, InvariantVerdict};
 
 /// Checks invariant 7.
 pub fn check(_history: &History, state: &FinalState, opts: &Opts) -> InvariantVerdict {
@@ -51,8 +52,8 @@ pub fn check(_history: &History, state: &FinalState, opts: &Opts) -> InvariantVe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::DeadLetterRow;
-    use crate::verdict::Validity;
+    use runfiles::final_state::DeadLetterRow;
+    use runfiles::verdict::Validity;
 
     fn letter(replayed: bool) -> DeadLetterRow {
         DeadLetterRow {

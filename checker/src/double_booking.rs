@@ -23,10 +23,11 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use uuid::Uuid;
 
 use super::history::{refs, History, Operation};
-use super::op::{OpFn, OpType};
-use super::state::{BookingStatus, FinalState, SeatStatus};
-use super::verdict::{Example, Findings, InvariantVerdict};
 use super::Opts;
+use crate::verdict::Findings;
+use runfiles::final_state::{BookingStatus, FinalState, SeatStatus};
+use runfiles::history::{OpFn, OpType};
+use runfiles::verdict::{Example, InvariantVerdict};
 
 /// Checks invariant 1.
 pub fn check(history: &History, state: &FinalState, opts: &Opts) -> InvariantVerdict {
@@ -172,10 +173,10 @@ pub fn check(history: &History, state: &FinalState, opts: &Opts) -> InvariantVer
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::{invoke, ok, OpValue};
     use crate::testkit::*;
-    use crate::verdict::Validity;
     use crate::SeatStatus::{Available, Reserved};
+    use runfiles::history::{invoke, ok, OpValue};
+    use runfiles::verdict::Validity;
     use serde_json::json;
 
     fn run(history: &History, state: &FinalState) -> InvariantVerdict {

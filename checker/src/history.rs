@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
-use super::op::{Op, OpFn, OpType, OpValue};
-use super::verdict::OpRef;
+use runfiles::history::{Op, OpFn, OpType, OpValue};
+use runfiles::verdict::OpRef;
 
 /// A history that cannot be read.
 #[derive(Debug)]
@@ -355,7 +355,7 @@ fn malformed(line: usize, e: &serde_json::Error) -> HistoryError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::{fail, info, invoke, ok};
+    use runfiles::history::{fail, info, invoke, ok};
 
     fn uuid(n: u128) -> Uuid {
         Uuid::from_u128(n)

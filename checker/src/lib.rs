@@ -25,8 +25,6 @@
 
 mod compose;
 mod history;
-mod op;
-mod state;
 mod verdict;
 
 pub mod acknowledged;
@@ -42,9 +40,11 @@ mod testkit;
 
 pub use compose::{check, compose, summarize, CheckFn, Invariant, Opts};
 pub use history::{History, HistoryError, Operation};
-pub use op::{fail, info, invoke, ok, Op, OpFn, OpType, OpValue};
-pub use state::{
+// The history's ops, the final state and the verdict are the run folder's types.
+pub use runfiles::final_state::{
     BookingRow, BookingStatus, DeadLetterRow, FinalState, NotificationKind, NotificationRow,
     PaymentRow, PaymentStatus, SeatRow, SeatStatus, StateError,
 };
-pub use verdict::{Example, Findings, InvariantVerdict, OpRef, Validity, Verdict};
+pub use runfiles::history::{fail, info, invoke, ok, Op, OpFn, OpType, OpValue};
+pub use runfiles::verdict::{Example, InvariantVerdict, OpRef, Validity, Verdict};
+pub use verdict::{table, Findings};

@@ -9,10 +9,11 @@
 //! | `seats` | seats in the final state |
 
 use super::history::{refs, History};
-use super::op::OpFn;
-use super::state::{BookingStatus, FinalState, SeatStatus};
-use super::verdict::{Example, Findings, InvariantVerdict};
 use super::Opts;
+use crate::verdict::Findings;
+use runfiles::final_state::{BookingStatus, FinalState, SeatStatus};
+use runfiles::history::OpFn;
+use runfiles::verdict::{Example, InvariantVerdict};
 
 /// Checks invariant 3.
 pub fn check(history: &History, state: &FinalState, opts: &Opts) -> InvariantVerdict {

@@ -16,10 +16,11 @@ use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 use super::history::{refs, History};
-use super::op::OpFn;
-use super::state::{BookingRow, BookingStatus, FinalState, NotificationKind};
-use super::verdict::{Example, Findings, InvariantVerdict};
 use super::Opts;
+use crate::verdict::Findings;
+use runfiles::final_state::{BookingRow, BookingStatus, FinalState, NotificationKind};
+use runfiles::history::OpFn;
+use runfiles::verdict::{Example, InvariantVerdict};
 
 /// Checks invariant 6.
 pub fn check(history: &History, state: &FinalState, opts: &Opts) -> InvariantVerdict {
@@ -99,10 +100,10 @@ pub fn check(history: &History, state: &FinalState, opts: &Opts) -> InvariantVer
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::NotificationRow;
     use crate::testkit::*;
-    use crate::verdict::Validity;
     use crate::NotificationKind as Kind;
+    use runfiles::final_state::NotificationRow;
+    use runfiles::verdict::Validity;
     use serde_json::json;
 
     fn run(state: &FinalState) -> InvariantVerdict {

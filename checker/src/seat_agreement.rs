@@ -23,10 +23,11 @@ use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
 use super::history::{refs, History};
-use super::op::OpFn;
-use super::state::{BookingRow, BookingStatus, FinalState, SeatRow, SeatStatus};
-use super::verdict::{Example, Findings, InvariantVerdict};
 use super::Opts;
+use crate::verdict::Findings;
+use runfiles::final_state::{BookingRow, BookingStatus, FinalState, SeatRow, SeatStatus};
+use runfiles::history::OpFn;
+use runfiles::verdict::{Example, InvariantVerdict};
 
 /// Checks invariant 2.
 pub fn check(history: &History, state: &FinalState, opts: &Opts) -> InvariantVerdict {
@@ -161,8 +162,8 @@ pub fn check(history: &History, state: &FinalState, opts: &Opts) -> InvariantVer
 mod tests {
     use super::*;
     use crate::testkit::*;
-    use crate::verdict::Validity;
     use crate::SeatStatus::{Available, Locked, Reserved};
+    use runfiles::verdict::Validity;
     use serde_json::json;
 
     fn run(history: &History, state: &FinalState) -> InvariantVerdict {

@@ -2,8 +2,8 @@
 
 use uuid::Uuid;
 
-use super::op::{invoke, ok, Op, OpFn, OpValue};
-use super::state::{BookingRow, BookingStatus, FinalState, SeatRow, SeatStatus};
+use runfiles::final_state::{BookingRow, BookingStatus, FinalState, SeatRow, SeatStatus};
+use runfiles::history::{invoke, ok, Op, OpFn, OpValue};
 
 pub use BookingStatus::{Cancelled, Confirmed, Expired, Failed, Pending};
 

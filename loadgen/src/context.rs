@@ -15,7 +15,7 @@ use crate::seats::{SeatPool, Strategy};
 use crate::stats::Stats;
 
 /// The knobs the booking operations read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OpConfig {
     /// Seats per booking, drawn uniformly from this range (inclusive).
     pub seats_per_booking: (usize, usize),

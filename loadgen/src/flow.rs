@@ -15,11 +15,12 @@ use serde_json::{json, Value};
 
 use crate::common::{booking_of, relogin, send, Call, LongPoll, Reply};
 use crate::context::Ctx;
-use crate::history::OpType;
+use crate::history::{OpFn, OpType, OpValue};
 use crate::open_model::OpenModel;
 use crate::persona::Persona;
 use crate::seats::Strategy;
 use crate::stats::Outcome;
+use runfiles::final_state::BookingStatus;
 
 /// An open-model worker's session: take arrivals until the queue closes, and run each as the
 /// booking operation of a persona drawn by weight.
@@ -72,9 +73,9 @@ pub async fn book(
     ctx.stats
         .record_start(ctx.since_start(), due.elapsed(), late);
     let who = ctx.next_user();
-    let mut value = json!({"user": who.id, "eventId": ctx.event_id, "seatIds": seats});
+    let mut value = OpValue::book(who.id, ctx.event_id, seats.clone());
     ctx.history
-        .append(process, OpType::Invoke, "book", &value, None);
+        .append(process, OpType::Invoke, OpFn::Book, &value, None);
 
     let body = json!({"eventId": ctx.event_id, "seatIds": seats});
     let key = uuid::Uuid::new_v4().to_string();
@@ -85,6 +86,9 @@ pub async fn book(
         reply = post_booking(user, ctx, who, &body, &key).await?;
     }
 
+    // The booking's id as the target wrote it (the cancel persona needs it even when it is not a
+    // UUID the history can carry).
+    let mut booking_ref = String::new();
     let outcome = match &reply {
         Reply::Http {
             status: 200..=202,
@@ -93,36 +97,40 @@ pub async fn book(
         } => {
             let booking = booking_of(body);
             let id = booking["id"].as_str().unwrap_or_default().to_string();
-            value["bookingId"] = json!(id);
+            // The checker's ids are UUIDs; an id that is not one is left out (the op still
+            // says the booking was acknowledged).
+            value.booking_id = uuid::Uuid::parse_str(&id).ok();
+            booking_ref.clone_from(&id);
             let first = booking["status"].as_str().unwrap_or("PENDING").to_string();
             let statuses = wait_for_end(user, ctx, who, &id, first).await?;
             let last = statuses.last().cloned().unwrap_or_else(|| "PENDING".into());
-            value["status"] = json!(last);
-            value["statuses"] = json!(statuses);
-            value["http"] = json!(reply.status());
+            let observed: Vec<BookingStatus> = statuses.iter().map(|s| s.as_str().into()).collect();
+            value = value.with_statuses(&observed);
+            value.status = Some(last.as_str().into());
+            value.http = reply.status();
             ctx.history
-                .append(process, OpType::Ok, "book", &value, None);
+                .append(process, OpType::Ok, OpFn::Book, &value, None);
             Outcome::from_status(&last).unwrap_or(Outcome::Pending)
         }
         Reply::Http { status, .. }
             if (400..500).contains(status) && *status != 408 && *status != 429 =>
         {
-            value["http"] = json!(status);
+            value.http = Some(*status);
             ctx.history.append(
                 process,
                 OpType::Fail,
-                "book",
+                OpFn::Book,
                 &value,
                 Some(&reply.error_text()),
             );
             Outcome::Rejected
         }
         other => {
-            value["http"] = json!(other.status());
+            value.http = other.status();
             ctx.history.append(
                 process,
                 OpType::Info,
-                "book",
+                OpFn::Book,
                 &value,
                 Some(&other.error_text()),
             );
@@ -160,8 +168,7 @@ pub async fn book(
         ctx.seats.give_back(&seats);
     }
     if outcome == Outcome::Confirmed && persona == Persona::Cancel {
-        let id = value["bookingId"].as_str().unwrap_or_default().to_string();
-        cancel(user, ctx, process, who, &id).await?;
+        cancel(user, ctx, process, who, &booking_ref).await?;
         ctx.seats.give_back(&seats);
     }
     Ok(())
@@ -303,9 +310,13 @@ async fn cancel(
     who: &crate::context::PoolUser,
     id: &str,
 ) -> TransactionResult {
-    let value = json!({"user": who.id, "bookingId": id});
+    let mut value = OpValue {
+        user: Some(who.id),
+        booking_id: uuid::Uuid::parse_str(id).ok(),
+        ..OpValue::default()
+    };
     ctx.history
-        .append(process, OpType::Invoke, "cancel", &value, None);
+        .append(process, OpType::Invoke, OpFn::Cancel, &value, None);
     let path = format!("/api/bookings/{id}/cancel");
     let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
     let reply = send(
@@ -334,7 +345,8 @@ async fn cancel(
         &ctx.stats.cancels_failed
     };
     counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    value.http = reply.status();
     ctx.history
-        .append(process, kind, "cancel", &value, error.as_deref());
+        .append(process, kind, OpFn::Cancel, &value, error.as_deref());
     Ok(())
 }

@@ -25,33 +25,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use serde::Serialize;
-use serde_json::Value;
+pub use runfiles::history::{Op, OpFn, OpType, OpValue};
 
-/// Jepsen's op types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OpType {
-    Invoke,
-    Ok,
-    Fail,
-    Info,
-}
-
-#[derive(Serialize)]
-struct Line<'a> {
-    index: u64,
-    process: u64,
-    #[serde(rename = "type")]
-    kind: OpType,
-    f: &'a str,
-    time: u128,
-    wall: String,
-    value: &'a Value,
-    error: Option<&'a str>,
-}
-
-/// Appends operations to `history.jsonl`; cheap to share behind an `Arc`.
 pub struct History {
     started: Instant,
     inner: Mutex<Writer>,
@@ -82,21 +57,28 @@ impl History {
 
     /// Appends one op and flushes it. A write error is remembered (see [`History::error`]) rather
     /// than returned: a full disk must not abort the load half-way without a word.
-    pub fn append(&self, process: u64, kind: OpType, f: &str, value: &Value, error: Option<&str>) {
+    pub fn append(
+        &self,
+        process: u64,
+        kind: OpType,
+        f: OpFn,
+        value: &OpValue,
+        error: Option<&str>,
+    ) {
         let time = self.started.elapsed().as_nanos();
         let wall = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         // The lock is never held across an await; a poisoned lock only means another thread
         // panicked mid-write, and the file is still ours to append to.
         let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let line = Line {
+        let line = Op {
             index: w.next_index,
             process,
             kind,
             f,
-            time,
-            wall,
-            value,
-            error,
+            time: u64::try_from(time).unwrap_or(u64::MAX),
+            wall: Some(wall),
+            value: value.clone(),
+            error: error.map(serde_json::Value::from),
         };
         w.next_index += 1;
         let result = serde_json::to_writer(&mut w.out, &line)
@@ -140,25 +122,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.jsonl");
         let history = History::create(&path, Instant::now()).unwrap();
-        history.append(
-            3,
-            OpType::Invoke,
-            "book",
-            &serde_json::json!({"seatIds": ["a"]}),
-            None,
+        let seat = uuid::Uuid::from_u128(7);
+        let booked = OpValue::book(
+            uuid::Uuid::from_u128(1),
+            uuid::Uuid::from_u128(2),
+            vec![seat],
         );
+        history.append(3, OpType::Invoke, OpFn::Book, &booked, None);
         // Read before dropping: the line must already be on disk.
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 1);
-        history.append(
-            3,
-            OpType::Info,
-            "book",
-            &serde_json::json!({}),
-            Some("timeout"),
-        );
+        history.append(3, OpType::Info, OpFn::Book, &booked, Some("timeout"));
         let text = std::fs::read_to_string(&path).unwrap();
-        let ops: Vec<Value> = text
+        let ops: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
@@ -168,5 +144,13 @@ mod tests {
         assert_eq!(ops[1]["error"], "timeout");
         assert_eq!(ops[0]["process"], 3);
         assert!(ops[1]["time"].as_u64().unwrap() >= ops[0]["time"].as_u64().unwrap());
+        assert_eq!(ops[0]["value"]["seatIds"][0], seat.to_string());
+        // What the checker reads back is what was written.
+        let back: Vec<Op> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(back[0].value, booked);
+        assert_eq!(back[1].kind, OpType::Info);
     }
 }

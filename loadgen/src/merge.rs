@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::stats::{new_histogram, Outcome, Second};
 use crate::summary::{
-    self, Bookings, HistoryInfo, OpenModelSummary, Percentiles, RouteSummary, Summary,
+    self, percentiles_of, Bookings, HistoryInfo, OpenModelSummary, RouteSummary, Summary,
 };
 use crate::thresholds::{is_saga_rule, Observed, SagaThreshold, Verdict};
 
@@ -35,6 +35,9 @@ pub const PROCESS_STRIDE: u64 = 1_000_000_000_000_000;
 pub enum MergeError {
     #[error("{path}: {message}")]
     Input { path: String, message: String },
+    /// A summary that cannot be read, is not JSON of its shape, or is of a newer format.
+    #[error(transparent)]
+    File(#[from] runfiles::RunFileError),
     #[error("cannot write {path}: {source}")]
     Output {
         path: String,
@@ -69,9 +72,14 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
 /// # Errors
 /// When summary.json is missing or not a loadgen summary.
 pub fn read_summary(dir: &Path) -> Result<Summary, MergeError> {
-    let path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| input(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| input(&path, format!("not a loadgen summary: {e}")))
+    let path = dir.join(runfiles::folder::SUMMARY);
+    let summary: Summary = runfiles::read_versioned(&path)?;
+    // Every field has a default (older summaries load), so an object that is not a summary at
+    // all would read as an empty one: a summary always carries its format version.
+    if summary.version == 0 {
+        return Err(input(&path, "not a loadgen summary (no \"version\")"));
+    }
+    Ok(summary)
 }
 
 /// Merges `dirs` into `out`; returns the merged summary.
@@ -123,13 +131,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, MergeError> {
 }
 
 fn write_json(dir: &Path, name: &str, value: &impl serde::Serialize) -> Result<(), MergeError> {
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap_or_default()).map_err(|source| {
-        MergeError::Output {
-            path: path.display().to_string(),
-            source,
-        }
-    })
+    Ok(runfiles::write_json(&dir.join(name), value)?)
 }
 
 /// A generator's ops with their process ids offset; a torn last line is skipped.
@@ -277,7 +279,7 @@ fn combine(
     for r in routes.values_mut() {
         r.latency = histograms
             .get(&format!("route:{}", r.name))
-            .map(Percentiles::of);
+            .map(percentiles_of);
     }
     // Time-to-confirm rules judge the ttc histograms only, not the routes'.
     let ttc: BTreeMap<String, Histogram<u64>> = histograms
@@ -349,7 +351,7 @@ fn combine(
         bookings,
         time_to_confirm: ttc
             .iter()
-            .map(|(k, h)| (k.clone(), Percentiles::of(h)))
+            .map(|(k, h)| (k.clone(), percentiles_of(h)))
             .collect(),
         histograms: histograms
             .iter()

@@ -28,7 +28,7 @@ use crate::rate::{parse_duration, RateShape};
 use crate::scenarios::closed_session;
 use crate::seats::{SeatPool, Strategy};
 use crate::summary::{
-    self, Bookings, HistoryInfo, OpenModelSummary, Percentiles, RouteSummary, Summary,
+    self, percentiles_of, Bookings, HistoryInfo, OpenModelSummary, RouteSummary, Summary,
 };
 use crate::target::Target;
 use crate::thresholds::{is_saga_rule, Observed, SagaThreshold, Verdict};
@@ -74,20 +74,135 @@ impl RunOutcome {
     }
 }
 
-/// The validated plan of a run.
-struct Plan {
-    host: String,
-    shape: Option<RateShape>,
-    load_length: Duration,
-    weights: Vec<(Persona, u32)>,
-    closed_users: usize,
-    ops: OpConfig,
-    saga_rules: Vec<SagaThreshold>,
-    goose_rules: Vec<String>,
-    late_tolerance: Duration,
-    max_start_delay: Duration,
-    slice: Option<(usize, usize)>,
-    progress: Duration,
+/// Where a run's event and users come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// A file of `loadgen prepare`, checked against the target before the load.
+    Prepared(PathBuf),
+    /// The target's largest event, and this many users signed up first.
+    Pool { users: usize },
+}
+
+/// A load run, typed and validated: what `loadgen run` turns its flags into
+/// ([`LoadPlan::from_args`]) and what chaos builds from a scenario's load section. [`run_plan`]
+/// runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadPlan {
+    /// The gateway, e.g. `http://127.0.0.1:3000`.
+    pub host: String,
+    pub data: DataSource,
+    /// Open-model arrivals of booking operations; `None`: closed-model users only.
+    pub shape: Option<RateShape>,
+    /// The load window (the shape's length when there is one).
+    pub load_length: Duration,
+    /// Cap on open-model operations in flight (goose users that run arrivals).
+    pub inflight: usize,
+    /// Personas and their weights.
+    pub weights: Vec<(Persona, u32)>,
+    /// Closed-model goose users, spread over the weights.
+    pub closed_users: usize,
+    pub ops: OpConfig,
+    /// Rules on the saga (ttc, outcomes, rates), judged by loadgen.
+    pub saga_rules: Vec<SagaThreshold>,
+    /// Rules on requests, handed to goose as it reads them (`p95<500ms`, `error-rate<1%`).
+    pub goose_rules: Vec<String>,
+    /// Let goose stop the run as soon as one of its own thresholds fails.
+    pub threshold_abort: bool,
+    pub late_tolerance: Duration,
+    pub max_start_delay: Duration,
+    /// Slice I of N of the prepared users and seats.
+    pub slice: Option<(usize, usize)>,
+    /// How often to print progress; zero: never.
+    pub progress: Duration,
+    /// Run folder (default `reports/out/<run id>-loadgen`).
+    pub out: Option<PathBuf>,
+    /// goose's own flags, after ours.
+    pub goose_args: Vec<String>,
+}
+
+impl LoadPlan {
+    /// A plan with the command line's defaults: at `rate` (open model) or no arrivals, booking
+    /// one or two random seats, polling 25 ms..2 s with a 5 s long poll, and no thresholds.
+    pub fn new(host: impl Into<String>, data: DataSource, shape: Option<RateShape>) -> Self {
+        let load_length = shape
+            .as_ref()
+            .map_or(Duration::from_secs(60), RateShape::length);
+        let closed_users = if shape.is_some() { 0 } else { 10 };
+        LoadPlan {
+            host: host.into(),
+            data,
+            shape,
+            load_length,
+            inflight: 500,
+            weights: vec![(Persona::Book, 1)],
+            closed_users,
+            ops: OpConfig {
+                seats_per_booking: (1, 2),
+                strategy: Strategy::Random,
+                hot_seats: 10,
+                poll: (Duration::from_millis(25), Duration::from_secs(2)),
+                long_poll: Duration::from_secs(5),
+                confirm_timeout: Duration::from_secs(90),
+                request_timeout: Duration::from_secs(10),
+                retry_unknown: 0,
+                think: Duration::ZERO,
+                seed: rand::random(),
+            },
+            saga_rules: Vec::new(),
+            goose_rules: Vec::new(),
+            threshold_abort: false,
+            late_tolerance: Duration::from_millis(50),
+            max_start_delay: Duration::from_secs(5),
+            slice: None,
+            progress: Duration::from_secs(2),
+            out: None,
+            goose_args: Vec::new(),
+        }
+    }
+
+    /// Sorts threshold rules into the saga's (parsed here) and goose's.
+    ///
+    /// # Errors
+    /// A saga rule that does not parse.
+    pub fn set_thresholds(&mut self, rules: &[String]) -> Result<(), RunError> {
+        self.saga_rules.clear();
+        self.goose_rules.clear();
+        for rule in rules {
+            if is_saga_rule(rule) {
+                self.saga_rules.push(
+                    SagaThreshold::parse(rule).map_err(|e| bad(format!("--threshold: {e}")))?,
+                );
+            } else {
+                self.goose_rules.push(rule.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// What no run can do with: nothing to run, arrivals without a booking persona, no room in
+    /// flight.
+    ///
+    /// # Errors
+    /// [`RunError::BadInput`] saying what to change.
+    pub fn check(&self) -> Result<(), RunError> {
+        if self.load_length.is_zero() {
+            return Err(bad("--duration must be longer than 0s"));
+        }
+        if self.shape.is_some() && !self.weights.iter().any(|(p, _)| p.books()) {
+            return Err(bad(
+                "--rate starts booking operations, but --scenarios has no book, hot-seat or cancel",
+            ));
+        }
+        if self.shape.is_none() && self.closed_users == 0 {
+            return Err(bad(
+                "nothing to run: give --rate (open model) or --users N (closed model)",
+            ));
+        }
+        if self.inflight == 0 {
+            return Err(bad("--inflight must be at least 1"));
+        }
+        Ok(())
+    }
 }
 
 fn duration(flag: &str, text: &str) -> Result<Duration, RunError> {
@@ -110,100 +225,88 @@ fn range<T: PartialOrd + Copy>(
     Ok((a, b))
 }
 
-fn plan(args: &RunArgs) -> Result<Plan, RunError> {
-    let host = args
-        .host
-        .clone()
-        .ok_or_else(|| bad("--host is required, e.g. --host http://127.0.0.1:3000"))?;
-    let load_length = duration("duration", &args.duration)?;
-    if load_length.is_zero() {
-        return Err(bad("--duration must be longer than 0s"));
-    }
-    let shape = args
-        .rate
-        .as_deref()
-        .map(|r| RateShape::parse(r, Some(load_length)).map_err(|e| bad(format!("--rate: {e}"))))
-        .transpose()?;
-    let load_length = shape.as_ref().map_or(load_length, RateShape::length);
-    let weights = parse_weights(&args.scenarios).map_err(|e| bad(format!("--scenarios: {e}")))?;
-    let closed_users = args.users.unwrap_or(if shape.is_some() { 0 } else { 10 });
-    if shape.is_some() && !weights.iter().any(|(p, _)| p.books()) {
-        return Err(bad(
-            "--rate starts booking operations, but --scenarios has no book, hot-seat or cancel",
-        ));
-    }
-    if shape.is_none() && closed_users == 0 {
-        return Err(bad(
-            "nothing to run: give --rate (open model) or --users N (closed model)",
-        ));
-    }
-    if args.inflight == 0 {
-        return Err(bad("--inflight must be at least 1"));
-    }
-    let strategy: Strategy = args
-        .strategy
-        .parse()
-        .map_err(|e| bad(format!("--strategy: {e}")))?;
-    let seats_per_booking = range("seats-per-booking", &args.seats_per_booking, |s| {
-        s.parse::<usize>().ok().filter(|n| *n > 0)
-    })?;
-    let poll = range("poll", &args.poll, |s| {
-        parse_duration(s).ok().filter(|d| !d.is_zero())
-    })?;
-    let mut saga_rules = Vec::new();
-    let mut goose_rules = Vec::new();
-    for rule in &args.thresholds {
-        if is_saga_rule(rule) {
-            saga_rules
-                .push(SagaThreshold::parse(rule).map_err(|e| bad(format!("--threshold: {e}")))?);
-        } else {
-            goose_rules.push(rule.clone());
+impl LoadPlan {
+    /// The plan of `loadgen run`'s flags.
+    ///
+    /// # Errors
+    /// [`RunError::BadInput`] naming the flag.
+    pub fn from_args(args: &RunArgs) -> Result<LoadPlan, RunError> {
+        let host = args
+            .host
+            .clone()
+            .ok_or_else(|| bad("--host is required, e.g. --host http://127.0.0.1:3000"))?;
+        let load_length = duration("duration", &args.duration)?;
+        if load_length.is_zero() {
+            return Err(bad("--duration must be longer than 0s"));
         }
-    }
-    let slice = args
-        .users_slice
-        .as_deref()
-        .map(|s| {
-            let (i, n) = s
-                .split_once('/')
-                .ok_or_else(|| bad(format!("--users-slice {s:?}: use I/N, e.g. 0/3")))?;
-            let (i, n): (usize, usize) = (
-                i.parse()
-                    .map_err(|_| bad(format!("--users-slice {s:?}: I is not a number")))?,
-                n.parse()
-                    .map_err(|_| bad(format!("--users-slice {s:?}: N is not a number")))?,
-            );
-            if n == 0 || i >= n {
-                return Err(bad(format!("--users-slice {s:?}: needs 0 <= I < N")));
-            }
-            Ok((i, n))
-        })
-        .transpose()?;
-    Ok(Plan {
-        host,
-        shape,
-        load_length,
-        weights,
-        closed_users,
-        ops: OpConfig {
-            seats_per_booking,
-            strategy,
+        let shape = args
+            .rate
+            .as_deref()
+            .map(|r| {
+                RateShape::parse(r, Some(load_length)).map_err(|e| bad(format!("--rate: {e}")))
+            })
+            .transpose()?;
+        let load_length = shape.as_ref().map_or(load_length, RateShape::length);
+        let data = match &args.data {
+            Some(path) => DataSource::Prepared(path.clone()),
+            None => DataSource::Pool {
+                users: args.pool_users,
+            },
+        };
+        let mut plan = LoadPlan::new(host, data, shape);
+        plan.load_length = load_length;
+        plan.weights =
+            parse_weights(&args.scenarios).map_err(|e| bad(format!("--scenarios: {e}")))?;
+        plan.closed_users = args.users.unwrap_or(plan.closed_users);
+        plan.inflight = args.inflight;
+        plan.ops = OpConfig {
+            seats_per_booking: range("seats-per-booking", &args.seats_per_booking, |s| {
+                s.parse::<usize>().ok().filter(|n| *n > 0)
+            })?,
+            strategy: args
+                .strategy
+                .parse()
+                .map_err(|e| bad(format!("--strategy: {e}")))?,
             hot_seats: args.hot_seats.max(1),
-            poll,
+            poll: range("poll", &args.poll, |s| {
+                parse_duration(s).ok().filter(|d| !d.is_zero())
+            })?,
             long_poll: duration("long-poll", &args.long_poll)?,
             confirm_timeout: duration("confirm-timeout", &args.confirm_timeout)?,
             request_timeout: duration("request-timeout", &args.request_timeout)?,
             retry_unknown: args.retry_unknown,
             think: duration("think", &args.think)?,
             seed: args.seed.unwrap_or_else(rand::random),
-        },
-        saga_rules,
-        goose_rules,
-        late_tolerance: duration("late-tolerance", &args.late_tolerance)?,
-        max_start_delay: duration("max-start-delay", &args.max_start_delay)?,
-        slice,
-        progress: duration("progress", &args.progress)?,
-    })
+        };
+        plan.set_thresholds(&args.thresholds)?;
+        plan.threshold_abort = args.threshold_abort;
+        plan.late_tolerance = duration("late-tolerance", &args.late_tolerance)?;
+        plan.max_start_delay = duration("max-start-delay", &args.max_start_delay)?;
+        plan.slice = args
+            .users_slice
+            .as_deref()
+            .map(|s| {
+                let (i, n) = s
+                    .split_once('/')
+                    .ok_or_else(|| bad(format!("--users-slice {s:?}: use I/N, e.g. 0/3")))?;
+                let (i, n): (usize, usize) = (
+                    i.parse()
+                        .map_err(|_| bad(format!("--users-slice {s:?}: I is not a number")))?,
+                    n.parse()
+                        .map_err(|_| bad(format!("--users-slice {s:?}: N is not a number")))?,
+                );
+                if n == 0 || i >= n {
+                    return Err(bad(format!("--users-slice {s:?}: needs 0 <= I < N")));
+                }
+                Ok((i, n))
+            })
+            .transpose()?;
+        plan.progress = duration("progress", &args.progress)?;
+        plan.out = args.out.clone();
+        plan.goose_args = args.goose_args.clone();
+        plan.check()?;
+        Ok(plan)
+    }
 }
 
 /// Splits `total` users over the weights (largest remainder); personas with no user are left out.
@@ -250,13 +353,25 @@ pub async fn run_with(
     args: &RunArgs,
     load_started: Option<tokio::sync::oneshot::Sender<Instant>>,
 ) -> Result<RunOutcome, RunError> {
-    let plan = plan(args)?;
+    run_plan(&LoadPlan::from_args(args)?, load_started).await
+}
+
+/// Runs `plan`, telling `load_started` the moment the load window opens (a fault schedule keys
+/// its offsets on it).
+///
+/// # Errors
+/// [`RunError::BadInput`] before any load was sent; [`RunError::Harness`] when the run broke.
+pub async fn run_plan(
+    plan: &LoadPlan,
+    load_started: Option<tokio::sync::oneshot::Sender<Instant>>,
+) -> Result<RunOutcome, RunError> {
+    plan.check()?;
     let target = Target::new(&plan.host).map_err(bad)?;
     let run_id = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string()
         + &format!("-{:04x}", rand::random::<u16>());
     let (data, seats) = if plan.weights.iter().any(|(p, _)| p.needs_data()) {
         target.check().await.map_err(bad)?;
-        let data = load_data(args, &plan, &target, &run_id).await?;
+        let data = load_data(plan, &target, &run_id).await?;
         let seats = target.seats(data.event_id).await.map_err(bad)?;
         if seats.is_empty() {
             return Err(bad(format!(
@@ -280,7 +395,7 @@ pub async fn run_with(
     };
 
     // The run folder.
-    let out_dir = args
+    let out_dir = plan
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("reports/out/{run_id}-loadgen")));
@@ -291,30 +406,26 @@ pub async fn run_with(
         ))
     })?;
     // The machine and build the numbers come from, for the report's header.
-    reports::Environment::capture()
-        .save(&out_dir)
-        .map_err(|e| {
-            bad(format!(
-                "cannot write {}: {e}",
-                out_dir.join("environment.json").display()
-            ))
-        })?;
+    reports::environment::save(&reports::environment::capture(), &out_dir)
+        .map_err(|e| bad(e.to_string()))?;
     let history_path = out_dir.join("history.jsonl");
     let history = History::create(&history_path, Instant::now())
         .map_err(|e| bad(format!("cannot create {}: {e}", history_path.display())))?;
-    let _ = std::fs::write(
-        out_dir.join("run.json"),
-        serde_json::to_vec_pretty(&serde_json::json!({
-            "args": std::env::args().collect::<Vec<_>>(), "runId": run_id, "host": plan.host,
-            "eventId": data.event_id, "seed": plan.ops.seed, "users": data.users.len(),
-        }))
-        .unwrap_or_default(),
-    );
+    let run_info = runfiles::RunInfo {
+        args: std::env::args().collect(),
+        run_id: run_id.clone(),
+        host: plan.host.clone(),
+        event_id: data.event_id.to_string(),
+        seed: Some(plan.ops.seed),
+        users: Some(data.users.len() as u64),
+    };
+    runfiles::write_json(&out_dir.join(runfiles::folder::RUN_INFO), &run_info)
+        .map_err(|e| bad(e.to_string()))?;
 
     // Goose's configuration: ours first, then whatever the user passed after `--`.
     let closed = split_users(plan.closed_users, &plan.weights);
     let open_workers = if plan.shape.is_some() {
-        args.inflight
+        plan.inflight
     } else {
         0
     };
@@ -337,21 +448,21 @@ pub async fn run_with(
         "--report-file".into(),
         out_dir.join("goose-report.json").display().to_string(),
     ];
-    if !args.threshold_abort {
+    if !plan.threshold_abort {
         goose_args.push("--no-threshold-abort".into());
     }
     // goose's telnet controller listens on a fixed port (5116) and keeps it until the process
     // exits: every later run in one process (`chaos suite`, capacity steps) logged an ERROR
     // that it could not listen. loadgen drives the attack itself; a user who wants the
     // controller asks for it after `--`. (goose's WebSocket controller is off by default.)
-    if !args.goose_args.iter().any(|a| a.contains("telnet")) {
+    if !plan.goose_args.iter().any(|a| a.contains("telnet")) {
         goose_args.push("--no-telnet".into());
     }
     for rule in &plan.goose_rules {
         goose_args.push("--threshold".into());
         goose_args.push(rule.clone());
     }
-    goose_args.extend(args.goose_args.iter().cloned());
+    goose_args.extend(plan.goose_args.iter().cloned());
     let config = GooseConfiguration::parse_args_default(&goose_args)
         .map_err(|e| bad(format!("goose options: {e}")))?;
 
@@ -478,32 +589,27 @@ pub async fn run_with(
 
     let summary = summarize(
         &ctx,
-        &plan,
+        plan,
         &metrics,
         &history_path,
         started_at,
         ended_at,
         &data,
     );
-    let path = out_dir.join("summary.json");
-    std::fs::write(
-        &path,
-        serde_json::to_vec_pretty(&summary).unwrap_or_default(),
-    )
-    .map_err(|e| RunError::Harness(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+    runfiles::write_json(&out_dir.join(runfiles::folder::SUMMARY), &summary)
+        .map_err(|e| RunError::Harness(e.into()))?;
     Ok(RunOutcome { summary, out_dir })
 }
 
 /// The prepared data (checked against the target), or a live pool: the target's largest event
 /// and freshly signed-up users.
 async fn load_data(
-    args: &RunArgs,
-    plan: &Plan,
+    plan: &LoadPlan,
     target: &Target,
     run_id: &str,
 ) -> Result<PreparedData, RunError> {
-    let data = match &args.data {
-        Some(path) => {
+    let data = match &plan.data {
+        DataSource::Prepared(path) => {
             let mut data = PreparedData::load(path).map_err(bad)?;
             if let Some((i, n)) = plan.slice {
                 data.slice(i, n);
@@ -520,14 +626,13 @@ async fn load_data(
                 .map_err(bad)?;
             data
         }
-        None => {
+        DataSource::Pool { users } => {
             let (event_id, event_name, seats) = target.largest_event().await.map_err(bad)?;
             eprintln!(
-                "loadgen: no --data; booking {event_name:?} ({seats} seats), signing up {} users",
-                args.pool_users
+                "loadgen: no --data; booking {event_name:?} ({seats} seats), signing up {users} users"
             );
             let users = target
-                .register_many(&format!("loadgen-{run_id}"), args.pool_users.max(1))
+                .register_many(&format!("loadgen-{run_id}"), (*users).max(1))
                 .await
                 .map_err(bad)?;
             PreparedData {
@@ -546,7 +651,7 @@ async fn load_data(
 
 fn summarize(
     ctx: &Ctx,
-    plan: &Plan,
+    plan: &LoadPlan,
     metrics: &GooseMetrics,
     history_path: &std::path::Path,
     started_at: chrono::DateTime<chrono::Utc>,
@@ -578,7 +683,7 @@ fn summarize(
             target_rate_per_s: o.shape.expected_by(o.shape.length())
                 / o.shape.length().as_secs_f64(),
             start_rate_per_s: o.achieved_rate(),
-            start_delay: Percentiles::of(&ctx.stats.start_delay()),
+            start_delay: percentiles_of(&ctx.stats.start_delay()),
         }
     });
     let histograms = ctx.stats.ttc_all();
@@ -605,7 +710,7 @@ fn summarize(
         .iter()
         .map(|(name, r)| {
             let count = r.success_count + r.fail_count;
-            let latency = timed.get(name).map(|t| Percentiles::of(&t.latency));
+            let latency = timed.get(name).map(|t| percentiles_of(&t.latency));
             RouteSummary {
                 name: name.clone(),
                 count,
@@ -627,7 +732,7 @@ fn summarize(
     );
 
     Summary {
-        version: 1,
+        version: Summary::VERSION,
         loadgen: env!("CARGO_PKG_VERSION").to_string(),
         run_id: ctx.run_id.clone(),
         host: plan.host.clone(),
@@ -650,7 +755,7 @@ fn summarize(
         },
         time_to_confirm: histograms
             .iter()
-            .map(|(k, h)| (k.clone(), Percentiles::of(h)))
+            .map(|(k, h)| (k.clone(), percentiles_of(h)))
             .collect(),
         histograms: histogram_texts,
         routes,

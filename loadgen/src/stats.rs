@@ -13,70 +13,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::{Deserialize, Serialize};
 
-/// How a booking operation ended, as the client saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Outcome {
-    /// The saga ended CONFIRMED.
-    Confirmed,
-    /// The saga ended FAILED (seats taken, payment declined).
-    Failed,
-    /// The saga ended EXPIRED (booking timeout).
-    Expired,
-    /// The booking ended CANCELLED (by us or someone else).
-    Cancelled,
-    /// Acknowledged, but still PENDING when polling gave up.
-    Pending,
-    /// The POST was refused (4xx): no booking was created.
-    Rejected,
-    /// Unknown: timeout, connection error or 5xx on the POST.
-    Unknown,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 7] = [
-        Outcome::Confirmed,
-        Outcome::Failed,
-        Outcome::Expired,
-        Outcome::Cancelled,
-        Outcome::Pending,
-        Outcome::Rejected,
-        Outcome::Unknown,
-    ];
-
-    /// The terminal booking status this outcome stands for, parsed from the API.
-    pub fn from_status(status: &str) -> Option<Self> {
-        Some(match status {
-            "CONFIRMED" => Outcome::Confirmed,
-            "FAILED" => Outcome::Failed,
-            "EXPIRED" => Outcome::Expired,
-            "CANCELLED" => Outcome::Cancelled,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Confirmed => "CONFIRMED",
-            Outcome::Failed => "FAILED",
-            Outcome::Expired => "EXPIRED",
-            Outcome::Cancelled => "CANCELLED",
-            Outcome::Pending => "PENDING",
-            Outcome::Rejected => "REJECTED",
-            Outcome::Unknown => "UNKNOWN",
-        }
-    }
-
-    /// Whether the saga ran to an end the client saw (the outcomes with a time-to-confirm).
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Outcome::Confirmed | Outcome::Failed | Outcome::Expired | Outcome::Cancelled
-        )
-    }
-}
+pub use runfiles::Outcome;
 
 /// A histogram of microseconds, 1 us to 1 h, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
@@ -84,42 +22,18 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
-/// One second of the run.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct Second {
-    pub started: u64,
-    pub late: u64,
-    pub dropped: u64,
-    /// Completions in this second, by outcome.
-    pub outcomes: BTreeMap<Outcome, u64>,
-    /// Time-to-confirm percentiles of the operations that ended in this second (ms).
-    pub ttc_p50_ms: Option<f64>,
-    pub ttc_p95_ms: Option<f64>,
-    pub ttc_p99_ms: Option<f64>,
-    /// Operations in flight at the end of the second.
-    pub in_flight: u64,
-    /// HTTP requests that completed in this second, per route (`POST /api/bookings`, ...).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub routes: BTreeMap<String, RouteSecond>,
+pub use runfiles::{RouteSecond, Second};
+
+/// One second while the run goes on: what the file will say, and the raw samples its
+/// percentiles are computed from at the end.
+#[derive(Debug, Default, Clone)]
+struct SecondSoFar {
+    second: Second,
     /// Time-to-confirm samples of the second (microseconds). Raw samples, not a histogram: a
     /// histogram per second per route would cost ~180 KB each, a sample 4 bytes.
-    #[serde(skip)]
     ttc: Vec<u32>,
-}
-
-/// One route in one second of the run.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct RouteSecond {
-    /// Requests that completed in the second.
-    pub count: u64,
-    /// Of those, failures (unexpected status, not JSON, no answer).
-    pub errors: u64,
-    /// Latency percentiles of the second's requests (ms); `None` once merged from several runs.
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    #[serde(skip)]
-    samples: Vec<u32>,
+    /// Request latencies of the second by route (microseconds).
+    route_latency: BTreeMap<String, Vec<u32>>,
 }
 
 /// A route over the whole run.
@@ -156,7 +70,7 @@ pub struct Stats {
     ttc: Mutex<BTreeMap<String, Histogram<u64>>>,
     /// How late operations started against their due time.
     start_delay: Mutex<Histogram<u64>>,
-    timeline: Mutex<Vec<Second>>,
+    timeline: Mutex<Vec<SecondSoFar>>,
     routes: Mutex<BTreeMap<String, RouteTotal>>,
 }
 
@@ -189,13 +103,13 @@ fn micros32(d: Duration) -> u32 {
 }
 
 impl Stats {
-    fn second(&self, at: Duration, update: impl FnOnce(&mut Second)) {
+    fn second(&self, at: Duration, update: impl FnOnce(&mut SecondSoFar)) {
         let index = usize::try_from(at.as_secs())
             .unwrap_or(usize::MAX)
             .min(24 * 3600);
         let mut timeline = self.timeline.lock().unwrap_or_else(|e| e.into_inner());
         if timeline.len() <= index {
-            timeline.resize_with(index + 1, Second::default);
+            timeline.resize_with(index + 1, SecondSoFar::default);
         }
         update(&mut timeline[index]);
     }
@@ -213,15 +127,15 @@ impl Stats {
             .unwrap_or_else(|e| e.into_inner())
             .saturating_record(micros(delay));
         self.second(at, |s| {
-            s.started += 1;
-            s.late += u64::from(late);
+            s.second.started += 1;
+            s.second.late += u64::from(late);
         });
     }
 
     /// An arrival that was never started (no free worker in time, or the queue was full).
     pub fn record_drop(&self, at: Duration) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
-        self.second(at, |s| s.dropped += 1);
+        self.second(at, |s| s.second.dropped += 1);
     }
 
     /// An operation ended with `outcome`; `ttc` is set for terminal outcomes.
@@ -244,11 +158,11 @@ impl Stats {
         }
         let in_flight = self.in_flight.load(Ordering::Relaxed);
         self.second(at, |s| {
-            *s.outcomes.entry(outcome).or_default() += 1;
+            *s.second.outcomes.entry(outcome).or_default() += 1;
             if let Some(ttc) = ttc {
                 s.ttc.push(micros32(ttc));
             }
-            s.in_flight = in_flight;
+            s.second.in_flight = in_flight;
         });
     }
 
@@ -271,13 +185,19 @@ impl Stats {
             total.latency.saturating_record(micros(latency));
         }
         self.second(at, |s| {
-            let r = match s.routes.get_mut(route) {
+            let r = match s.second.routes.get_mut(route) {
                 Some(r) => r,
-                None => s.routes.entry(route.to_string()).or_default(),
+                None => s.second.routes.entry(route.to_string()).or_default(),
             };
             r.count += 1;
             r.errors += u64::from(error);
-            r.samples.push(micros32(latency));
+            match s.route_latency.get_mut(route) {
+                Some(samples) => samples.push(micros32(latency)),
+                None => {
+                    s.route_latency
+                        .insert(route.to_string(), vec![micros32(latency)]);
+                }
+            }
         });
     }
 
@@ -324,24 +244,27 @@ impl Stats {
 
     /// The 1 s timeline with each second's percentiles filled in.
     pub fn timeline(&self) -> Vec<Second> {
-        let mut timeline = self
+        let so_far = self
             .timeline
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        for s in &mut timeline {
-            let mut ttc = std::mem::take(&mut s.ttc);
-            s.ttc_p50_ms = quantile_ms(&mut ttc, 0.5);
-            s.ttc_p95_ms = quantile_ms(&mut ttc, 0.95);
-            s.ttc_p99_ms = quantile_ms(&mut ttc, 0.99);
-            for r in s.routes.values_mut() {
-                let mut samples = std::mem::take(&mut r.samples);
-                r.p50_ms = quantile_ms(&mut samples, 0.5);
-                r.p95_ms = quantile_ms(&mut samples, 0.95);
-                r.p99_ms = quantile_ms(&mut samples, 0.99);
-            }
-        }
-        timeline
+        so_far
+            .into_iter()
+            .map(|mut s| {
+                s.second.ttc_p50_ms = quantile_ms(&mut s.ttc, 0.5);
+                s.second.ttc_p95_ms = quantile_ms(&mut s.ttc, 0.95);
+                s.second.ttc_p99_ms = quantile_ms(&mut s.ttc, 0.99);
+                for (route, r) in &mut s.second.routes {
+                    if let Some(samples) = s.route_latency.get_mut(route) {
+                        r.p50_ms = quantile_ms(samples, 0.5);
+                        r.p95_ms = quantile_ms(samples, 0.95);
+                        r.p99_ms = quantile_ms(samples, 0.99);
+                    }
+                }
+                s.second
+            })
+            .collect()
     }
 }
 

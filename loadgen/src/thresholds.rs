@@ -8,10 +8,6 @@
 //! Counts compare as numbers, or as a percentage of operations started when the value ends in
 //! `%`. Every other rule (p95<500ms, error-rate<1%, ...) is goose's own and goes to goose.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
 use crate::rate::parse_duration;
 use crate::stats::Outcome;
 
@@ -89,25 +85,8 @@ pub struct Observed {
     pub late: u64,
 }
 
-/// A rule's verdict.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Verdict {
-    pub rule: String,
-    pub passed: bool,
-    pub observed: String,
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} (observed {})",
-            if self.passed { "PASS" } else { "FAIL" },
-            self.rule,
-            self.observed
-        )
-    }
-}
+/// A rule's verdict: the summary's `thresholds` entries.
+pub use runfiles::Threshold as Verdict;
 
 /// Whether `rule` names a saga metric (else it is goose's).
 pub fn is_saga_rule(rule: &str) -> bool {
@@ -127,6 +106,11 @@ pub fn is_saga_rule(rule: &str) -> bool {
 }
 
 impl SagaThreshold {
+    /// The rule as written (`ttc-p99<2s`).
+    pub fn rule(&self) -> &str {
+        &self.text
+    }
+
     /// Parses a rule such as `ttc-p99<2s`.
     ///
     /// # Errors

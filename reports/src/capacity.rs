@@ -11,7 +11,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use crate::format::{esc, fixed, human_ms};
-use crate::input::{read_json, Capacity};
+use crate::input::Capacity;
 use crate::page::{badge, document};
 use crate::recovery::ttc_p99_rule_ms;
 use crate::svg::{Chart, Rule, Series, XKind, YScale, YUnit};
@@ -31,7 +31,7 @@ pub struct StepReport {
 /// its row, not an error.
 pub fn render(dir: &Path, opts: &RenderOptions) -> Result<String, ReportError> {
     let path = dir.join("capacity.json");
-    let capacity: Capacity = read_json(&path)?;
+    let capacity: Capacity = runfiles::read_versioned(&path)?;
     if capacity.steps.is_empty() {
         return Err(ReportError::Invalid {
             path,

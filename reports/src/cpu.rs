@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! ProcessSnapshot::take() ── load ── quiesce ── ProcessSnapshot::take()
-//!        └──────────────── CpuUsage::between(a, b, confirmed) ──▶ save(dir) ──▶ dir/cpu.json
+//!        └──────────────── usage_between(a, b, confirmed) ──▶ save(usage, dir) ──▶ dir/cpu.json
 //! ```
 //!
 //! Processes are named by role: a service run as `stack serve NAME` is `NAME`; the harness's own
@@ -14,13 +14,9 @@
 //! (a killed service) is missing its CPU; one started in between counts from zero.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-/// The file's format; bumped when a field changes meaning.
-pub const FORMAT_VERSION: u32 = 1;
+pub use runfiles::cpu::{CpuUsage, ProcessCpu, FORMAT_VERSION};
 
 /// Process names that belong to a run (besides the services and the harness).
 const INFRASTRUCTURE: [&str; 3] = ["tansu", "postgres", "redis-server"];
@@ -82,7 +78,7 @@ impl ProcessSnapshot {
 
     /// The CPU used from this snapshot until now (a new snapshot of the same harness).
     pub fn usage_until_now(&self, confirmed: u64) -> CpuUsage {
-        CpuUsage::between(self, &Self::take(self.harness_pid), confirmed)
+        usage_between(self, &Self::take(self.harness_pid), confirmed)
     }
 }
 
@@ -124,107 +120,49 @@ fn clock_ticks() -> f64 {
     100.0
 }
 
-/// One role's CPU over the window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProcessCpu {
-    pub name: String,
-    pub cpu_seconds: f64,
-    /// Milliseconds of CPU per confirmed booking (absent without confirmed bookings).
-    pub ms_per_confirmed: Option<f64>,
+/// The CPU each role used between `a` and `b`.
+pub fn usage_between(a: &ProcessSnapshot, b: &ProcessSnapshot, confirmed: u64) -> CpuUsage {
+    let mut by_role: BTreeMap<String, f64> = BTreeMap::new();
+    for (key, (role, cpu)) in &b.processes {
+        let before = a.processes.get(key).map_or(0.0, |(_, c)| *c);
+        *by_role.entry(role.clone()).or_default() += (cpu - before).max(0.0);
+    }
+    let wall_seconds = match (a.taken, b.taken) {
+        (Some(a), Some(b)) => b.saturating_duration_since(a).as_secs_f64(),
+        _ => 0.0,
+    };
+    let per = |seconds: f64| (confirmed > 0).then(|| seconds * 1000.0 / confirmed as f64);
+    let mut processes: Vec<ProcessCpu> = by_role
+        .into_iter()
+        .map(|(name, cpu_seconds)| ProcessCpu {
+            name,
+            cpu_seconds,
+            ms_per_confirmed: per(cpu_seconds),
+        })
+        .collect();
+    processes.sort_by(|x, y| y.cpu_seconds.total_cmp(&x.cpu_seconds));
+    let total_cpu_seconds: f64 = processes.iter().map(|p| p.cpu_seconds).sum();
+    CpuUsage {
+        format_version: FORMAT_VERSION,
+        wall_seconds,
+        confirmed,
+        cores_busy: if wall_seconds > 0.0 {
+            total_cpu_seconds / wall_seconds
+        } else {
+            0.0
+        },
+        ms_per_confirmed: per(total_cpu_seconds),
+        processes,
+        total_cpu_seconds,
+    }
 }
 
-/// `cpu.json`: CPU by process over a run's load and settling, per confirmed booking.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CpuUsage {
-    pub format_version: u32,
-    /// Wall-clock seconds between the snapshots.
-    pub wall_seconds: f64,
-    /// Bookings confirmed in the window.
-    pub confirmed: u64,
-    /// Largest first.
-    pub processes: Vec<ProcessCpu>,
-    pub total_cpu_seconds: f64,
-    /// Cores busy on average over the window.
-    pub cores_busy: f64,
-    pub ms_per_confirmed: Option<f64>,
-}
-
-impl CpuUsage {
-    /// The CPU each role used between `a` and `b`.
-    pub fn between(a: &ProcessSnapshot, b: &ProcessSnapshot, confirmed: u64) -> Self {
-        let mut by_role: BTreeMap<String, f64> = BTreeMap::new();
-        for (key, (role, cpu)) in &b.processes {
-            let before = a.processes.get(key).map_or(0.0, |(_, c)| *c);
-            *by_role.entry(role.clone()).or_default() += (cpu - before).max(0.0);
-        }
-        let wall_seconds = match (a.taken, b.taken) {
-            (Some(a), Some(b)) => b.saturating_duration_since(a).as_secs_f64(),
-            _ => 0.0,
-        };
-        let per = |seconds: f64| (confirmed > 0).then(|| seconds * 1000.0 / confirmed as f64);
-        let mut processes: Vec<ProcessCpu> = by_role
-            .into_iter()
-            .map(|(name, cpu_seconds)| ProcessCpu {
-                name,
-                cpu_seconds,
-                ms_per_confirmed: per(cpu_seconds),
-            })
-            .collect();
-        processes.sort_by(|x, y| y.cpu_seconds.total_cmp(&x.cpu_seconds));
-        let total_cpu_seconds: f64 = processes.iter().map(|p| p.cpu_seconds).sum();
-        CpuUsage {
-            format_version: FORMAT_VERSION,
-            wall_seconds,
-            confirmed,
-            cores_busy: if wall_seconds > 0.0 {
-                total_cpu_seconds / wall_seconds
-            } else {
-                0.0
-            },
-            ms_per_confirmed: per(total_cpu_seconds),
-            processes,
-            total_cpu_seconds,
-        }
-    }
-
-    /// One line for a terminal: `12.3 ms CPU per confirmed booking (tansu 5.1, postgres 3.0, ...)`.
-    pub fn summary_line(&self) -> String {
-        let parts: Vec<String> = self
-            .processes
-            .iter()
-            .take(6)
-            .map(|p| match p.ms_per_confirmed {
-                Some(ms) => format!("{} {ms:.1}", p.name),
-                None => format!("{} {:.1}s", p.name, p.cpu_seconds),
-            })
-            .collect();
-        match self.ms_per_confirmed {
-            Some(ms) => format!(
-                "{ms:.1} ms CPU per confirmed booking ({}), {:.2} cores busy over {:.0} s",
-                parts.join(", "),
-                self.cores_busy,
-                self.wall_seconds
-            ),
-            None => format!(
-                "{:.1} s CPU, nothing confirmed ({})",
-                self.total_cpu_seconds,
-                parts.join(", ")
-            ),
-        }
-    }
-
-    /// Writes `dir/cpu.json` (to a temporary name first, so a reader never sees half a file).
-    ///
-    /// # Errors
-    /// When the file cannot be written.
-    pub fn save(&self, dir: &Path) -> io::Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        let tmp = dir.join("cpu.json.tmp");
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(tmp, dir.join("cpu.json"))
-    }
+/// Writes `dir/cpu.json` (atomically).
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn save(usage: &CpuUsage, dir: &Path) -> Result<(), runfiles::RunFileError> {
+    runfiles::write_json(&dir.join(runfiles::folder::CPU), usage)
 }
 
 #[cfg(test)]
@@ -258,7 +196,7 @@ mod tests {
             (4, 99, "booking-service", 0.5),
             (5, 50, "harness", 1.0),
         ]);
-        let usage = CpuUsage::between(&a, &b, 100);
+        let usage = usage_between(&a, &b, 100);
         let by: BTreeMap<_, _> = usage
             .processes
             .iter()
@@ -281,7 +219,7 @@ mod tests {
 
     #[test]
     fn without_confirmed_bookings_there_is_no_per_booking_figure() {
-        let usage = CpuUsage::between(&snapshot(&[]), &snapshot(&[(1, 1, "tansu", 1.0)]), 0);
+        let usage = usage_between(&snapshot(&[]), &snapshot(&[(1, 1, "tansu", 1.0)]), 0);
         assert_eq!(usage.ms_per_confirmed, None);
         assert!(usage.summary_line().contains("nothing confirmed"));
     }

@@ -289,7 +289,7 @@ impl Diff {
             "diff-confirmed",
             "Confirmed per second: A vs B",
             YUnit::Count,
-            |s| Some(s.outcome("CONFIRMED") as f64),
+            |s| Some(s.outcome(runfiles::Outcome::Confirmed) as f64),
         ));
         main.push_str(&overlay(
             "diff-ttc-p99",

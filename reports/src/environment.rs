@@ -2,73 +2,45 @@
 //! shown in the report's header. Everything is best effort: what cannot be read is `null`.
 //!
 //! ```text
-//! Environment::capture() ─▶ /proc/sys/kernel/hostname, available_parallelism, /proc/cpuinfo,
+//! capture() ─▶ /proc/sys/kernel/hostname, available_parallelism, /proc/cpuinfo,
 //!                           /proc/meminfo, /etc/os-release, /proc/sys/kernel/osrelease,
 //!                           CARGO_PKG_VERSION, `git rev-parse --short HEAD`, now (RFC 3339)
-//!                ─▶ save(dir) ─▶ dir/environment.json
+//!           ─▶ save(&environment, dir) ─▶ dir/environment.json
 //! ```
 
-use std::io;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use serde::{Deserialize, Serialize};
+pub use runfiles::environment::Environment;
 
-/// Where and with what a run ran.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Environment {
-    /// The machine's hostname.
-    pub hostname: Option<String>,
-    /// CPUs this process may use.
-    pub cpus: Option<u64>,
-    /// `model name` of the first CPU in /proc/cpuinfo.
-    pub cpu_model: Option<String>,
-    /// MemTotal of /proc/meminfo, in bytes.
-    pub memory_bytes: Option<u64>,
-    /// PRETTY_NAME of /etc/os-release.
-    pub os: Option<String>,
-    /// /proc/sys/kernel/osrelease.
-    pub kernel: Option<String>,
-    /// The Stampede version that ran (the crates share one version).
-    pub stampede_version: String,
-    /// `git rev-parse --short HEAD` in the current directory, when that works.
-    pub git_commit: Option<String>,
-    /// When this was captured, RFC 3339 UTC.
-    pub captured_at: String,
+/// Reads the machine and build. Never fails: what cannot be read stays `None`.
+pub fn capture() -> Environment {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let trimmed = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    Environment {
+        hostname: read("/proc/sys/kernel/hostname")
+            .or_else(|| read("/etc/hostname"))
+            .and_then(trimmed)
+            .or_else(|| std::env::var("HOSTNAME").ok()),
+        cpus: std::thread::available_parallelism()
+            .ok()
+            .map(|n| n.get() as u64),
+        cpu_model: read("/proc/cpuinfo").and_then(|t| cpu_model(&t)),
+        memory_bytes: read("/proc/meminfo").and_then(|t| mem_total(&t)),
+        os: read("/etc/os-release").and_then(|t| os_pretty_name(&t)),
+        kernel: read("/proc/sys/kernel/osrelease").and_then(trimmed),
+        stampede_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: git_commit(),
+        captured_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    }
 }
 
-impl Environment {
-    /// Reads the machine and build. Never fails: what cannot be read stays `None`.
-    pub fn capture() -> Environment {
-        let read = |path: &str| std::fs::read_to_string(path).ok();
-        let trimmed = |s: String| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        Environment {
-            hostname: read("/proc/sys/kernel/hostname")
-                .or_else(|| read("/etc/hostname"))
-                .and_then(trimmed)
-                .or_else(|| std::env::var("HOSTNAME").ok()),
-            cpus: std::thread::available_parallelism()
-                .ok()
-                .map(|n| n.get() as u64),
-            cpu_model: read("/proc/cpuinfo").and_then(|t| cpu_model(&t)),
-            memory_bytes: read("/proc/meminfo").and_then(|t| mem_total(&t)),
-            os: read("/etc/os-release").and_then(|t| os_pretty_name(&t)),
-            kernel: read("/proc/sys/kernel/osrelease").and_then(trimmed),
-            stampede_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: git_commit(),
-            captured_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        }
-    }
-
-    /// Writes `dir/environment.json`.
-    ///
-    /// # Errors
-    /// The I/O error of writing the file.
-    pub fn save(&self, dir: &Path) -> io::Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        std::fs::write(dir.join("environment.json"), json)
-    }
+/// Writes `dir/environment.json` (atomically).
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn save(environment: &Environment, dir: &Path) -> Result<(), runfiles::RunFileError> {
+    runfiles::write_json(&dir.join(runfiles::folder::ENVIRONMENT), environment)
 }
 
 fn git_commit() -> Option<String> {
@@ -141,11 +113,11 @@ mod tests {
     #[test]
     fn capture_then_save_round_trips() {
         let dir = tempfile::tempdir().unwrap();
-        let env = Environment::capture();
+        let env = capture();
         assert_eq!(env.stampede_version, env!("CARGO_PKG_VERSION"));
         assert!(env.cpus.unwrap_or(1) >= 1);
         chrono::DateTime::parse_from_rfc3339(&env.captured_at).unwrap();
-        env.save(dir.path()).unwrap();
+        save(&env, dir.path()).unwrap();
         let back: Environment =
             serde_json::from_slice(&std::fs::read(dir.path().join("environment.json")).unwrap())
                 .unwrap();

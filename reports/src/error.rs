@@ -13,15 +13,10 @@ pub enum ReportError {
     /// The folder holds none of the files of a loadgen, chaos or capacity run.
     #[error("{}: not found (not a loadgen, chaos or capacity run folder)", path.display())]
     NoSummary { path: PathBuf },
-    /// An input file exists but cannot be read.
-    #[error("{}: cannot read: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
-    /// An input file is not the JSON we expect.
-    #[error("{}: malformed JSON: {source}", path.display())]
-    Json {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    /// An input file exists but cannot be read, is not the JSON its type expects (with the
+    /// line and column), or is of a newer format version.
+    #[error(transparent)]
+    File(#[from] runfiles::RunFileError),
     /// An input file parses but says something unusable (no steps, a bad histogram, ...).
     #[error("{}: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
@@ -41,10 +36,9 @@ impl ReportError {
         match self {
             ReportError::MissingFolder { path }
             | ReportError::NoSummary { path }
-            | ReportError::Read { path, .. }
-            | ReportError::Json { path, .. }
             | ReportError::Invalid { path, .. }
             | ReportError::Write { path, .. } => path,
+            ReportError::File(e) => e.path(),
         }
     }
 }

@@ -1,6 +1,5 @@
-//! The run folders the reports read, with their own serde structs so `reports` depends on
-//! neither loadgen nor chaos (loadgen depends on reports). Every field is optional
-//! (`#[serde(default)]`) and unknown fields are ignored, so older and newer files both load.
+//! The run folders the reports read. The files' types are the `runfiles` crate's (the writers
+//! use the same ones); this module puts a folder's files together into a [`Run`].
 //!
 //! ```text
 //! loadgen run   summary.json  run.json  [environment.json]  (history.jsonl, goose-report.*: not read)
@@ -9,334 +8,18 @@
 //! capacity      capacity.json  steps/<NN>-<rate>/ = loadgen or chaos runs
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use runfiles::folder;
+pub use runfiles::{
+    Bookings, Capacity, CapacityStep, Ending, Example, FaultWindow, FolderKind, InvariantVerdict,
+    NemesisEvent, OpRef, OpenModel, Outcome, Percentiles, Route, RouteSecond, RunInfo, RunReport,
+    Second, Summary, Threshold, Validity, Verdict, Verification,
+};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::Value;
 
 use crate::environment::Environment;
 use crate::error::ReportError;
-
-/// Percentiles of a histogram, in milliseconds (loadgen's `Percentiles`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Percentiles {
-    pub count: u64,
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-    pub p999_ms: f64,
-    pub max_ms: f64,
-    pub mean_ms: f64,
-}
-
-/// The open model's part of the summary.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct OpenModel {
-    pub shape: String,
-    pub workers: u64,
-    pub scheduled: u64,
-    pub started: u64,
-    pub dropped: u64,
-    pub late: u64,
-    pub target_rate_per_s: f64,
-    pub start_rate_per_s: f64,
-}
-
-/// Booking operations by outcome.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Bookings {
-    pub attempted: u64,
-    pub acknowledged: u64,
-    pub outcomes: BTreeMap<String, u64>,
-    pub confirmed_per_s: f64,
-    pub sold_out: u64,
-    pub cancels_ok: u64,
-    pub cancels_failed: u64,
-    pub max_in_flight: u64,
-}
-
-/// One goose route over the run.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Route {
-    pub name: String,
-    pub count: u64,
-    pub failures: u64,
-    pub per_s: f64,
-    /// Absent in summaries written before per-route latency was recorded.
-    pub latency: Option<Percentiles>,
-}
-
-/// A threshold rule's verdict.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Threshold {
-    pub rule: String,
-    pub passed: bool,
-    pub observed: String,
-}
-
-/// One route in one second of the timeline.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct RouteSecond {
-    pub count: u64,
-    pub errors: u64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-}
-
-/// One second of the timeline, counted from the load start.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Second {
-    pub started: u64,
-    pub late: u64,
-    pub dropped: u64,
-    pub outcomes: BTreeMap<String, u64>,
-    pub ttc_p50_ms: Option<f64>,
-    pub ttc_p95_ms: Option<f64>,
-    pub ttc_p99_ms: Option<f64>,
-    pub in_flight: u64,
-    /// Absent in summaries written before per-route timelines were recorded.
-    pub routes: BTreeMap<String, RouteSecond>,
-}
-
-impl Second {
-    /// Completions of `outcome` in this second.
-    pub fn outcome(&self, outcome: &str) -> u64 {
-        self.outcomes.get(outcome).copied().unwrap_or(0)
-    }
-}
-
-/// loadgen's `summary.json` (see loadgen/README.md, "summary.json").
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Summary {
-    pub version: u32,
-    pub loadgen: String,
-    pub run_id: String,
-    pub host: String,
-    pub event_id: String,
-    pub started_at: String,
-    pub ended_at: String,
-    pub load_seconds: f64,
-    pub total_seconds: f64,
-    pub open_model: Option<OpenModel>,
-    pub closed_users: u64,
-    pub bookings: Bookings,
-    pub time_to_confirm: BTreeMap<String, Percentiles>,
-    /// HdrHistogram V2 + base64, microseconds: `all`, each outcome, `route:<name>`.
-    pub histograms: BTreeMap<String, String>,
-    pub routes: Vec<Route>,
-    pub thresholds: Vec<Threshold>,
-    pub passed: bool,
-    pub timeline: Vec<Second>,
-}
-
-/// One fault as it happened (chaos's `FaultWindow`), from `faults.json`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct FaultWindow {
-    pub fault: u64,
-    pub description: String,
-    pub target: String,
-    pub action: String,
-    /// Seconds from the load start (the origin of the timeline).
-    pub start_s: f64,
-    /// None when the fault was never healed.
-    pub end_s: Option<f64>,
-    pub start_wall: String,
-    pub end_wall: Option<String>,
-    pub max_in_flight: Option<u64>,
-    pub started: Option<u64>,
-    pub error: Option<String>,
-    pub bookings_in_flight: Option<Value>,
-}
-
-/// A history operation named in a counter-example (camelCase, as the checker writes it).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct OpRef {
-    pub index: u64,
-    pub process: u64,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub f: String,
-    pub wall: Option<String>,
-    pub invoke_index: Option<u64>,
-    pub invoke_wall: Option<String>,
-}
-
-/// One counter-example of an invariant.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct Example {
-    pub anomaly: String,
-    pub message: String,
-    pub booking_ids: Vec<String>,
-    pub seat_ids: Vec<String>,
-    pub event_id: Option<String>,
-    pub ops: Vec<OpRef>,
-}
-
-/// VALID, INVALID or UNKNOWN, from JSON `true`, `false` or `"unknown"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Validity {
-    True,
-    False,
-    #[default]
-    Unknown,
-}
-
-impl Validity {
-    /// The label tables use.
-    pub fn label(self) -> &'static str {
-        match self {
-            Validity::True => "VALID",
-            Validity::False => "INVALID",
-            Validity::Unknown => "UNKNOWN",
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Validity {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(match Value::deserialize(deserializer)? {
-            Value::Bool(true) => Validity::True,
-            Value::Bool(false) => Validity::False,
-            _ => Validity::Unknown,
-        })
-    }
-}
-
-/// The answer for one invariant.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct InvariantVerdict {
-    pub valid: Validity,
-    pub counts: BTreeMap<String, u64>,
-    pub examples: Vec<Example>,
-    pub notes: Vec<String>,
-}
-
-/// The checker's `verdict.json`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Verdict {
-    pub valid: Validity,
-    pub invariants: BTreeMap<String, InvariantVerdict>,
-    pub counts: BTreeMap<String, u64>,
-}
-
-/// chaos's `run-report.json`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct RunReport {
-    pub scenario: String,
-    pub run_dir: String,
-    /// `passed`, `threshold_failed`, `invariant_violated`, `invariant_unknown`.
-    pub ending: String,
-    pub thresholds: Vec<Threshold>,
-    pub faults: Vec<FaultWindow>,
-    pub verdict: Option<Verdict>,
-    pub bookings_attempted: u64,
-    pub ttc_p99_in_faults_ms: Option<f64>,
-    pub ttc_p99_outside_faults_ms: Option<f64>,
-}
-
-/// One nemesis action (`nemesis.json`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct NemesisEvent {
-    pub wall: String,
-    pub process: String,
-    pub action: String,
-    pub pid: u64,
-    /// `{"code": n}` or `{"signal": n}`.
-    pub exit: Option<Value>,
-    pub note: Option<String>,
-}
-
-/// loadgen's `run.json`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct RunInfo {
-    pub args: Vec<String>,
-    pub run_id: String,
-    pub host: String,
-    pub event_id: String,
-    pub seed: Option<Value>,
-    pub users: Option<u64>,
-}
-
-/// One step of a capacity search (`capacity.json` `steps[]`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct CapacityStep {
-    /// Why it ran: `ramp`, `refine` or `verify` (absent in older files).
-    pub phase: String,
-    pub rate_per_s: f64,
-    /// Relative to the capacity folder.
-    pub run_dir: String,
-    pub start_rate_per_s: f64,
-    pub confirmed_per_s: f64,
-    /// None when no booking of the step reached a terminal status.
-    pub ttc_p50_ms: Option<f64>,
-    pub ttc_p99_ms: Option<f64>,
-    /// Failed HTTP requests over all requests of the step, 0..1.
-    pub error_rate: f64,
-    pub dropped: Option<u64>,
-    pub attempted: Option<u64>,
-    pub passed: bool,
-    pub failed_rules: Vec<String>,
-}
-
-/// A verification run at a fraction of the sustainable rate.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Verification {
-    pub fraction: f64,
-    pub rate_per_s: f64,
-    pub passed: bool,
-    pub ttc_p99_ms: Option<f64>,
-    pub error_rate: f64,
-    /// Whether it came out as a correct capacity predicts (80 %: pass, 150 %: fail).
-    pub as_expected: Option<bool>,
-}
-
-/// `capacity.json`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Capacity {
-    pub version: u32,
-    pub scenario: String,
-    /// The target's URL.
-    pub target: String,
-    pub slo: Vec<String>,
-    pub step_seconds: f64,
-    pub steps: Vec<CapacityStep>,
-    pub sustainable_rate_per_s: Option<f64>,
-    pub first_failing_rate_per_s: Option<f64>,
-    pub knee_rate_per_s: Option<f64>,
-    pub confidence: String,
-    pub verification: Vec<Verification>,
-}
-
-/// What a folder holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FolderKind {
-    Loadgen,
-    Chaos,
-    Capacity,
-}
 
 /// Tells what kind of run `dir` is from the files present.
 ///
@@ -349,40 +32,17 @@ pub fn detect(dir: &Path) -> Result<FolderKind, ReportError> {
             path: dir.to_path_buf(),
         });
     }
-    if dir.join("capacity.json").is_file() {
-        return Ok(FolderKind::Capacity);
-    }
-    let chaos_files = [
-        "faults.json",
-        "verdict.json",
-        "run-report.json",
-        "scenario.toml",
-        "loadgen/summary.json",
-    ];
-    if chaos_files.iter().any(|f| dir.join(f).is_file()) {
-        return Ok(FolderKind::Chaos);
-    }
-    if dir.join("summary.json").is_file() {
-        return Ok(FolderKind::Loadgen);
-    }
-    Err(ReportError::NoSummary {
-        path: dir.join("summary.json"),
+    runfiles::detect(dir).ok_or_else(|| ReportError::NoSummary {
+        path: dir.join(folder::SUMMARY),
     })
 }
 
-/// Reads and parses a JSON file.
+/// Reads and parses a JSON run file.
 ///
 /// # Errors
-/// [`ReportError::Read`] or [`ReportError::Json`], naming the file.
+/// [`ReportError::File`], naming the file (and the line and column of malformed JSON).
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    serde_json::from_slice(&bytes).map_err(|source| ReportError::Json {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(runfiles::read_json(path)?)
 }
 
 /// Like [`read_json`], but a missing file is `None`.
@@ -390,10 +50,7 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, ReportError> {
 /// # Errors
 /// As [`read_json`] for a file that exists.
 pub fn read_optional_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, ReportError> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    read_json(path).map(Some)
+    Ok(runfiles::read_optional_json(path)?)
 }
 
 /// A loadgen or chaos run folder, loaded.
@@ -439,7 +96,7 @@ impl Run {
         if !summary_path.is_file() {
             return Err(ReportError::NoSummary { path: summary_path });
         }
-        let summary: Summary = read_json(&summary_path)?;
+        let summary: Summary = runfiles::read_versioned(&summary_path)?;
         let run_info: Option<RunInfo> = read_optional_json(&loadgen_dir.join("run.json"))?;
         let environment = match read_optional_json::<Environment>(&dir.join("environment.json"))? {
             Some(e) => Some(e),
@@ -522,12 +179,13 @@ impl Run {
 
     /// The run's overall verdict.
     pub fn overall(&self) -> Overall {
-        if let Some(report) = &self.run_report {
-            match report.ending.as_str() {
-                "passed" => return Overall::Pass,
-                "threshold_failed" | "invariant_violated" => return Overall::Fail,
-                "invariant_unknown" => return Overall::Unknown,
-                _ => {}
+        if let Some(ending) = self.run_report.as_ref().and_then(|r| r.ending) {
+            match ending {
+                Ending::Passed => return Overall::Pass,
+                Ending::ThresholdFailed | Ending::InvariantViolated | Ending::StackBroken => {
+                    return Overall::Fail
+                }
+                Ending::InvariantUnknown => return Overall::Unknown,
             }
         }
         match (&self.verdict, self.summary.passed) {

@@ -16,25 +16,18 @@ use hdrhistogram::Histogram;
 
 use crate::format::{esc, fixed, human_bytes, human_ms, human_s};
 use crate::hist;
-use crate::input::{FolderKind, Percentiles, Run, Second, Validity};
+use crate::input::{FolderKind, Outcome, Percentiles, Run, Second, Validity};
 use crate::page::{badge, document};
 use crate::recovery::{recovery, slo_ms, SloSource};
 use crate::svg::{Band, Chart, Rule, Series, XKind, YScale, YUnit};
 use crate::RenderOptions;
+use runfiles::nemesis::{Exit, NemesisAction};
 
 /// Above this many endpoints, one p99 chart for all plus small multiples.
 pub const MAX_FULL_ENDPOINT_CHARTS: usize = 4;
 
 /// Outcomes in the order tables list them.
-pub const OUTCOMES: [&str; 7] = [
-    "CONFIRMED",
-    "FAILED",
-    "EXPIRED",
-    "CANCELLED",
-    "PENDING",
-    "REJECTED",
-    "UNKNOWN",
-];
+pub const OUTCOMES: [Outcome; 7] = Outcome::ALL;
 
 /// Decoded histograms of a summary, and notes on the ones that did not decode.
 pub struct Histograms {
@@ -278,16 +271,10 @@ fn header_section(run: &Run) -> String {
         .iter()
         .filter_map(|o| {
             b.outcomes
-                .get(*o)
+                .get(o)
                 .filter(|n| **n > 0)
-                .map(|n| format!("{o} {n}"))
+                .map(|n| format!("{} {n}", o.as_str()))
         })
-        .chain(
-            b.outcomes
-                .iter()
-                .filter(|(k, v)| !OUTCOMES.contains(&k.as_str()) && **v > 0)
-                .map(|(k, v)| format!("{k} {v}")),
-        )
         .collect::<Vec<_>>()
         .join(", ");
     let mut rows = vec![
@@ -335,14 +322,12 @@ fn verdict_section(run: &Run) -> String {
         "<p>Overall: <span class=\"badge overall {0}\" id=\"overall\">{0}</span>",
         overall.label()
     );
-    if let Some(r) = &run.run_report {
-        if !r.ending.is_empty() {
-            let _ = write!(
-                out,
-                " <span class=\"muted\">(chaos ending: {})</span>",
-                esc(&r.ending)
-            );
-        }
+    if let Some(ending) = run.run_report.as_ref().and_then(|r| r.ending) {
+        let _ = write!(
+            out,
+            " <span class=\"muted\">(chaos ending: {})</span>",
+            ending.as_str()
+        );
     }
     out.push_str("</p>");
     let thresholds = run.thresholds();
@@ -415,26 +400,26 @@ fn example_html(ex: &crate::input::Example) -> String {
         let _ = write!(
             out,
             "<br>bookings: <code class=\"booking-ids\">{}</code>",
-            esc(&ex.booking_ids.join(", "))
+            ids(&ex.booking_ids)
         );
     }
     if !ex.seat_ids.is_empty() {
         let _ = write!(
             out,
             "<br>seats: <code class=\"seat-ids\">{}</code>",
-            esc(&ex.seat_ids.join(", "))
+            ids(&ex.seat_ids)
         );
     }
     if let Some(event) = &ex.event_id {
-        let _ = write!(out, "<br>event: <code>{}</code>", esc(event));
+        let _ = write!(out, "<br>event: <code>{event}</code>");
     }
     for op in &ex.ops {
         let _ = write!(
             out,
             "<br>op #{} {} {} (process {}){}{}",
             op.index,
-            esc(&op.f),
-            esc(&op.kind),
+            op.f.as_str(),
+            op.kind.as_str(),
             op.process,
             op.wall
                 .as_ref()
@@ -505,7 +490,7 @@ fn time_series_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
     c.series.push(
         Series::new(
             "confirmed",
-            per_second(tl, |s| Some(s.outcome("CONFIRMED") as f64)),
+            per_second(tl, |s| Some(s.outcome(Outcome::Confirmed) as f64)),
         )
         .color("#59a14f"),
     );
@@ -513,7 +498,7 @@ fn time_series_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
         Series::new(
             "failed (FAILED+EXPIRED)",
             per_second(tl, |s| {
-                Some((s.outcome("FAILED") + s.outcome("EXPIRED")) as f64)
+                Some((s.outcome(Outcome::Failed) + s.outcome(Outcome::Expired)) as f64)
             }),
         )
         .color("#e15759"),
@@ -617,7 +602,7 @@ fn time_series_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
             "UNKNOWN bookings (% of bookings ended)",
             per_second(tl, |s| {
                 let ended: u64 = s.outcomes.values().sum();
-                (ended > 0).then(|| s.outcome("UNKNOWN") as f64 * 100.0 / ended as f64)
+                (ended > 0).then(|| s.outcome(Outcome::Unknown) as f64 * 100.0 / ended as f64)
             }),
         )
         .color("#b07aa1"),
@@ -707,7 +692,7 @@ fn distribution_section(run: &Run, histograms: &Histograms) -> String {
         "<section id=\"distribution\"><h2>Latency distribution</h2><h3>Time-to-confirm</h3>",
     );
     let mut names: Vec<&str> = vec!["all"];
-    names.extend(OUTCOMES.iter().copied());
+    names.extend(OUTCOMES.iter().map(|o| o.as_str()));
     for k in run
         .summary
         .time_to_confirm
@@ -820,10 +805,9 @@ fn fault_section(run: &Run, slo: f64, slo_source: &SloSource) -> String {
     out.push_str("<table id=\"fault-table\"><tr><th>#</th><th>fault</th><th>target</th><th>action</th><th class=\"num\">start s</th><th class=\"num\">end s</th><th class=\"num\">started in window</th><th class=\"num\">max in flight</th><th>bookings in flight</th><th>recovery</th><th>error</th></tr>");
     for (i, f) in run.faults.iter().enumerate() {
         let r = recovery(&run.summary.timeline, f, slo);
-        let in_flight = match &f.bookings_in_flight {
-            None | Some(serde_json::Value::Null) => "-".to_string(),
-            Some(serde_json::Value::Array(a)) => format!("{} bookings", a.len()),
-            Some(v) => esc(&v.to_string()),
+        let in_flight = match f.bookings_in_flight {
+            None => "-".to_string(),
+            Some(n) => format!("{n} bookings"),
         };
         let _ = write!(
             out,
@@ -895,31 +879,42 @@ fn nemesis_section(run: &Run) -> String {
         return String::new();
     }
     let mut out = String::from("<section id=\"nemesis\"><h2>Process actions (nemesis.json)</h2><table><tr><th>wall</th><th>process</th><th>action</th><th class=\"num\">pid</th><th>exit</th><th>note</th></tr>");
-    for e in run.nemesis.iter().filter(|e| e.action != "spawn") {
-        let exit = match &e.exit {
-            None | Some(serde_json::Value::Null) => String::new(),
-            Some(serde_json::Value::Object(m)) => m
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Some(v) => v.to_string(),
+    for e in run
+        .nemesis
+        .iter()
+        .filter(|e| e.action != NemesisAction::Spawn)
+    {
+        let exit = match e.exit {
+            None => String::new(),
+            Some(Exit::Code(code)) => format!("code {code}"),
+            Some(Exit::Signal(signal)) => format!("signal {signal}"),
         };
         let _ = write!(
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
             esc(&e.wall),
             esc(&e.process),
-            esc(&e.action),
+            e.action.as_str(),
             e.pid,
             esc(&exit),
             esc(e.note.as_deref().unwrap_or(""))
         );
     }
-    let spawns = run.nemesis.iter().filter(|e| e.action == "spawn").count();
+    let spawns = run
+        .nemesis
+        .iter()
+        .filter(|e| e.action == NemesisAction::Spawn)
+        .count();
     let _ = write!(
         out,
         "</table><p class=\"caption\">{spawns} initial spawns not listed.</p></section>"
     );
     out
+}
+/// Ids as a comma-separated list (UUIDs need no escaping).
+fn ids(ids: &[uuid::Uuid]) -> String {
+    ids.iter()
+        .map(uuid::Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

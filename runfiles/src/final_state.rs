@@ -1,4 +1,4 @@
-//! The final state: what the service databases (or their APIs) hold once the faults healed and
+//! `final-state.json`, the final state: what the service databases (or their APIs) hold once the faults healed and
 //! the stack quiesced. The checker compares it with the history; `final-state.json` is its serde
 //! form (camelCase keys), written by the runner or `collect_from_databases`.
 //!

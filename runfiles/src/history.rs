@@ -1,5 +1,5 @@
-//! One line of the history: an operation's invocation or its completion, as the load generator
-//! writes it (Jepsen's op map).
+//! `history.jsonl`, one line per op: an operation's invocation or its completion, as the load
+//! generator writes it and the checker reads it (Jepsen's op map).
 //!
 //! ```text
 //!   {"index":0,"process":17,"type":"invoke","f":"book","time":1234567,"wall":"2026-11-22T05:00:00.123Z",
@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::state::BookingStatus;
+use crate::final_state::BookingStatus;
 
 /// What an op line says about its operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,6 +103,9 @@ pub struct OpValue {
     /// The distinct statuses the client observed, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statuses: Vec<BookingStatus>,
+    /// The HTTP status of the request (book and cancel completions; absent when none came).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<u16>,
 }
 
 /// An optional id where `""` also means none (a client that found no id in a reply writes an
@@ -261,7 +264,7 @@ impl Op {
     }
 }
 
-/// An invocation (tests; index and time are assigned by [`History::indexed`](super::History::indexed)).
+/// An invocation (tests; index and time are assigned by the checker's `History::indexed`).
 pub fn invoke(process: u64, f: OpFn, value: OpValue) -> Op {
     Op::new(OpType::Invoke, process, f, value)
 }
