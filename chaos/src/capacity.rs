@@ -168,8 +168,8 @@ async fn rig(scenario: &Scenario, out: &Path) -> anyhow::Result<Rig> {
         TargetMode::Url(url) => (
             url.clone(),
             None,
-            std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@ticketflow.dev".into()),
-            std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "Admin1234!".into()),
+            std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| kit::seed::ADMIN_EMAIL.into()),
+            std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| kit::seed::ADMIN_PASSWORD.into()),
         ),
     };
     let users = loadgen::prepare::prepare(&loadgen::cli::PrepareArgs {

@@ -11,7 +11,7 @@
 //! The checker reads the databases directly (not through the proxy) once everything healed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ pub struct LocalOptions {
 
 /// Admin of a local run's user-service.
 pub const ADMIN_EMAIL: &str = "admin@chaos.test";
-pub const ADMIN_PASSWORD: &str = "Admin1234!";
+pub const ADMIN_PASSWORD: &str = kit::seed::ADMIN_PASSWORD;
 const JWT_SECRET: &str = "chaos-run-jwt-secret-0123456789";
 const INTERNAL_SECRET: &str = "chaos-run-internal-secret-0123456789";
 
@@ -63,16 +63,6 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
-}
-
-fn tansu() -> PathBuf {
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    let installed = Path::new(&home).join(".cargo/bin/tansu");
-    if installed.exists() {
-        installed
-    } else {
-        PathBuf::from("tansu")
-    }
 }
 
 const DATABASES: [(&str, &str); 6] = [
@@ -123,6 +113,7 @@ impl LocalStack {
         }
 
         // A private broker that advertises the proxy.
+        let tansu = kit::broker::tansu_binary().map_err(anyhow::Error::msg)?;
         let broker_dir = options.run_dir.join("broker");
         std::fs::create_dir_all(&broker_dir)?;
         let mut processes = BTreeMap::new();
@@ -143,7 +134,7 @@ impl LocalStack {
         let broker_process = ManagedProcess::start(
             "broker",
             ProcessSpec {
-                program: tansu().into(),
+                program: tansu.into(),
                 args: vec!["broker".into()],
                 env: broker_env
                     .into_iter()

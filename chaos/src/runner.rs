@@ -465,8 +465,8 @@ async fn drive(
     let (admin_email, admin_password) = match local {
         Some(_) => (ADMIN_EMAIL.to_string(), ADMIN_PASSWORD.to_string()),
         None => (
-            std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@ticketflow.dev".into()),
-            std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "Admin1234!".into()),
+            std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| kit::seed::ADMIN_EMAIL.into()),
+            std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| kit::seed::ADMIN_PASSWORD.into()),
         ),
     };
     let data_path = run_dir.join("data.json");

@@ -174,3 +174,14 @@ fn faultproxy_checker_and_runfiles_stand_on_their_own() {
         .collect();
     assert!(broken.is_empty(), "{broken:?}");
 }
+
+/// loadgen repeats the seeded admin's defaults (it must not depend on the services): they must be
+/// the stack's.
+#[test]
+fn loadgen_logs_in_with_the_stacks_seeded_admin_by_default() {
+    assert_eq!(loadgen::cli::DEFAULT_ADMIN_EMAIL, kit::seed::ADMIN_EMAIL);
+    assert_eq!(
+        loadgen::cli::DEFAULT_ADMIN_PASSWORD,
+        kit::seed::ADMIN_PASSWORD
+    );
+}

@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 /// Stampede's load generator for TicketFlow-compatible ticketing stacks.
+/// `loadgen prepare`'s admin e-mail when neither `--admin-email` nor `ADMIN_EMAIL` is given.
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@ticketflow.dev";
+/// `loadgen prepare`'s admin password when neither `--admin-password` nor `ADMIN_PASSWORD` is given.
+pub const DEFAULT_ADMIN_PASSWORD: &str = "Admin1234!";
+
 #[derive(Debug, Parser)]
 #[command(name = "loadgen", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -161,12 +166,14 @@ pub struct PrepareArgs {
     /// Where to write the data.
     #[arg(long, value_name = "FILE", default_value = "loadgen-data.json")]
     pub out: PathBuf,
-    #[arg(long, env = "ADMIN_EMAIL", default_value = "admin@ticketflow.dev")]
+    /// The seeded admin (the reference stack's published default, `kit::seed`; repeated here
+    /// because loadgen does not depend on the services, and held equal by a chaos test).
+    #[arg(long, env = "ADMIN_EMAIL", default_value = DEFAULT_ADMIN_EMAIL)]
     pub admin_email: String,
     #[arg(
         long,
         env = "ADMIN_PASSWORD",
-        default_value = "Admin1234!",
+        default_value = DEFAULT_ADMIN_PASSWORD,
         hide_env_values = true
     )]
     pub admin_password: String,

@@ -23,29 +23,9 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{bounded, free_port, unique, TestApp};
 
-const INSTALL: &str =
-    "cargo install tansu --version 0.6.0 --locked --no-default-features --features dynostore,libsql";
-
-/// Where the tansu binary is; panics with a clear message when it is not installed.
+/// Where the tansu binary is (the workspace's one lookup); panics with how to install it.
 fn tansu_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("TANSU_BIN") {
-        let path = PathBuf::from(path);
-        assert!(path.is_file(), "TANSU_BIN={} is not a file", path.display());
-        return path;
-    }
-    let mut candidates = Vec::new();
-    if let Some(cargo_home) = std::env::var_os("CARGO_HOME") {
-        candidates.push(PathBuf::from(cargo_home).join("bin/tansu"));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(PathBuf::from(home).join(".cargo/bin/tansu"));
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|dir| dir.join("tansu")));
-    }
-    candidates.into_iter().find(|p| p.is_file()).unwrap_or_else(|| {
-        panic!("the tansu Kafka broker is not installed (looked at $TANSU_BIN, $CARGO_HOME/bin, ~/.cargo/bin, PATH); install it with `{INSTALL}` or set TANSU_BIN")
-    })
+    kit::broker::tansu_binary().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A tansu broker on `port`, advertising `advertised`, storing in `dir`; killed on drop.

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod app;
+pub mod broker;
 pub mod config;
 pub mod consumer;
 pub mod consumer_watch;
@@ -38,6 +39,7 @@ pub mod messages;
 pub mod metrics;
 pub mod outbox;
 pub mod query;
+pub mod seed;
 pub mod server;
 pub mod telemetry;
 #[cfg(feature = "testing")]

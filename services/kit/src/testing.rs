@@ -591,24 +591,12 @@ pub struct PrivateBroker {
 }
 
 impl PrivateBroker {
-    /// Starts tansu (`TANSU_BIN`, default `~/.cargo/bin/tansu`) and waits until it listens.
+    /// Starts tansu ([`crate::broker::tansu_binary`]) and waits until it listens.
     ///
     /// # Panics
     /// When tansu is not installed or does not listen within 10 s.
     pub async fn start() -> Self {
-        let bin = std::env::var("TANSU_BIN")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|_| {
-                let home = std::env::var("CARGO_HOME").unwrap_or_else(|_| {
-                    format!("{}/.cargo", std::env::var("HOME").unwrap_or_default())
-                });
-                std::path::PathBuf::from(home).join("bin/tansu")
-            });
-        assert!(
-            bin.exists(),
-            "tansu not found at {} (infra/local/up installs it; or set TANSU_BIN)",
-            bin.display()
-        );
+        let bin = crate::broker::tansu_binary().unwrap_or_else(|e| panic!("{e}"));
         let dir = std::env::temp_dir().join(format!("stampede-broker-{}", unique_suffix()));
         std::fs::create_dir_all(&dir).expect("temp dir is writable");
         let port = std::net::TcpListener::bind("127.0.0.1:0")

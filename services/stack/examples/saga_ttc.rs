@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
         .map_or(Ok(50), |s| s.parse())
         .context("concurrency must be a number")?;
     let client = reqwest::Client::new();
-    let admin = login(&client, "admin@ticketflow.dev", "Admin1234!").await?;
+    let admin = login(&client, kit::seed::ADMIN_EMAIL, kit::seed::ADMIN_PASSWORD).await?;
     let seats_needed = total + 16;
     let (event, seats) = create_event(&client, &admin, seats_needed).await?;
     println!("event {event} with {} seats ready", seats.len());

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The admin every in-process stack ensures.
 pub const ADMIN_EMAIL: &str = "admin@stampede.test";
-pub const ADMIN_PASSWORD: &str = "Admin1234!";
+pub const ADMIN_PASSWORD: &str = kit::seed::ADMIN_PASSWORD;
 
 /// Knobs of one in-process stack.
 #[derive(Debug, Clone)]

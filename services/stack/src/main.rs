@@ -146,8 +146,9 @@ async fn dead_letters(action: DltAction, prefix: &str, brokers: &str) -> anyhow:
 fn seed_options(gateway: String) -> SeedOptions {
     SeedOptions {
         gateway,
-        admin_email: std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "admin@ticketflow.dev".into()),
-        admin_password: std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "Admin1234!".into()),
+        admin_email: std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| kit::seed::ADMIN_EMAIL.into()),
+        admin_password: std::env::var("ADMIN_PASSWORD")
+            .unwrap_or_else(|_| kit::seed::ADMIN_PASSWORD.into()),
     }
 }
 

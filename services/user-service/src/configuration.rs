@@ -42,9 +42,9 @@ impl Settings {
             jwt_secret: env.secret_or("JWT_SECRET", DEV_JWT_SECRET)?,
             jwt_ttl: Duration::from_secs(env.parse_or("JWT_TTL_SECS", 86_400u64)?),
             admin_email: env
-                .string_or("ADMIN_EMAIL", "admin@ticketflow.dev")
+                .string_or("ADMIN_EMAIL", kit::seed::ADMIN_EMAIL)
                 .to_lowercase(),
-            admin_password: Secret::new(env.string_or("ADMIN_PASSWORD", "Admin1234!")),
+            admin_password: Secret::new(env.string_or("ADMIN_PASSWORD", kit::seed::ADMIN_PASSWORD)),
             hash_slots: env.parse_or("PASSWORD_HASH_SLOTS", default_hash_slots())?,
             hash_queue_wait: Duration::from_millis(
                 env.parse_or("PASSWORD_HASH_QUEUE_MS", 2_000u64)?,

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 pub const ADMIN_EMAIL: &str = "admin@stampede.test";
-pub const ADMIN_PASSWORD: &str = "Admin1234!";
+pub const ADMIN_PASSWORD: &str = kit::seed::ADMIN_PASSWORD;
 
 /// A running stack; everything stops when it is dropped.
 pub struct TestStack {

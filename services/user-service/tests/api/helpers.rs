@@ -15,7 +15,7 @@ pub use kit::testing::{assert_error, expect_json, header, identity};
 
 /// The admin account every test instance ensures at start.
 pub const ADMIN_EMAIL: &str = "admin@stampede.test";
-pub const ADMIN_PASSWORD: &str = "Admin1234!";
+pub const ADMIN_PASSWORD: &str = kit::seed::ADMIN_PASSWORD;
 /// The password test users register with.
 pub const PASSWORD: &str = "Secret123!";
 /// Lifetime of issued tokens in tests; an odd number, so a token that used another lifetime shows.
