@@ -38,27 +38,18 @@ impl Application {
             transitions: transitions.clone(),
         });
         let handler = consumer::handler(move |delivery| saga.clone().handle(delivery));
-        let relay = infra.relay();
         let consumer_infra = infra.clone();
         let expiry_pool = infra.pool.clone();
         let interval = settings.expiry_scan_interval;
-        let app = App::bind(
-            infra.name,
-            &settings.common.bind_address(),
-            router().with_state(state),
-            infra.metrics.clone(),
-            infra.health(),
-        )
-        .await?
-        .worker("outbox-relay", move |token| {
-            relay.run(token.cancelled_owned())
-        })
-        .worker("consumer", move |token| {
-            consumer_infra.run_consumer(&TOPICS, handler, token)
-        })
-        .worker("expiry", move |token| {
-            expiry::run(expiry_pool, transitions, interval, token)
-        });
+        let app = infra
+            .app_with_relay(&settings.common.bind_address(), router().with_state(state))
+            .await?
+            .worker("consumer", move |token| {
+                consumer_infra.run_consumer(&TOPICS, handler, token)
+            })
+            .worker("expiry", move |token| {
+                expiry::run(expiry_pool, transitions, interval, token)
+            });
         Ok(app)
     }
 }

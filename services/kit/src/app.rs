@@ -141,6 +141,26 @@ impl Infra {
             self.metrics.clone(),
         )
     }
+
+    /// The service's app on `address`: `routes` behind the common ones (health, metrics), with
+    /// the outbox relay as its first worker. Every service with an outbox starts this way.
+    ///
+    /// # Errors
+    /// When `address` cannot be bound.
+    pub async fn app_with_relay(&self, address: &str, routes: Router) -> anyhow::Result<App> {
+        let relay = self.relay();
+        Ok(App::bind(
+            self.name,
+            address,
+            routes,
+            self.metrics.clone(),
+            self.health(),
+        )
+        .await?
+        .worker("outbox-relay", move |token| {
+            relay.run(token.cancelled_owned())
+        }))
+    }
 }
 
 type Worker = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;

@@ -31,22 +31,13 @@ impl Application {
             pool: infra.pool.clone(),
             identity: infra.identity.clone(),
         };
-        let relay = infra.relay();
         let consumer_infra = infra.clone();
-        let app = App::bind(
-            infra.name,
-            &settings.common.bind_address(),
-            router().with_state(state),
-            infra.metrics.clone(),
-            infra.health(),
-        )
-        .await?
-        .worker("outbox-relay", move |token| {
-            relay.run(token.cancelled_owned())
-        })
-        .worker("consumer", move |token| {
-            consumers::run(consumer_infra, payments, token)
-        });
+        let app = infra
+            .app_with_relay(&settings.common.bind_address(), router().with_state(state))
+            .await?
+            .worker("consumer", move |token| {
+                consumers::run(consumer_infra, payments, token)
+            });
         Ok(app)
     }
 }

@@ -37,18 +37,9 @@ impl Application {
             hashing,
             lockout: Lockout::new(settings.lockout),
         };
-        let relay = infra.relay();
-        let app = App::bind(
-            infra.name,
-            &settings.common.bind_address(),
-            router().with_state(state),
-            infra.metrics.clone(),
-            infra.health(),
-        )
-        .await?
-        .worker("outbox-relay", move |token| {
-            relay.run(token.cancelled_owned())
-        });
+        let app = infra
+            .app_with_relay(&settings.common.bind_address(), router().with_state(state))
+            .await?;
         Ok(app)
     }
 }
