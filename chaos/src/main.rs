@@ -260,7 +260,10 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Proxy { listen, config } => proxy(&listen, config.as_deref()),
+        Command::Proxy { listen, config } => {
+            // The `faultproxy` server: the same code, flags and exit codes.
+            faultproxy::serve::main("chaos proxy", &listen, config.as_deref())
+        }
         Command::Check {
             history,
             state,
@@ -700,26 +703,6 @@ fn collect(
         out.display()
     );
     ExitCode::SUCCESS
-}
-
-/// `chaos proxy`: the `faultproxy` server (same code, same exit codes), logs on stderr.
-fn proxy(listen: &str, config: Option<&Path>) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let served = tokio::runtime::Runtime::new()
-        .map_err(faultproxy::serve::ServeError::Server)
-        .and_then(|rt| rt.block_on(faultproxy::serve::serve_until_signalled(listen, config)));
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("chaos proxy: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
 }
 
 /// `chaos check`: reads both files, prints the table, writes the JSON, maps the verdict to the

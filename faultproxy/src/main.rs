@@ -11,8 +11,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use faultproxy::serve::{serve_until_signalled, ServeError};
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
@@ -31,20 +29,5 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let served = tokio::runtime::Runtime::new()
-        .map_err(ServeError::Server)
-        .and_then(|rt| rt.block_on(serve_until_signalled(&cli.listen, cli.config.as_deref())));
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("faultproxy: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+    faultproxy::serve::main("faultproxy", &cli.listen, cli.config.as_deref())
 }

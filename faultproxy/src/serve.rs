@@ -91,6 +91,28 @@ pub async fn serve_until_signalled(listen: &str, config: Option<&Path>) -> Resul
     }
 }
 
+/// The server as a whole process: logs on stderr (`RUST_LOG`, default info), its own runtime,
+/// [`serve_until_signalled`], and the exit code; an error is one line on stderr, after `program: `.
+pub fn main(program: &str, listen: &str, config: Option<&Path>) -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let served = tokio::runtime::Runtime::new()
+        .map_err(ServeError::Server)
+        .and_then(|rt| rt.block_on(serve_until_signalled(listen, config)));
+    match served {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            std::process::ExitCode::from(e.exit_code())
+        }
+    }
+}
+
 /// Resolves on SIGINT or SIGTERM (only SIGINT where the terminate handler cannot be installed).
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
