@@ -13,8 +13,9 @@
 //!   chaos validate scenarios/*.toml
 //! ```
 //!
-//! `run` exits 0 pass, 1 a threshold failed, 2 bad scenario (nothing started), 3 harness error,
-//! 4 an invariant violated, 5 an invariant undecided.
+//! Every subcommand follows the harness's exit codes (`runfiles::Exit`): 0 pass, 1 a threshold
+//! failed or an invariant was violated, 2 bad input (nothing started), 3 the stack or the
+//! harness broke, or an invariant could not be decided.
 //!
 //! Bad input (an address in use, an unreadable config, a malformed history line) ends with one
 //! line on stderr and a non-zero exit. `check` exits 0 valid, 1 invalid, 2 bad input, 3 unknown;
@@ -26,7 +27,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use chaos::checker::{self, FinalState, History, Invariant, Opts, Validity};
+use chaos::checker::{self, FinalState, History, Invariant, Opts};
 use chaos::collect::{self, DatabaseUrls};
 
 #[derive(Parser)]
@@ -190,13 +191,6 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     chaos::scenario::parse_duration(text)
 }
 
-/// `chaos check` exit codes.
-const CHECK_INVALID: u8 = 1;
-const CHECK_BAD_INPUT: u8 = 2;
-const CHECK_UNKNOWN: u8 = 3;
-/// `chaos collect`: a database or the output file failed.
-const COLLECT_FAILED: u8 = 2;
-
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run {
@@ -256,7 +250,7 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("chaos serve {name}: {e:#}");
-                    ExitCode::FAILURE
+                    runfiles::Exit::Broken.into()
                 }
             }
         }
@@ -666,7 +660,7 @@ fn collect(
     let failed = |message: String| {
         // One line, whatever the driver's message holds.
         eprintln!("chaos: {}", message.replace(['\n', '\r'], " "));
-        ExitCode::from(COLLECT_FAILED)
+        runfiles::Exit::BadInput.into()
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -710,7 +704,7 @@ fn collect(
 fn check(history: &Path, state: &Path, json: Option<&Path>, opts: &Opts) -> ExitCode {
     let bad_input = |message: String| {
         eprintln!("chaos: {message}");
-        ExitCode::from(CHECK_BAD_INPUT)
+        runfiles::Exit::BadInput.into()
     };
     let history = match History::load(history) {
         Ok(history) => history,
@@ -729,9 +723,5 @@ fn check(history: &Path, state: &Path, json: Option<&Path>, opts: &Opts) -> Exit
             return bad_input(format!("cannot write {}: {e}", path.display()));
         }
     }
-    match verdict.valid {
-        Validity::True => ExitCode::SUCCESS,
-        Validity::False => ExitCode::from(CHECK_INVALID),
-        Validity::Unknown => ExitCode::from(CHECK_UNKNOWN),
-    }
+    runfiles::Exit::from(verdict.valid).into()
 }

@@ -32,15 +32,9 @@ use faultproxy::ToxiproxyClient;
 /// How `chaos run` ended (the run report's `ending`).
 pub use runfiles::Ending;
 
-/// The process exit code of an ending.
+/// The process exit code of an ending (the harness's convention, `runfiles::Exit`).
 pub fn exit_code(ending: Ending) -> i32 {
-    match ending {
-        Ending::Passed => 0,
-        Ending::ThresholdFailed => 1,
-        Ending::InvariantViolated => 4,
-        Ending::InvariantUnknown => 5,
-        Ending::StackBroken => 3,
-    }
+    i32::from(runfiles::Exit::from(ending).code())
 }
 
 /// Options of a run beyond the scenario.

@@ -5,8 +5,8 @@
 //!   validate every file (exit 2, nothing started) ─▶ run 1 ─▶ run 2 ─▶ ... ─▶ suite.json, suite.md
 //! ```
 //! Runs share nothing (fresh databases, topics, keys and broker each), so one failing does not
-//! stop the others; the suite's exit code is the gravest of its runs: an invariant violated (4)
-//! over undecided (5) over a harness error (3) over a threshold (1) over pass (0).
+//! stop the others; the suite's exit code is the gravest of its runs: failed (1: a threshold or
+//! an invariant) over broken (3: harness error, stack broken, invariant undecided) over pass (0).
 
 use std::path::{Path, PathBuf};
 
@@ -83,20 +83,13 @@ impl Row {
     }
 }
 
-/// The suite's exit code: the gravest of its runs.
+/// The suite's exit code: the gravest of its runs ([`runfiles::Exit::graver`]).
 pub fn exit_code(rows: &[Row]) -> i32 {
-    let gravity = |code: i32| match code {
-        4 => 5,
-        5 => 4,
-        3 => 3,
-        1 => 2,
-        0 => 0,
-        _ => 1,
-    };
-    rows.iter()
-        .map(|r| r.exit_code)
-        .max_by_key(|c| gravity(*c))
-        .unwrap_or(0)
+    let gravest = rows
+        .iter()
+        .map(|r| runfiles::Exit::from_code(r.exit_code))
+        .fold(runfiles::Exit::Pass, runfiles::Exit::graver);
+    i32::from(gravest.code())
 }
 
 /// Runs `scenarios` in order, each into `out/<name>`; writes `suite.json` and `suite.md` after
@@ -210,9 +203,12 @@ mod tests {
         assert_eq!(exit_code(&[]), 0);
         assert_eq!(exit_code(&[row("a", 0), row("b", 0)]), 0);
         assert_eq!(exit_code(&[row("a", 1), row("b", 0)]), 1);
-        assert_eq!(exit_code(&[row("a", 1), row("b", 3)]), 3);
-        assert_eq!(exit_code(&[row("a", 5), row("b", 3), row("c", 1)]), 5);
-        assert_eq!(exit_code(&[row("a", 5), row("b", 4), row("c", 1)]), 4);
+        assert_eq!(exit_code(&[row("a", 3), row("b", 0)]), 3);
+        assert_eq!(
+            exit_code(&[row("a", 1), row("b", 3)]),
+            1,
+            "a finding outweighs a broken run"
+        );
     }
 
     #[test]

@@ -46,10 +46,11 @@ pub enum RunError {
 
 impl RunError {
     pub fn exit_code(&self) -> i32 {
-        match self {
-            RunError::BadInput(_) => 2,
-            RunError::Harness(_) => 3,
-        }
+        let exit = match self {
+            RunError::BadInput(_) => runfiles::Exit::BadInput,
+            RunError::Harness(_) => runfiles::Exit::Broken,
+        };
+        i32::from(exit.code())
     }
 }
 
@@ -66,11 +67,12 @@ pub struct RunOutcome {
 impl RunOutcome {
     /// 0 when every threshold held, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        if self.summary.passed {
-            0
+        let exit = if self.summary.passed {
+            runfiles::Exit::Pass
         } else {
-            1
-        }
+            runfiles::Exit::Failed
+        };
+        i32::from(exit.code())
     }
 }
 

@@ -55,7 +55,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 fn fail(e: &ReportError) -> ExitCode {
     let line = e.to_string().replace('\n', " ");
     eprintln!("reports: {line}");
-    ExitCode::from(if e.is_input() { 2 } else { 3 })
+    if e.is_input() {
+        runfiles::Exit::BadInput.into()
+    } else {
+        runfiles::Exit::Broken.into()
+    }
 }
 
 fn main() -> ExitCode {

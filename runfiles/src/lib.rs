@@ -15,12 +15,16 @@
 //! ([`io::RunFileError::Version`]), and malformed JSON is reported as `file:line:column`.
 //! Writing goes through a temporary file and a rename, so a reader never sees half a file.
 //!
+//! It also holds the harness's exit-code convention ([`exit::Exit`]): 0 pass, 1 failed, 2 bad
+//! input, 3 broken.
+//!
 //! What it must never import: an async runtime, a network or database client, the services or
 //! any other Stampede crate (`chaos/tests/dependencies.rs` checks the last two).
 
 pub mod capacity;
 pub mod cpu;
 pub mod environment;
+pub mod exit;
 pub mod faults;
 pub mod final_state;
 pub mod folder;
@@ -33,12 +37,13 @@ pub mod summary;
 pub mod verdict;
 
 pub use capacity::{Capacity, CapacityStep, Verification};
+pub use exit::Exit;
 pub use faults::FaultWindow;
 pub use final_state::FinalState;
 pub use folder::{detect, FolderKind};
 pub use history::Op;
 pub use io::{read_json, read_optional_json, read_versioned, write_json, RunFileError, Versioned};
-pub use nemesis::{Exit, NemesisAction, NemesisEvent};
+pub use nemesis::{NemesisAction, NemesisEvent};
 pub use run_info::RunInfo;
 pub use run_report::{Ending, RunReport};
 pub use summary::{
