@@ -105,8 +105,9 @@ pub async fn book(
             let statuses = wait_for_end(user, ctx, who, &id, first).await?;
             let last = statuses.last().cloned().unwrap_or_else(|| "PENDING".into());
             let observed: Vec<BookingStatus> = statuses.iter().map(|s| s.as_str().into()).collect();
+            // wait_for_end starts from the first status seen: `with_statuses` makes the last one
+            // `status`.
             value = value.with_statuses(&observed);
-            value.status = Some(last.as_str().into());
             value.http = reply.status();
             ctx.history
                 .append(process, OpType::Ok, OpFn::Book, &value, None);
