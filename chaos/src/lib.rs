@@ -12,9 +12,11 @@
 //!   capacity `chaos capacity`: the highest booking rate that holds an SLO (ramp, bisect, verify)
 //!   suite    `chaos suite`: several scenarios in a row, one table
 //!   selftest `chaos selftest`: unsafe locks must double-book, tampered state must be named
+//!   cli      the command line: flags, one async function a subcommand, its `runfiles::Exit`
 //! ```
 
 pub mod capacity;
+pub mod cli;
 pub mod collect;
 pub mod exposure;
 pub mod local_stack;
