@@ -4,6 +4,7 @@
 use clap::Parser;
 use loadgen::cli::{Cli, Command};
 use loadgen::thresholds::format_ms;
+use runfiles::Exit;
 
 #[tokio::main]
 async fn main() {
@@ -16,7 +17,7 @@ async fn main() {
             ) =>
         {
             let _ = e.print();
-            std::process::exit(0);
+            exit(Exit::Pass);
         }
         Err(e) => {
             // clap's first line is the one that says what is wrong.
@@ -28,15 +29,15 @@ async fn main() {
                     .unwrap_or("bad arguments")
                     .trim_start_matches("error: ")
             );
-            std::process::exit(2);
+            exit(Exit::BadInput);
         }
     };
-    let code = match cli.command {
+    let ended = match cli.command {
         Some(Command::Prepare(args)) => match loadgen::prepare::prepare(&args).await {
-            Ok(_) => 0,
+            Ok(_) => Exit::Pass,
             Err(e) => {
                 eprintln!("loadgen prepare: {e:#}");
-                2
+                Exit::BadInput
             }
         },
         Some(Command::Run(args)) => run(&args).await,
@@ -52,19 +53,25 @@ async fn main() {
                         .get("all")
                         .map_or("-".into(), |p| format_ms(p.p99_ms))
                 );
-                0
+                Exit::Pass
             }
             Err(e) => {
                 eprintln!("loadgen merge: {e}");
-                2
+                Exit::BadInput
             }
         },
         None => run(&cli.run).await,
     };
-    std::process::exit(code);
+    exit(ended);
 }
 
-async fn run(args: &loadgen::cli::RunArgs) -> i32 {
+/// Ends the process at once: goose and the history writer may leave blocking threads that a
+/// runtime's drop would wait for.
+fn exit(ended: Exit) -> ! {
+    std::process::exit(i32::from(ended.code()))
+}
+
+async fn run(args: &loadgen::cli::RunArgs) -> Exit {
     match loadgen::run::run(args).await {
         Ok(outcome) => {
             let s = &outcome.summary;
@@ -111,11 +118,11 @@ async fn run(args: &loadgen::cli::RunArgs) -> i32 {
                 Err(e) => eprintln!("loadgen: the HTML report was not written: {e}"),
             }
             println!("verdict: {}", if s.passed { "PASS" } else { "FAIL" });
-            outcome.exit_code()
+            outcome.exit()
         }
         Err(e) => {
             eprintln!("loadgen: {e}");
-            e.exit_code()
+            e.exit()
         }
     }
 }

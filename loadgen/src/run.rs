@@ -45,12 +45,11 @@ pub enum RunError {
 }
 
 impl RunError {
-    pub fn exit_code(&self) -> i32 {
-        let exit = match self {
+    pub fn exit(&self) -> runfiles::Exit {
+        match self {
             RunError::BadInput(_) => runfiles::Exit::BadInput,
             RunError::Harness(_) => runfiles::Exit::Broken,
-        };
-        i32::from(exit.code())
+        }
     }
 }
 
@@ -66,13 +65,12 @@ pub struct RunOutcome {
 
 impl RunOutcome {
     /// 0 when every threshold held, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        let exit = if self.summary.passed {
+    pub fn exit(&self) -> runfiles::Exit {
+        if self.summary.passed {
             runfiles::Exit::Pass
         } else {
             runfiles::Exit::Failed
-        };
-        i32::from(exit.code())
+        }
     }
 }
 
