@@ -39,7 +39,48 @@ pub struct SearchOptions {
     pub step: Duration,
     /// Run 80 % and 150 % of the result to show it holds and is not far too low.
     pub verify: bool,
+    /// The capacity folder.
     pub out: PathBuf,
+}
+
+impl SearchOptions {
+    /// The rates, growth, step and SLO rules make a search that can end and judge a step.
+    ///
+    /// # Errors
+    /// One line naming the flag and what it must be.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.from > 0.0
+            && self.from.is_finite()
+            && self.max >= self.from
+            && self.max.is_finite())
+        {
+            return Err(format!(
+                "--from {} and --max {} must be positive rates with --from <= --max",
+                self.from, self.max
+            ));
+        }
+        if !(self.growth > 1.0 && self.growth.is_finite()) {
+            return Err(format!("--growth {} must be above 1", self.growth));
+        }
+        if self.step < Duration::from_secs(2) {
+            return Err(format!(
+                "--step {:?} is too short to judge a rate (at least 2s)",
+                self.step
+            ));
+        }
+        for rule in &self.slo {
+            if loadgen::thresholds::is_saga_rule(rule) {
+                if let Err(e) = loadgen::thresholds::SagaThreshold::parse(rule) {
+                    return Err(format!("--slo: {e}"));
+                }
+            } else if let Err(e) =
+                <goose::threshold::Threshold as std::str::FromStr>::from_str(rule)
+            {
+                return Err(format!("--slo {rule:?}: {e}"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The SLO when none is given.

@@ -524,6 +524,7 @@ fn launch(name: &str, spec: &ProcessSpec) -> Result<Child, NemesisError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use NemesisAction::{Exited, Kill9, Pause, Restart, Resume, Spawn};
 
     fn sleeper(dir: &Path, name: &str) -> ManagedProcess {
         ManagedProcess::spawn(
@@ -569,7 +570,7 @@ mod tests {
         assert!(!p.is_running());
         assert_eq!(p.state(), ProcessState::Exited(Exit::Signal(9)));
         assert_eq!(proc_state(pid), None, "reaped");
-        assert_eq!(actions(&p), [NemesisAction::Spawn, NemesisAction::Kill9]);
+        assert_eq!(actions(&p), [Spawn, Kill9]);
         let err = p.kill9().unwrap_err().to_string();
         assert!(
             err.contains("victim: pid") && err.contains("not running"),
@@ -596,14 +597,7 @@ mod tests {
             proc_state(pid)
         );
         assert_eq!(p.state(), ProcessState::Running);
-        assert_eq!(
-            actions(&p),
-            [
-                NemesisAction::Spawn,
-                NemesisAction::Pause,
-                NemesisAction::Resume
-            ]
-        );
+        assert_eq!(actions(&p), [Spawn, Pause, Resume]);
     }
 
     #[test]
@@ -628,14 +622,7 @@ mod tests {
         });
         let environ = std::fs::read(format!("/proc/{}/environ", p.pid())).unwrap();
         assert!(environ.split(|b| *b == 0).any(|kv| kv == b"A=1"));
-        assert_eq!(
-            actions(&p),
-            [
-                NemesisAction::Spawn,
-                NemesisAction::Kill9,
-                NemesisAction::Restart
-            ]
-        );
+        assert_eq!(actions(&p), [Spawn, Kill9, Restart]);
     }
 
     #[test]
@@ -647,14 +634,7 @@ mod tests {
         p.restart().unwrap();
         assert_ne!(p.pid(), old);
         assert!(p.is_running());
-        assert_eq!(
-            actions(&p),
-            [
-                NemesisAction::Spawn,
-                NemesisAction::Kill9,
-                NemesisAction::Restart
-            ]
-        );
+        assert_eq!(actions(&p), [Spawn, Kill9, Restart]);
     }
 
     #[test]
@@ -707,15 +687,7 @@ mod tests {
         let text = std::fs::read_to_string(&log).unwrap();
         assert_eq!(text.matches("out\n").count(), 2, "{text}");
         assert_eq!(text.matches("err\n").count(), 2, "{text}");
-        assert_eq!(
-            actions(&p),
-            [
-                NemesisAction::Spawn,
-                NemesisAction::Exited,
-                NemesisAction::Restart,
-                NemesisAction::Exited
-            ]
-        );
+        assert_eq!(actions(&p), [Spawn, Exited, Restart, Exited]);
         assert_eq!(p.events()[1].exit, Some(Exit::Code(0)));
     }
 

@@ -126,21 +126,23 @@ struct Faults {
 }
 
 impl Faults {
+    /// The proxy in front of a proxy fault's target.
+    fn proxy(&self, fault: &Fault) -> anyhow::Result<&str> {
+        self.proxies
+            .get(fault.target)
+            .map(|name| name.as_ref())
+            .context("no proxy for target")
+    }
+
     async fn apply(&self, fault: &Fault) -> anyhow::Result<()> {
         let target = fault.target.name();
         match (fault.target.kind(), &fault.action) {
             (TargetKind::Proxy, FaultAction::Down) => {
-                let proxy = self
-                    .proxies
-                    .get(fault.target)
-                    .context("no proxy for target")?;
+                let proxy = self.proxy(fault)?;
                 self.toxiproxy.disable(proxy).await?;
             }
             (TargetKind::Proxy, _) => {
-                let proxy = self
-                    .proxies
-                    .get(fault.target)
-                    .context("no proxy for target")?;
+                let proxy = self.proxy(fault)?;
                 let toxic = fault.toxic().context("no toxic for this action")?;
                 self.toxiproxy.add_toxic(proxy, &toxic).await?;
             }
@@ -183,17 +185,11 @@ impl Faults {
         let target = fault.target.name();
         match (fault.target.kind(), &fault.action) {
             (TargetKind::Proxy, FaultAction::Down) => {
-                let proxy = self
-                    .proxies
-                    .get(fault.target)
-                    .context("no proxy for target")?;
+                let proxy = self.proxy(fault)?;
                 self.toxiproxy.enable(proxy).await?;
             }
             (TargetKind::Proxy, _) => {
-                let proxy = self
-                    .proxies
-                    .get(fault.target)
-                    .context("no proxy for target")?;
+                let proxy = self.proxy(fault)?;
                 self.toxiproxy
                     .remove_toxic(proxy, &fault.toxic_name())
                     .await?;

@@ -1,26 +1,14 @@
 //! `chaos capacity`: the flags checked, then the search, its table and its report.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use runfiles::Exit;
 
+use crate::capacity::SearchOptions;
 use crate::scenario::Scenario;
 
-/// `chaos capacity`'s flags, as parsed.
-pub struct CapacityFlags {
-    pub slo: Vec<String>,
-    pub from: f64,
-    pub max: f64,
-    pub growth: f64,
-    pub refine: u32,
-    pub step: Duration,
-    pub verify: bool,
-    pub out: Option<PathBuf>,
-}
-
 /// `chaos capacity`.
-pub async fn capacity(path: &Path, flags: CapacityFlags) -> Exit {
+pub async fn capacity(path: &Path, mut options: SearchOptions, out: Option<PathBuf>) -> Exit {
     let bad = |message: String| {
         eprintln!("chaos capacity: {message}");
         Exit::BadInput
@@ -32,59 +20,23 @@ pub async fn capacity(path: &Path, flags: CapacityFlags) -> Exit {
             return Exit::BadInput;
         }
     };
-    if !(flags.from > 0.0
-        && flags.from.is_finite()
-        && flags.max >= flags.from
-        && flags.max.is_finite())
-    {
-        return bad(format!(
-            "--from {} and --max {} must be positive rates with --from <= --max",
-            flags.from, flags.max
-        ));
-    }
-    if !(flags.growth > 1.0 && flags.growth.is_finite()) {
-        return bad(format!("--growth {} must be above 1", flags.growth));
-    }
-    if flags.step < Duration::from_secs(2) {
-        return bad(format!(
-            "--step {:?} is too short to judge a rate (at least 2s)",
-            flags.step
-        ));
-    }
-    let slo: Vec<String> = if flags.slo.is_empty() {
-        crate::capacity::DEFAULT_SLO
+    if options.slo.is_empty() {
+        options.slo = crate::capacity::DEFAULT_SLO
             .iter()
             .map(|r| r.to_string())
-            .collect()
-    } else {
-        flags.slo
-    };
-    for rule in &slo {
-        if loadgen::thresholds::is_saga_rule(rule) {
-            if let Err(e) = loadgen::thresholds::SagaThreshold::parse(rule) {
-                return bad(format!("--slo: {e}"));
-            }
-        } else if let Err(e) = <goose::threshold::Threshold as std::str::FromStr>::from_str(rule) {
-            return bad(format!("--slo {rule:?}: {e}"));
-        }
+            .collect();
     }
-    let out = flags.out.unwrap_or_else(|| {
+    if let Err(message) = options.check() {
+        return bad(message);
+    }
+    options.out = out.unwrap_or_else(|| {
         PathBuf::from(format!(
             "reports/out/{}-capacity-{}",
             chrono::Utc::now().format("%Y%m%d-%H%M%S"),
             scenario.name
         ))
     });
-    let options = crate::capacity::SearchOptions {
-        slo,
-        from: flags.from,
-        max: flags.max,
-        growth: flags.growth,
-        refine: flags.refine,
-        step: flags.step,
-        verify: flags.verify,
-        out: out.clone(),
-    };
+    let out = options.out.clone();
     match crate::capacity::search(&scenario, &options).await {
         Ok(c) => {
             println!(
@@ -126,7 +78,7 @@ pub async fn capacity(path: &Path, flags: CapacityFlags) -> Exit {
                 Err(e) => eprintln!("chaos capacity: the HTML report was not written: {e}"),
             }
             let verified = c.sustainable_rate_per_s.is_some()
-                && (!flags.verify || c.verification.iter().all(|v| v.as_expected == Some(true)));
+                && (!options.verify || c.verification.iter().all(|v| v.as_expected == Some(true)));
             if verified {
                 Exit::Pass
             } else {

@@ -34,8 +34,6 @@ use tracing_subscriber::EnvFilter;
 use crate::checker::{Invariant, Opts};
 use crate::collect::DatabaseUrls;
 
-pub use capacity::CapacityFlags;
-
 #[derive(Parser)]
 #[command(name = "chaos", version, about = "Stampede's fault injection")]
 pub struct Cli {
@@ -286,7 +284,7 @@ impl Command {
                 no_verify,
                 out,
             } => {
-                let flags = CapacityFlags {
+                let options = crate::capacity::SearchOptions {
                     slo,
                     from,
                     max,
@@ -294,9 +292,10 @@ impl Command {
                     refine,
                     step,
                     verify: !no_verify,
-                    out,
+                    // Set from --out or the scenario's name once the scenario is read.
+                    out: PathBuf::new(),
                 };
-                capacity::capacity(&scenario, flags).await
+                capacity::capacity(&scenario, options, out).await
             }
             Command::Validate { scenarios } => run::validate(&scenarios),
             Command::Selftest { out } => selftest::selftest(out).await,

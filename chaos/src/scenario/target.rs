@@ -88,41 +88,44 @@ pub(super) struct RawProxies {
 
 impl Validator<'_> {
     pub(super) fn http_url(&mut self, field: &str, value: &Spanned<String>) -> Option<String> {
-        match url::Url::parse(value.get_ref()) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-                Some(value.get_ref().clone())
-            }
-            _ => {
-                self.problem(
-                    &value.span(),
-                    field,
-                    format!(
-                        "{:?} is not an http(s) URL (e.g. http://127.0.0.1:3000)",
-                        value.get_ref()
-                    ),
-                );
-                None
-            }
-        }
+        let checked = url::Url::parse(value.get_ref())
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        self.url(
+            field,
+            value,
+            checked,
+            "an http(s) URL (e.g. http://127.0.0.1:3000)",
+        )
     }
 
     pub(super) fn postgres_url(&mut self, field: &str, value: &Spanned<String>) -> Option<String> {
-        match url::Url::parse(value.get_ref()) {
-            Ok(u) if matches!(u.scheme(), "postgres" | "postgresql") => {
-                Some(value.get_ref().clone())
-            }
-            _ => {
-                self.problem(
-                    &value.span(),
-                    field,
-                    format!(
-                        "{:?} is not a Postgres URL (e.g. postgres://postgres@127.0.0.1:5432/ticketflow_bookings)",
-                        value.get_ref()
-                    ),
-                );
-                None
-            }
+        let checked = url::Url::parse(value.get_ref())
+            .is_ok_and(|u| matches!(u.scheme(), "postgres" | "postgresql"));
+        self.url(
+            field,
+            value,
+            checked,
+            "a Postgres URL (e.g. postgres://postgres@127.0.0.1:5432/ticketflow_bookings)",
+        )
+    }
+
+    /// The URL when it passed its check; otherwise a problem saying what it should be.
+    fn url(
+        &mut self,
+        field: &str,
+        value: &Spanned<String>,
+        passed: bool,
+        expected: &str,
+    ) -> Option<String> {
+        if passed {
+            return Some(value.get_ref().clone());
         }
+        self.problem(
+            &value.span(),
+            field,
+            format!("{:?} is not {expected}", value.get_ref()),
+        );
+        None
     }
 
     pub(super) fn target(&mut self, raw: &Spanned<RawTarget>) -> Option<Target> {

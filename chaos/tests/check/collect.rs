@@ -10,6 +10,12 @@ use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
+use chaos::checker::{
+    check, BookingRow, BookingStatus, History, NotificationKind, NotificationRow, Opts, PaymentRow,
+    PaymentStatus, SeatRow, SeatStatus, Validity,
+};
+use chaos::collect::{collect_from_databases, DatabaseUrls};
+
 use super::{assert_one_line_error, id, CHAOS};
 
 fn server() -> String {
@@ -194,8 +200,13 @@ async fn collect_writes_the_final_state(urls: [String; 4]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn collect_reads_the_service_databases_into_a_final_state_file() {
+/// Makes the four service databases (with `prefix` and a unique suffix in their names), runs
+/// `test` on their URLs (bookings, inventory, payments, notifications), drops them.
+async fn with_service_databases<F, Fut>(prefix: &str, test: F)
+where
+    F: FnOnce([String; 4]) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let mut admin = PgConnection::connect(&format!("{}/postgres", server()))
         .await
         .expect("Postgres at TEST_POSTGRES_URL or 127.0.0.1:5432 (run infra/local/up)");
@@ -208,14 +219,14 @@ async fn collect_reads_the_service_databases_into_a_final_state_file() {
     ];
     let names: Vec<String> = services
         .iter()
-        .map(|s| format!("chaos_collect_{}_{suffix}", s.trim_end_matches("-service")))
+        .map(|s| format!("{prefix}_{}_{suffix}", s.trim_end_matches("-service")))
         .collect();
     let mut urls = Vec::new();
     for (name, service) in names.iter().zip(services) {
         urls.push(create_database(&mut admin, name, service).await);
     }
     let urls: [String; 4] = urls.try_into().unwrap();
-    let outcome = std::panic::AssertUnwindSafe(collect_writes_the_final_state(urls))
+    let outcome = std::panic::AssertUnwindSafe(test(urls))
         .catch_unwind()
         .await;
     for name in &names {
@@ -227,6 +238,193 @@ async fn collect_reads_the_service_databases_into_a_final_state_file() {
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_reads_the_service_databases_into_a_final_state_file() {
+    with_service_databases("chaos_collect", collect_writes_the_final_state).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_reads_each_table_and_filters_by_event() {
+    with_service_databases(
+        "chaos_checker",
+        |[bookings, inventory, payments, notifications]| {
+            collect_reads_each_table(DatabaseUrls {
+                bookings,
+                inventory,
+                payments: Some(payments),
+                notifications: Some(notifications),
+            })
+        },
+    )
+    .await;
+}
+
+fn id_of(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+/// Two events: A (seats 11, 12; bookings 1 CONFIRMED, 2 FAILED) and B (seat 21; booking 3
+/// CONFIRMED), with their payments and notifications and one WELCOME.
+async fn insert_two_events(urls: &DatabaseUrls) {
+    let (user, a, b) = (id_of(900), id_of(100), id_of(200));
+    let mut db = PgConnection::connect(&urls.bookings).await.unwrap();
+    for (booking, event, seat, status, reason) in [
+        (id_of(1), a, id_of(11), "CONFIRMED", None),
+        (id_of(2), a, id_of(12), "FAILED", Some("payment declined")),
+        (id_of(3), b, id_of(21), "CONFIRMED", None),
+    ] {
+        sqlx::query(
+            "INSERT INTO bookings (id, user_id, event_id, event_name, seat_ids, amount_cents, \
+             status, failure_reason, expires_at) VALUES ($1, $2, $3, 'Show', $4, 5000, $5, $6, now())",
+        )
+        .bind(booking)
+        .bind(user)
+        .bind(event)
+        .bind(vec![seat])
+        .bind(status)
+        .bind(reason)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    let mut db = PgConnection::connect(&urls.inventory).await.unwrap();
+    for (seat, event, position, status, holder) in [
+        (id_of(11), a, 1, "RESERVED", Some(id_of(1))),
+        (id_of(12), a, 2, "AVAILABLE", None),
+        (id_of(21), b, 1, "RESERVED", Some(id_of(3))),
+    ] {
+        sqlx::query(
+            "INSERT INTO seats (id, event_id, position, section, row_label, seat_number, \
+             price_cents, status, booking_id) VALUES ($1, $2, $3, 'VIP', 'A', $3::text, 5000, $4, $5)",
+        )
+        .bind(seat)
+        .bind(event)
+        .bind(position)
+        .bind(status)
+        .bind(holder)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    let mut db = PgConnection::connect(urls.payments.as_ref().unwrap())
+        .await
+        .unwrap();
+    for (booking, status) in [
+        (id_of(1), "CAPTURED"),
+        (id_of(2), "FAILED"),
+        (id_of(3), "CAPTURED"),
+    ] {
+        sqlx::query(
+            "INSERT INTO payments (id, booking_id, user_id, amount_cents, status) \
+             VALUES ($1, $2, $3, 5000, $4)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(booking)
+        .bind(user)
+        .bind(status)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    let mut db = PgConnection::connect(urls.notifications.as_ref().unwrap())
+        .await
+        .unwrap();
+    for (booking, kind) in [
+        (Some(id_of(1)), "CONFIRMED"),
+        (Some(id_of(2)), "FAILED"),
+        (Some(id_of(3)), "CONFIRMED"),
+        (None, "WELCOME"),
+    ] {
+        sqlx::query(
+            "INSERT INTO notifications (id, user_id, booking_id, kind, subject, body) \
+             VALUES ($1, $2, $3, $4, 's', 'b')",
+        )
+        .bind(Uuid::new_v4())
+        .bind(user)
+        .bind(booking)
+        .bind(kind)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+}
+
+async fn collect_reads_each_table(urls: DatabaseUrls) {
+    insert_two_events(&urls).await;
+    let (a, b) = (id_of(100), id_of(200));
+
+    let mut state = collect_from_databases(&urls, Some(&[a])).await.unwrap();
+    state.bookings.sort_by_key(|b| b.id);
+    assert_eq!(
+        state.bookings,
+        vec![
+            BookingRow::new(
+                id_of(1),
+                id_of(900),
+                a,
+                vec![id_of(11)],
+                BookingStatus::Confirmed
+            ),
+            BookingRow {
+                failure_reason: Some("payment declined".into()),
+                ..BookingRow::new(
+                    id_of(2),
+                    id_of(900),
+                    a,
+                    vec![id_of(12)],
+                    BookingStatus::Failed
+                )
+            },
+        ]
+    );
+    assert_eq!(
+        state.seats,
+        vec![
+            SeatRow::new(id_of(11), a, SeatStatus::Reserved, Some(id_of(1))),
+            SeatRow::new(id_of(12), a, SeatStatus::Available, None),
+        ]
+    );
+    let mut payments = state.payments.clone().unwrap();
+    payments.sort_by_key(|p| p.booking_id);
+    assert_eq!(
+        payments,
+        vec![
+            PaymentRow::new(id_of(1), PaymentStatus::Captured, 5000),
+            PaymentRow::new(id_of(2), PaymentStatus::Failed, 5000),
+        ]
+    );
+    let mut notifications = state.notifications.clone().unwrap();
+    notifications.sort_by_key(|n| n.booking_id);
+    assert_eq!(
+        notifications,
+        vec![
+            NotificationRow::new(id_of(1), NotificationKind::Confirmed),
+            NotificationRow::new(id_of(2), NotificationKind::Failed),
+        ]
+    );
+    assert_eq!(state.capacity, [(a, 2)].into());
+    let verdict = check(&History::default(), &state, &Opts::default());
+    assert_eq!(verdict.valid, Validity::True, "{verdict:#?}");
+
+    let all = collect_from_databases(&urls, None).await.unwrap();
+    assert_eq!(all.bookings.len(), 3);
+    assert_eq!(all.seats.len(), 3);
+    assert_eq!(all.payments.map(|p| p.len()), Some(3));
+    assert_eq!(all.notifications.map(|n| n.len()), Some(4));
+    assert_eq!(all.capacity, [(a, 2), (b, 1)].into());
+
+    let unobserved = DatabaseUrls {
+        payments: None,
+        notifications: None,
+        ..urls.clone()
+    };
+    let partial = collect_from_databases(&unobserved, Some(&[b]))
+        .await
+        .unwrap();
+    assert_eq!(partial.bookings.len(), 1);
+    assert_eq!((partial.payments, partial.notifications), (None, None));
 }
 
 #[test]
