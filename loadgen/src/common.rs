@@ -97,6 +97,22 @@ impl<'a> Call<'a> {
             ok: &[200],
         }
     }
+
+    /// A POST of a JSON body, a success when it answers one of `ok`.
+    pub fn post(
+        path: &'a str,
+        name: &'a str,
+        timeout: Duration,
+        body: &'a Value,
+        ok: &'a [u16],
+    ) -> Self {
+        Self {
+            method: GooseMethod::Post,
+            body: Some(body),
+            ok,
+            ..Self::get(path, name, timeout)
+        }
+    }
 }
 
 /// The route's name in the per-second timeline: `POST /api/bookings`, `GET /api/bookings/:id`.
@@ -218,28 +234,32 @@ pub async fn relogin(
     who: &PoolUser,
     timeout: Duration,
 ) -> Result<bool, Box<TransactionError>> {
-    let body = serde_json::json!({"email": who.email, "password": who.password});
-    let reply = send(
-        user,
-        ctx,
-        Call {
-            method: GooseMethod::Post,
-            body: Some(&body),
-            ok: &[200],
-            ..Call::get("/api/users/login", "/api/users/login", timeout)
-        },
-    )
-    .await?;
-    if let Reply::Http {
-        status: 200, body, ..
-    } = reply
-    {
-        if let Some(token) = body["token"].as_str() {
-            *who.token.write().unwrap_or_else(|e| e.into_inner()) = token.to_string();
-            return Ok(true);
+    match login(user, ctx, &who.email, &who.password, timeout).await? {
+        Some(token) => {
+            *who.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+            Ok(true)
         }
+        None => Ok(false),
     }
-    Ok(false)
+}
+
+/// `POST /api/users/login`: the token, or `None` when the service does not give one.
+pub async fn login(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    email: &str,
+    password: &str,
+    timeout: Duration,
+) -> Result<Option<String>, Box<TransactionError>> {
+    let body = serde_json::json!({"email": email, "password": password});
+    let path = "/api/users/login";
+    let reply = send(user, ctx, Call::post(path, path, timeout, &body, &[200])).await?;
+    Ok(match reply {
+        Reply::Http {
+            status: 200, body, ..
+        } => body["token"].as_str().map(str::to_string),
+        _ => None,
+    })
 }
 
 /// The booking object of a response: the contract answers it bare; some deployments wrap it

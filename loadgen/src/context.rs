@@ -46,6 +46,13 @@ pub struct PoolUser {
     pub token: RwLock<String>,
 }
 
+impl PoolUser {
+    /// The current token (a relogin may replace it while others read).
+    pub fn token(&self) -> String {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// Opens once, for everyone, when all goose users have started.
 #[derive(Default)]
 pub struct Gate {

@@ -190,20 +190,14 @@ async fn post_booking(
     key: &str,
 ) -> Result<Reply, Box<TransactionError>> {
     for attempt in 0..2 {
-        let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let reply = send(
-            user,
-            ctx,
-            Call {
-                method: GooseMethod::Post,
-                token: Some(&token),
-                body: Some(body),
-                header: Some(("Idempotency-Key", key)),
-                ok: &[202],
-                ..Call::get("/api/bookings", "/api/bookings", ctx.ops.request_timeout)
-            },
-        )
-        .await?;
+        let token = who.token();
+        let path = "/api/bookings";
+        let call = Call {
+            token: Some(&token),
+            header: Some(("Idempotency-Key", key)),
+            ..Call::post(path, path, ctx.ops.request_timeout, body, &[202])
+        };
+        let reply = send(user, ctx, call).await?;
         // An expired token is the generator's problem, not the target's: log in and try again.
         if reply.status() == Some(401)
             && attempt == 0
@@ -263,7 +257,7 @@ async fn wait_for_end(
             }
             LongPoll::NotOffered => (plain.clone(), "/api/bookings/:id", Duration::ZERO),
         };
-        let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let token = who.token();
         let reply = send(
             user,
             ctx,
@@ -319,7 +313,7 @@ async fn cancel(
     ctx.history
         .append(process, OpType::Invoke, OpFn::Cancel, &value, None);
     let path = format!("/api/bookings/{id}/cancel");
-    let token = who.token.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let token = who.token();
     let reply = send(
         user,
         ctx,

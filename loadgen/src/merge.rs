@@ -16,8 +16,6 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 use serde_json::Value;
 
@@ -54,18 +52,8 @@ fn input(path: &Path, message: impl std::fmt::Display) -> MergeError {
     }
 }
 
-/// Decodes a histogram written by [`summary::encode`].
-///
-/// # Errors
-/// A message when the text is not base64 of a V2 histogram.
-pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map_err(|e| format!("not base64: {e}"))?;
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("not a V2 histogram: {e:?}"))
-}
+/// Decodes a histogram written by [`summary::encode`] (runfiles' one definition).
+pub use runfiles::histogram::decode;
 
 /// Reads a run folder's summary.
 ///

@@ -1,8 +1,6 @@
 //! `summary.json`: what the run did, in a shape the chaos runner and the reports read.
 //! Every key is documented in loadgen/README.md ("summary.json").
 
-use base64::Engine;
-use hdrhistogram::serialization::{Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 
 /// The summary's types are the run folder's (`runfiles`): loadgen writes them, chaos and the
@@ -27,11 +25,5 @@ pub fn percentiles_of(h: &Histogram<u64>) -> Percentiles {
     }
 }
 
-pub fn encode(h: &Histogram<u64>) -> String {
-    let mut bytes = Vec::new();
-    // Serializing into a Vec cannot fail for a valid histogram.
-    V2Serializer::new()
-        .serialize(h, &mut bytes)
-        .expect("V2 serialization into memory");
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+/// The histogram encoding of summary.json is the run folder's: one definition in runfiles.
+pub use runfiles::histogram::encode;

@@ -9,6 +9,8 @@
 //! capacity      capacity.json (Capacity)  steps/<NN>-<rate>/ = loadgen or chaos runs
 //! ```
 //!
+//! The latency histograms inside summary.json are encoded and decoded by [`histogram`].
+//!
 //! Reading is lenient where it can be and strict where it must be: every field has a default, so
 //! a file written before a field existed still loads, and unknown fields are ignored; but a file
 //! whose `version` is newer than this build reads is refused with a message that says so
@@ -28,6 +30,7 @@ pub mod exit;
 pub mod faults;
 pub mod final_state;
 pub mod folder;
+pub mod histogram;
 pub mod history;
 pub mod io;
 pub mod nemesis;

@@ -16,7 +16,7 @@ use chaos::checker::{
 };
 use chaos::collect::{collect_from_databases, DatabaseUrls};
 
-use super::{assert_one_line_error, id, CHAOS};
+use super::{assert_one_line_error, id, run_chaos, CHAOS};
 
 fn server() -> String {
     std::env::var("TEST_POSTGRES_URL")
@@ -111,18 +111,7 @@ async fn insert_rows(bookings: &str, inventory: &str, payments: &str, notificati
 }
 
 fn collect(args: &[&str]) -> Output {
-    let output = Command::new(CHAOS)
-        .arg("collect")
-        .args(args)
-        .output()
-        .unwrap();
-    println!(
-        "exit {:?}\nstdout:\n{}stderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    run_chaos(Command::new(CHAOS).arg("collect").args(args))
 }
 
 async fn collect_writes_the_final_state(urls: [String; 4]) {

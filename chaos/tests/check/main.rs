@@ -61,23 +61,28 @@ impl Run {
     }
 
     fn check(&self, extra: &[&str]) -> Output {
-        let output = Command::new(CHAOS)
-            .arg("check")
-            .arg("--history")
-            .arg(self.path("history.jsonl"))
-            .arg("--state")
-            .arg(self.path("final-state.json"))
-            .args(extra)
-            .output()
-            .unwrap();
-        println!(
-            "exit {:?}\nstdout:\n{}stderr:\n{}",
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        run_chaos(
+            Command::new(CHAOS)
+                .arg("check")
+                .arg("--history")
+                .arg(self.path("history.jsonl"))
+                .arg("--state")
+                .arg(self.path("final-state.json"))
+                .args(extra),
+        )
     }
+}
+
+/// Runs the chaos binary, printing what it said (shown when the test fails).
+fn run_chaos(command: &mut Command) -> Output {
+    let output = command.output().unwrap();
+    println!(
+        "exit {:?}\nstdout:\n{}stderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 fn stdout(output: &Output) -> String {

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use goose::prelude::*;
 use serde_json::json;
 
-use crate::common::{send, Call, Reply};
+use crate::common::{login, send, Call};
 use crate::context::Ctx;
 
 pub async fn iterate(user: &mut GooseUser, ctx: &Ctx) -> TransactionResult {
@@ -14,44 +14,14 @@ pub async fn iterate(user: &mut GooseUser, ctx: &Ctx) -> TransactionResult {
     let email = format!("loadgen-{}-{n}@stampede.test", ctx.run_id);
     let password = "loadgen-password";
     let body = json!({"name": format!("Loadgen {n}"), "email": email, "password": password});
-    send(
-        user,
-        ctx,
-        Call {
-            method: GooseMethod::Post,
-            body: Some(&body),
-            ok: &[201],
-            ..Call::get("/api/users/register", "/api/users/register", t)
-        },
-    )
-    .await?;
-    let body = json!({"email": email, "password": password});
-    let login = send(
-        user,
-        ctx,
-        Call {
-            method: GooseMethod::Post,
-            body: Some(&body),
-            ok: &[200],
-            ..Call::get("/api/users/login", "/api/users/login", t)
-        },
-    )
-    .await?;
-    if let Reply::Http {
-        status: 200, body, ..
-    } = login
-    {
-        if let Some(token) = body["token"].as_str() {
-            send(
-                user,
-                ctx,
-                Call {
-                    token: Some(token),
-                    ..Call::get("/api/users/me", "/api/users/me", t)
-                },
-            )
-            .await?;
-        }
+    let register = "/api/users/register";
+    send(user, ctx, Call::post(register, register, t, &body, &[201])).await?;
+    if let Some(token) = login(user, ctx, &email, password, t).await? {
+        let me = Call {
+            token: Some(&token),
+            ..Call::get("/api/users/me", "/api/users/me", t)
+        };
+        send(user, ctx, me).await?;
     }
     Ok(())
 }

@@ -10,8 +10,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use hdrhistogram::serialization::{Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 
@@ -145,23 +143,11 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap()
 }
 
-/// Exactly loadgen/src/summary.rs `encode`.
-pub fn encode(h: &Histogram<u64>) -> String {
-    let mut bytes = Vec::new();
-    V2Serializer::new()
-        .serialize(h, &mut bytes)
-        .expect("V2 serialization into memory");
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+pub use runfiles::histogram::encode;
 
 /// Decodes a `histograms` entry (for the tests' expectations).
 pub fn decode(encoded: &str) -> Histogram<u64> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .unwrap();
-    hdrhistogram::serialization::Deserializer::new()
-        .deserialize(&mut std::io::Cursor::new(bytes))
-        .unwrap()
+    runfiles::histogram::decode(encoded).unwrap()
 }
 
 fn percentiles(h: &Histogram<u64>) -> Value {
