@@ -3,13 +3,14 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use chaos::cli::{Cli, Command};
 use runfiles::Exit;
 
 fn main() -> ExitCode {
-    let command = Cli::parse().command;
+    let command = match runfiles::exit::parse_args::<Cli>("chaos") {
+        Ok(cli) => cli.command,
+        Err(ended) => return ended.into(),
+    };
     if let Command::Proxy { listen, config } = &command {
         // The `faultproxy` server: the same code, flags, logs and exit codes.
         return faultproxy::serve::main("chaos proxy", listen, config.as_deref());

@@ -1,36 +1,15 @@
 //! `loadgen`: parse, run, print the verdict, exit 0 (pass) / 1 (a threshold failed) /
 //! 2 (bad input: nothing was run) / 3 (the run broke).
 
-use clap::Parser;
 use loadgen::cli::{Cli, Command};
 use loadgen::thresholds::format_ms;
 use runfiles::Exit;
 
 #[tokio::main]
 async fn main() {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match runfiles::exit::parse_args("loadgen") {
         Ok(cli) => cli,
-        Err(e)
-            if matches!(
-                e.kind(),
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
-            ) =>
-        {
-            let _ = e.print();
-            exit(Exit::Pass);
-        }
-        Err(e) => {
-            // clap's first line is the one that says what is wrong.
-            let text = e.to_string();
-            eprintln!(
-                "loadgen: {}",
-                text.lines()
-                    .next()
-                    .unwrap_or("bad arguments")
-                    .trim_start_matches("error: ")
-            );
-            exit(Exit::BadInput);
-        }
+        Err(ended) => exit(ended),
     };
     let ended = match cli.command {
         Some(Command::Prepare(args)) => match loadgen::prepare::prepare(&args).await {

@@ -63,7 +63,10 @@ fn fail(e: &ReportError) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = match runfiles::exit::parse_args("reports") {
+        Ok(cli) => cli,
+        Err(ended) => return ended.into(),
+    };
     match cli.command {
         Command::Render { dir, out, slo_p99 } => {
             match render_run(&dir, &RenderOptions { slo_p99, out }) {

@@ -83,6 +83,39 @@ impl From<Validity> for Exit {
     }
 }
 
+/// Parses the process's arguments by the convention: `--help` and `--version` print and pass;
+/// no subcommand prints the help as bad input; anything else wrong is one line on stderr, `program: what is wrong` (clap's first paragraph,
+/// so a missing argument's name is in it), and bad input. The caller exits with the [`Exit`].
+///
+/// # Errors
+/// The exit to end the process with when the arguments are not a command to run.
+pub fn parse_args<P: clap::Parser>(program: &str) -> Result<P, Exit> {
+    P::try_parse().map_err(|e| {
+        use clap::error::ErrorKind;
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            let _ = e.print();
+            return Exit::Pass;
+        }
+        if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            // No subcommand at all: the help is the message (on stderr, as bad input).
+            let _ = e.print();
+            return Exit::BadInput;
+        }
+        eprintln!("{program}: {}", usage_line(&e.to_string()));
+        Exit::BadInput
+    })
+}
+
+/// The first paragraph of clap's message on one line, without its `error: `.
+fn usage_line(rendered: &str) -> String {
+    let what: Vec<&str> = rendered
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    what.join(" ").trim_start_matches("error: ").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +138,14 @@ mod tests {
         assert_eq!(Exit::from(Ending::InvariantUnknown).code(), 3);
         assert_eq!(Exit::from(Ending::StackBroken).code(), 3);
         assert_eq!(Exit::from(Ending::Passed).code(), 0);
+    }
+
+    #[test]
+    fn a_usage_error_is_one_line_naming_what_is_missing() {
+        let rendered = "error: the following required arguments were not provided:\n  --out <FILE>\n\nUsage: chaos collect --out <FILE>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            usage_line(rendered),
+            "the following required arguments were not provided: --out <FILE>"
+        );
     }
 }
