@@ -19,6 +19,9 @@
 //! - [`strategy`]: the five strategies, each `lock` + `release`.
 //! - [`contention`]: the hot-spot distribution and the concurrent lockers.
 //! - [`broker`]: `broker-bench`'s produce -> consume latency and idle-consumer measurements.
+//!
+//! It measures the services' own code (inventory's lock strategies) beside its peers, so it
+//! imports services; no service may import it (`chaos/tests/dependencies.rs`).
 
 pub mod broker;
 pub mod contention;

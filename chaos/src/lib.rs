@@ -14,6 +14,10 @@
 //!   selftest `chaos selftest`: unsafe locks must double-book, tampered state must be named
 //!   cli      the command line: flags, one async function a subcommand, its `runfiles::Exit`
 //! ```
+//!
+//! chaos is the top of the harness: it may use every other crate (loadgen's typed `LoadPlan`, the
+//! checker, the fault proxy, the reports, the services to run them in-process), and nothing may
+//! use it; the services must never import it (`chaos/tests/dependencies.rs`).
 
 pub mod capacity;
 pub mod cli;

@@ -15,6 +15,10 @@
 //!   run ─▶ scenarios ─▶ flow ─▶ common ─▶ context ─▶ open_model ─▶ rate
 //!                                           └──────▶ persona, history, seats, stats
 //! ```
+//!
+//! What it must never import: the services or their kit (it drives any TicketFlow-compatible
+//! target over HTTP, so it may not share code with the one it measures), or chaos. The run folder's
+//! files are the `runfiles` crate's. `chaos/tests/dependencies.rs` checks the services.
 
 pub mod cli;
 pub mod common;

@@ -11,11 +11,15 @@
 //! Modules:
 //! - [`environment`]: the machine and build of a run (`environment.json`), captured by loadgen
 //!   and chaos at a run's start;
-//! - [`input`]: the run folders' files, read with reports' own serde structs;
+//! - [`input`]: a run folder's files (the `runfiles` crate's types) put together into a run;
 //! - [`report`]: the page of one run; [`capacity`]: the capacity page; [`diff`]: two runs;
 //! - [`recovery`]: recovery time after a fault window and the SLO;
 //! - [`svg`]: the charts; [`hist`]: the HdrHistograms; [`page`]: the HTML shell; [`format`]:
 //!   text helpers; [`error`]: [`ReportError`].
+//!
+//! What it must never import: the services, chaos, loadgen or an async runtime (it reads files
+//! and writes pages; loadgen and chaos call it, not the other way round). `chaos/tests/
+//! dependencies.rs` checks the services.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
