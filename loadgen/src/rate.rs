@@ -268,4 +268,41 @@ mod tests {
             );
         }
     }
+
+    /// Hostile flags: whatever `--rate`, `--duration`, `--scenarios` or a threshold rule says,
+    /// the parsers answer a value or an error, and a parsed shape can be run; never a panic.
+    mod hostile {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_rate_text(
+                spec in "\\PC{0,40}|-?[0-9]{0,20}(\\.[0-9]{0,3})?/(s|m|h|x)( for -?[0-9]{0,20}(ms|s|m|h|))?(, ?[0-9]{1,5}/s->[0-9]{0,25}/s for [0-9]{1,20}s){0,3}",
+                default_s in proptest::option::of(0u64..u64::MAX),
+            ) {
+                if let Ok(shape) = RateShape::parse(&spec, default_s.map(Duration::from_secs)) {
+                    let length = shape.length();
+                    let _ = shape.to_spec();
+                    let _ = shape.rate_at(length / 2);
+                    let _ = shape.expected_by(length);
+                    let _ = shape.arrivals().take(50).count();
+                }
+            }
+
+            #[test]
+            fn any_duration_text(text in "\\PC{0,30}|[0-9]{0,25}(\\.[0-9]{0,5})?(us|ms|s|m|h)([0-9]{0,25}(s|m|h))?") {
+                let _ = parse_duration(&text);
+            }
+
+            #[test]
+            fn any_persona_mix_and_threshold_rule(text in "\\PC{0,40}|[a-z-]{1,10}(:-?[0-9]{0,12})?(,[a-z-]{1,10}(:[0-9]{0,12})?){0,4}") {
+                let _ = crate::persona::parse_weights(&text);
+                let _ = crate::thresholds::SagaThreshold::parse(&text);
+            }
+        }
+    }
 }

@@ -96,12 +96,14 @@ pub fn human_bytes(bytes: u64) -> String {
 /// A message naming the text when it is not a duration.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    // Seconds beyond what a Duration holds (or a sum that overflows) are refused, not a panic.
+    let too_long = || format!("{text:?} is too long a duration");
     if text.is_empty() {
         return Err("empty duration".into());
     }
     if let Ok(seconds) = text.parse::<f64>() {
         if seconds >= 0.0 && seconds.is_finite() {
-            return Ok(Duration::from_secs_f64(seconds));
+            return Duration::try_from_secs_f64(seconds).map_err(|_| too_long());
         }
     }
     let mut total = Duration::ZERO;
@@ -126,7 +128,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "h" => 3600.0,
             other => return Err(format!("{text:?}: unknown unit {other:?} (ms, s, m, h)")),
         };
-        total += Duration::from_secs_f64(value * scale);
+        let part = Duration::try_from_secs_f64(value * scale).map_err(|_| too_long())?;
+        total = total.checked_add(part).ok_or_else(too_long)?;
         rest = tail;
     }
     Ok(total)
@@ -157,6 +160,18 @@ mod tests {
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn a_duration_too_long_to_hold_is_refused_not_a_panic() {
+        for text in [
+            "1e300",
+            "99999999999999999999999h",
+            "18446744073709551615s1s",
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains("too long"), "{text}: {err}");
+        }
     }
 
     #[test]

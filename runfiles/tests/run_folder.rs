@@ -133,3 +133,61 @@ fn a_newer_format_is_refused_with_what_to_do() {
     std::fs::write(&path, r#"{"version": 1, "steps": []}"#).unwrap();
     read_versioned::<Capacity>(&path).unwrap();
 }
+
+/// Damaged files: every file of the fixture folder, cut short or with one byte changed, reads as
+/// its type or fails naming the file (and line:column for bad JSON); never a panic.
+mod damaged {
+    use proptest::prelude::*;
+    use serde::de::DeserializeOwned;
+
+    use super::*;
+
+    fn assert_reads_or_names_the_file<T: DeserializeOwned>(
+        name: &str,
+        original: &[u8],
+        cut: usize,
+        flip: Option<(usize, u8)>,
+    ) {
+        let mut bytes = original[..cut.min(original.len())].to_vec();
+        if let Some((at, byte)) = flip {
+            if !bytes.is_empty() {
+                let at = at % bytes.len();
+                bytes[at] = byte;
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        if let Err(e) = read_json::<T>(&path) {
+            let shown = e.to_string();
+            assert!(shown.starts_with(&path.display().to_string()), "{shown}");
+            if let RunFileError::Json { line, column, .. } = &e {
+                assert!(*line >= 1 && *column <= bytes.len() + 1, "{shown}");
+            }
+            assert!(!shown.contains('\n'), "{shown:?}");
+        }
+    }
+
+    fn file(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_cut_or_changed_file_reads_or_names_itself(
+            cut in 0usize..200_000,
+            flip in proptest::option::of((0usize..200_000, any::<u8>())),
+        ) {
+            let dir = fixture();
+            let loadgen = dir.join(folder::LOADGEN_DIR);
+            assert_reads_or_names_the_file::<Summary>(folder::SUMMARY, &file(&loadgen.join(folder::SUMMARY)), cut, flip);
+            assert_reads_or_names_the_file::<RunInfo>(folder::RUN_INFO, &file(&loadgen.join(folder::RUN_INFO)), cut, flip);
+            assert_reads_or_names_the_file::<Vec<FaultWindow>>(folder::FAULTS, &file(&dir.join(folder::FAULTS)), cut, flip);
+            assert_reads_or_names_the_file::<Verdict>(folder::VERDICT, &file(&dir.join(folder::VERDICT)), cut, flip);
+            assert_reads_or_names_the_file::<RunReport>(folder::RUN_REPORT, &file(&dir.join(folder::RUN_REPORT)), cut, flip);
+            assert_reads_or_names_the_file::<Vec<NemesisEvent>>(folder::NEMESIS, &file(&dir.join(folder::NEMESIS)), cut, flip);
+        }
+    }
+}

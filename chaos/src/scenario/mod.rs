@@ -259,15 +259,16 @@ impl Scenario {
             return s;
         }
         for segment in &mut s.load.shape.segments {
-            segment.length *= factor;
+            // Saturating: a huge file stretched is refused later as too long, never a panic.
+            segment.length = segment.length.saturating_mul(factor);
         }
         s.load.rate = s.load.shape.to_spec();
         s.load.duration = None;
         for fault in &mut s.faults {
-            fault.at *= factor;
-            fault.length *= factor;
+            fault.at = fault.at.saturating_mul(factor);
+            fault.length = fault.length.saturating_mul(factor);
         }
-        s.data.seats = (s.data.seats * u64::from(factor)).min(100_000);
+        s.data.seats = s.data.seats.saturating_mul(u64::from(factor)).min(100_000);
         s
     }
 

@@ -1101,3 +1101,72 @@ fn every_file_in_scenarios_validates() {
         }
     }
 }
+
+/// Hostile files: whatever the text, `parse` answers a scenario or problems that each name the
+/// file and a line of it, on one line each; it never panics.
+mod hostile {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn assert_answers_cleanly(text: &str) {
+        let err = match parse(text) {
+            Ok(scenario) => {
+                // What `chaos run --stretch` and the runner do with it next must not panic either.
+                let _ = scenario
+                    .load_plan("http://gw", PathBuf::from("d.json"))
+                    .map(|p| p.check());
+                let stretched = scenario.clone().stretched(1000);
+                let _ = stretched
+                    .load_plan("http://gw", PathBuf::from("d.json"))
+                    .map(|p| p.check());
+                return;
+            }
+            Err(err) => err,
+        };
+        let lines = text.lines().count().max(1) + 1;
+        assert!(!err.problems().is_empty(), "an error with no problem");
+        for problem in err.problems() {
+            assert_eq!(problem.file, FILE);
+            assert!(
+                (1..=lines).contains(&problem.line),
+                "line {} outside 1..={lines}: {problem}",
+                problem.line
+            );
+            assert!(!problem.message.trim().is_empty(), "{problem}");
+            assert!(!problem.to_string().contains('\n'), "{problem:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text(text in "\\PC{0,300}") {
+            assert_answers_cleanly(&text);
+        }
+
+        #[test]
+        fn a_valid_file_with_one_line_replaced_by_anything(
+            at in 0usize..60,
+            junk in "\\PC{0,80}|[a-z_]{1,12} = (\"[^\"\\n]{0,20}\"|-?[0-9]{1,20}(\\.[0-9]{0,4})?|\\[\\]|\\{\\})",
+        ) {
+            let mut lines: Vec<&str> = VALID.lines().collect();
+            let at = at % lines.len();
+            lines[at] = &junk;
+            assert_answers_cleanly(&lines.join("\n"));
+        }
+
+        #[test]
+        fn durations_rates_and_sizes_at_their_edges(
+            duration in "-?[0-9]{0,22}(\\.[0-9]{0,3})?(ms|s|m|h|d|us|)",
+            rate in "-?[0-9]{0,22}(\\.[0-9]{0,3})?/(s|m|h|fortnight)|[0-9]{1,3}/s->[0-9]{1,3}/s",
+            seats in proptest::num::i64::ANY,
+        ) {
+            let text = edit("rate = \"100/s\"", &format!("rate = \"{rate}\""))
+                .replacen("duration = \"30s\"", &format!("duration = \"{duration}\""), 1)
+                .replacen("seats = 3000", &format!("seats = {seats}"), 1);
+            assert_answers_cleanly(&text);
+        }
+    }
+}

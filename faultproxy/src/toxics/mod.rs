@@ -681,6 +681,51 @@ pub(crate) trait Pipe {
 mod tests {
     use super::*;
 
+    mod hostile {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest::proptest! {
+            /// Whatever a client sends as a toxic's type and attributes, parsing answers a toxic or
+            /// an error; never a panic.
+            #[test]
+            fn any_type_and_attributes(
+                type_at in 0usize..20,
+                junk_type in "\\PC{0,12}",
+                keys in proptest::collection::vec(
+                    proptest::prop_oneof![
+                        proptest::strategy::Just("latency".to_string()),
+                        proptest::strategy::Just("jitter".to_string()),
+                        proptest::strategy::Just("rate".to_string()),
+                        proptest::strategy::Just("delay".to_string()),
+                        proptest::strategy::Just("timeout".to_string()),
+                        proptest::strategy::Just("bytes".to_string()),
+                        proptest::strategy::Just("average_size".to_string()),
+                        proptest::strategy::Just("size_variation".to_string()),
+                        "[a-z_]{1,10}",
+                    ],
+                    0..4,
+                ),
+                values in proptest::collection::vec(
+                    proptest::prop_oneof![
+                        proptest::num::i64::ANY.prop_map(serde_json::Value::from),
+                        proptest::num::u64::ANY.prop_map(serde_json::Value::from),
+                        proptest::num::f64::ANY.prop_map(serde_json::Value::from),
+                        "\\PC{0,8}".prop_map(serde_json::Value::from),
+                        proptest::strategy::Just(serde_json::Value::Null),
+                    ],
+                    4,
+                ),
+            ) {
+                let name = ToxicKind::TYPES.get(type_at).copied().unwrap_or(junk_type.as_str());
+                let attributes: serde_json::Map<String, serde_json::Value> =
+                    keys.into_iter().zip(values).collect();
+                let _ = ToxicKind::parse(name, Some(serde_json::Value::Object(attributes)));
+            }
+        }
+    }
+
     #[test]
     fn every_registered_type_parses_with_default_attributes() {
         for t in ToxicKind::TYPES {

@@ -8,7 +8,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-use super::{Pipe, PipeEnd, Piped, StreamChunk, ToxicStub};
+use super::{deadline, Pipe, PipeEnd, Piped, StreamChunk, ToxicStub};
 
 /// Piece sizes in bytes and the pause after each piece in microseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +67,8 @@ impl Pipe for Slicer {
                     return Err(stop);
                 }
                 if !pause.is_zero() {
-                    let due = tokio::time::Instant::now() + pause;
+                    // Saturating: `delay` is any u64 the API took.
+                    let due = deadline(tokio::time::Instant::now(), pause);
                     if let Err(stop) = stub.sleep_until(due).await {
                         if !chunk.data.is_empty() {
                             stub.keep(chunk);
@@ -124,5 +125,27 @@ mod tests {
         let mut out = Vec::new();
         s.cut(0, 50, &mut out);
         assert_eq!(out.len(), 50);
+    }
+
+    proptest::proptest! {
+        /// Any attributes the API accepts (average_size >= 1) cut any chunk into non-empty pieces
+        /// that cover it in order; never a panic.
+        #[test]
+        fn any_accepted_sizes_cut_any_chunk(
+            average_size in proptest::prop_oneof![1u64..64, 1u64..=u64::MAX],
+            size_variation in proptest::prop_oneof![0u64..64, 0u64..=u64::MAX],
+            len in 0usize..20_000,
+        ) {
+            let s = Slicer { average_size, size_variation, delay: 0 };
+            let mut out = Vec::new();
+            s.cut(0, len, &mut out);
+            let mut at = 0;
+            for &(a, b) in &out {
+                proptest::prop_assert_eq!(a, at);
+                proptest::prop_assert!(b > a || len == 0);
+                at = b;
+            }
+            proptest::prop_assert_eq!(at, len);
+        }
     }
 }
