@@ -130,7 +130,6 @@ impl Faults {
     fn proxy(&self, fault: &Fault) -> anyhow::Result<&str> {
         self.proxies
             .get(fault.target)
-            .map(|name| name.as_ref())
             .context("no proxy for target")
     }
 
