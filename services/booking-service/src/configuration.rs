@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kit::config::{CommonSettings, ConfigError, Env};
+use kit::config::{CommonSettings, ConfigError, Env, FromEnv};
 
 /// Everything booking-service needs to start.
 #[derive(Debug, Clone)]
@@ -17,10 +17,10 @@ pub struct Settings {
     pub max_seats: usize,
 }
 
-impl Settings {
+impl FromEnv for Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad variable.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonSettings::from_env(env, 3003, "ticketflow_bookings")?,
             booking_timeout: Duration::from_millis(env.parse_or("BOOKING_TIMEOUT_MS", 60_000)?),

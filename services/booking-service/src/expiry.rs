@@ -15,15 +15,10 @@ pub async fn run(
     interval: Duration,
     token: CancellationToken,
 ) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {},
-            _ = token.cancelled() => return,
-        }
+    let (pool, transitions) = (&pool, &transitions);
+    kit::app::every(interval, token, move || async move {
         loop {
-            match expire_batch(&pool, &transitions).await {
+            match expire_batch(pool, transitions).await {
                 Ok(n) if n == BATCH as usize => continue,
                 Ok(_) => break,
                 Err(e) => {
@@ -32,7 +27,8 @@ pub async fn run(
                 }
             }
         }
-    }
+    })
+    .await;
 }
 
 const BATCH: i64 = 200;

@@ -8,9 +8,10 @@ use kit::messages::{
     seat_id, EventCreated, PaymentProcessed, PaymentRequested, SeatsLockFailed, SeatsLocked,
     SEATS_LOST,
 };
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
 
-use crate::state::{lock_booking, Transitions};
+use crate::state::{lock_booking, Booking, Transitions};
 
 /// Topics booking-service consumes.
 pub const TOPICS: [&str; 4] = [
@@ -51,10 +52,9 @@ impl Saga {
                 )
             })
             .unzip();
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
-        }
+        };
         sqlx::query("INSERT INTO events (event_id, name) VALUES ($1, $2) ON CONFLICT (event_id) DO UPDATE SET name = $2")
             .bind(event.event_id)
             .bind(&event.name)
@@ -74,17 +74,31 @@ impl Saga {
         Ok(Outcome::Processed)
     }
 
+    /// Opens the handler's transaction, claims `delivery` in the inbox and locks the booking's
+    /// row; `None` when the delivery was handled before.
+    ///
+    /// # Errors
+    /// Poison for a booking this service does not know.
+    async fn claim_booking(
+        &self,
+        delivery: &Delivery,
+        booking_id: Uuid,
+    ) -> Result<Option<(Transaction<'static, Postgres>, Booking)>, HandlerError> {
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
+            return Ok(None);
+        };
+        let Some(booking) = lock_booking(&mut tx, booking_id).await? else {
+            return Err(HandlerError::Poison(anyhow::anyhow!(
+                "unknown booking {booking_id}"
+            )));
+        };
+        Ok(Some((tx, booking)))
+    }
+
     async fn on_seats_locked(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let locked = delivery.parse::<SeatsLocked>()?.payload;
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some((mut tx, booking)) = self.claim_booking(delivery, locked.booking_id).await? else {
             return Ok(Outcome::Duplicate);
-        }
-        let Some(booking) = lock_booking(&mut tx, locked.booking_id).await? else {
-            return Err(HandlerError::Poison(anyhow::anyhow!(
-                "unknown booking {}",
-                locked.booking_id
-            )));
         };
         let outcome = if booking.is_pending() && booking.stage == "AWAITING_SEATS" {
             sqlx::query(
@@ -123,15 +137,8 @@ impl Saga {
 
     async fn on_lock_failed(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let failed = delivery.parse::<SeatsLockFailed>()?.payload;
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some((mut tx, booking)) = self.claim_booking(delivery, failed.booking_id).await? else {
             return Ok(Outcome::Duplicate);
-        }
-        let Some(booking) = lock_booking(&mut tx, failed.booking_id).await? else {
-            return Err(HandlerError::Poison(anyhow::anyhow!(
-                "unknown booking {}",
-                failed.booking_id
-            )));
         };
         let outcome = if booking.is_pending() && booking.stage == "AWAITING_SEATS" {
             self.transitions
@@ -157,15 +164,9 @@ impl Saga {
 
     async fn on_payment_processed(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let payment = delivery.parse::<PaymentProcessed>()?.payload;
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some((mut tx, booking)) = self.claim_booking(delivery, payment.booking_id).await?
+        else {
             return Ok(Outcome::Duplicate);
-        }
-        let Some(booking) = lock_booking(&mut tx, payment.booking_id).await? else {
-            return Err(HandlerError::Poison(anyhow::anyhow!(
-                "unknown booking {}",
-                payment.booking_id
-            )));
         };
         let success = payment.status == "SUCCESS";
         let lock_still_held = booking

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kit::app::{App, Infra};
+use kit::app::{App, Infra, Service};
 use kit::consumer;
 
 use crate::configuration::Settings;
@@ -16,12 +16,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Builds a bound, ready-to-run booking-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
 pub struct Application;
 
-impl Application {
+impl Service for Application {
     /// Connects to Postgres and Kafka, migrates, binds.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("booking-service", &settings.common, &MIGRATOR).await?;
         let transitions = Transitions::new(infra.topics.clone(), infra.metrics.registry());
         let state = AppState {
@@ -52,4 +52,6 @@ impl Application {
             });
         Ok(app)
     }
+
+    type Settings = Settings;
 }

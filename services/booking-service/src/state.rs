@@ -45,6 +45,7 @@ impl Booking {
 }
 
 /// A booking as the API shows it.
+// Kept apart from the row `Booking`: the API adds `totalAmount` and never shows stage or hash.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingDto {

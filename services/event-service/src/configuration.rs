@@ -1,6 +1,6 @@
 //! event-service settings, read once from the environment.
 
-use kit::config::{CommonSettings, ConfigError, Env};
+use kit::config::{CommonSettings, ConfigError, Env, FromEnv};
 
 /// Everything event-service needs to start.
 #[derive(Debug, Clone)]
@@ -10,10 +10,10 @@ pub struct Settings {
     pub max_event_seats: u32,
 }
 
-impl Settings {
+impl FromEnv for Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad variable.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonSettings::from_env(env, 3002, "ticketflow_events")?,
             max_event_seats: env.parse_or("MAX_EVENT_SEATS", 100_000)?,

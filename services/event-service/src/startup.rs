@@ -1,6 +1,6 @@
 //! Building and running event-service.
 
-use kit::app::{App, Infra};
+use kit::app::{App, Infra, Service};
 
 use crate::configuration::Settings;
 use crate::routes::{router, AppState, Limits};
@@ -10,12 +10,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Builds a bound, ready-to-run event-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
 pub struct Application;
 
-impl Application {
+impl Service for Application {
     /// Connects to Postgres and Kafka, migrates, binds.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("event-service", &settings.common, &MIGRATOR).await?;
         let state = AppState {
             pool: infra.pool.clone(),
@@ -30,4 +30,6 @@ impl Application {
             .await?;
         Ok(app)
     }
+
+    type Settings = Settings;
 }

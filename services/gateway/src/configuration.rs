@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kit::config::{ConfigError, Env, Secret, DEV_INTERNAL_SECRET, DEV_JWT_SECRET};
+use kit::config::{ConfigError, Env, FromEnv, Secret, DEV_INTERNAL_SECRET, DEV_JWT_SECRET};
 
 use crate::upstream::{RoutingTable, Upstream, SERVICES};
 
@@ -24,10 +24,10 @@ pub struct Settings {
     pub upstream_timeout: Duration,
 }
 
-impl Settings {
+impl FromEnv for Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad variable.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let upstreams = SERVICES
             .iter()
             .map(|(name, var, port)| {

@@ -1,6 +1,6 @@
 //! Building and running the gateway.
 
-use kit::app::App;
+use kit::app::{App, Service};
 use kit::health::HealthChecks;
 use kit::identity::IdentityKeys;
 use kit::metrics::Metrics;
@@ -12,10 +12,10 @@ use crate::routes::{router, GatewayState};
 /// Builds a bound, ready-to-run gateway: a [`kit::app::App`] (`port()`, `run_until_stopped`).
 pub struct Application;
 
-impl Application {
+impl Service for Application {
     /// # Errors
     /// When the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    async fn build(settings: Settings) -> anyhow::Result<App> {
         if settings.internal_secret.expose() == kit::config::DEV_INTERNAL_SECRET
             || settings.jwt_secret.expose() == kit::config::DEV_JWT_SECRET
         {
@@ -39,4 +39,8 @@ impl Application {
         .await?;
         Ok(app)
     }
+
+    type Settings = Settings;
+    // No database here, so no sqlx logs to quiet.
+    const LOG_FILTER: &'static str = "info";
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kit::config::{CommonSettings, ConfigError, Env};
+use kit::config::{CommonSettings, ConfigError, Env, FromEnv};
 
 use crate::locks::LockStrategy;
 
@@ -28,10 +28,10 @@ pub struct Settings {
     pub unsafe_race_window: Duration,
 }
 
-impl Settings {
+impl FromEnv for Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad variable.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonSettings::from_env(env, 3004, "ticketflow_inventory")?,
             redis_url: env.string_or("REDIS_URL", "redis://127.0.0.1:6379"),

@@ -92,10 +92,9 @@ impl Inventory {
     async fn on_event_created(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let event = delivery.parse::<EventCreated>()?.payload;
         let started = std::time::Instant::now();
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
-        }
+        };
         let inserted = seats::insert_seat_map(&mut tx, &event).await?;
         kit::outbox::commit(tx).await?;
         tracing::info!(event_id = %event.event_id, seats = inserted, elapsed_ms = started.elapsed().as_millis() as u64, "seat map built");
@@ -104,10 +103,9 @@ impl Inventory {
 
     async fn on_booking_initiated(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let booking = delivery.parse::<BookingInitiated>()?.payload;
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
-        }
+        };
         let known = seats::count_known(&mut tx, booking.event_id, &booking.seat_ids).await?;
         if known < booking.seat_ids.len() as i64 {
             if !seats::event_known(&mut tx, booking.event_id).await? {
@@ -227,10 +225,9 @@ impl Inventory {
 
     async fn on_seats_confirm(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let command = delivery.parse::<SeatsCommand>()?.payload;
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
-        }
+        };
         let guarded = self.locks.strategy() != LockStrategy::Unsafe;
         let confirmed =
             seats::confirm(&mut tx, command.booking_id, &command.seat_ids, guarded).await?;
@@ -278,10 +275,9 @@ impl Inventory {
 
     async fn on_seats_release(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let command = delivery.parse::<SeatsCommand>()?.payload;
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
-        }
+        };
         let released = seats::release(&mut tx, command.booking_id, &command.seat_ids).await?;
         self.release_redis_or_defer(
             &mut tx,

@@ -272,10 +272,7 @@ impl SeatLocks {
         seats: &[Uuid],
         ttl: Duration,
     ) -> redis::RedisResult<LockOutcome> {
-        let mut invocation = self.lock_all.prepare_invoke();
-        for key in self.keys(event_id, seats) {
-            invocation.key(key);
-        }
+        let mut invocation = self.invocation(&self.lock_all, event_id, seats);
         invocation
             .arg(booking.to_string())
             .arg(ttl.as_millis() as u64);
@@ -298,22 +295,14 @@ impl SeatLocks {
         let mut taken = Vec::new();
         for (i, seat) in seats.iter().enumerate() {
             let key = self.key(event_id, *seat);
-            let set: Option<String> = redis::cmd("SET")
-                .arg(&key)
-                .arg(&owner)
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl.as_millis() as u64)
+            let set: Option<String> = set_px(&key, &owner, true, ttl)
                 .query_async(&mut connection)
                 .await?;
             if set.is_some() {
                 acquired.push(*seat);
                 continue;
             }
-            let holder: Option<String> = redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut connection)
-                .await?;
+            let holder = self.holder(event_id, *seat).await?;
             if holder.as_deref() == Some(owner.as_str()) {
                 continue; // ours already: a redelivery
             }
@@ -339,10 +328,7 @@ impl SeatLocks {
         let owner = booking.to_string();
         let mut taken = Vec::new();
         for (i, seat) in seats.iter().enumerate() {
-            let holder: Option<String> = redis::cmd("GET")
-                .arg(self.key(event_id, *seat))
-                .query_async(&mut connection)
-                .await?;
+            let holder = self.holder(event_id, *seat).await?;
             if holder.is_some_and(|h| h != owner) {
                 taken.push(i + 1);
             }
@@ -361,11 +347,7 @@ impl SeatLocks {
                 .await;
         }
         for seat in seats {
-            let _: () = redis::cmd("SET")
-                .arg(self.key(event_id, *seat))
-                .arg(&owner)
-                .arg("PX")
-                .arg(ttl.as_millis() as u64)
+            let _: () = set_px(&self.key(event_id, *seat), &owner, false, ttl)
                 .query_async(&mut connection)
                 .await?;
         }
@@ -385,13 +367,7 @@ impl SeatLocks {
         if seats.is_empty() {
             return Ok(0);
         }
-        let mut invocation = self.release_owned.prepare_invoke();
-        for key in self.keys(event_id, seats) {
-            invocation.key(key);
-        }
-        invocation.arg(booking.to_string());
-        self.breaker
-            .call(invocation.invoke_async(&mut self.connection.clone()))
+        self.run_owned(&self.release_owned, event_id, booking, seats)
             .await
     }
 
@@ -405,10 +381,34 @@ impl SeatLocks {
         booking: Uuid,
         seats: &[Uuid],
     ) -> redis::RedisResult<usize> {
-        let mut invocation = self.persist_owned.prepare_invoke();
+        self.run_owned(&self.persist_owned, event_id, booking, seats)
+            .await
+    }
+
+    /// `script` on the keys of `seats`.
+    fn invocation<'s>(
+        &self,
+        script: &'s Script,
+        event_id: Uuid,
+        seats: &[Uuid],
+    ) -> redis::ScriptInvocation<'s> {
+        let mut invocation = script.prepare_invoke();
         for key in self.keys(event_id, seats) {
             invocation.key(key);
         }
+        invocation
+    }
+
+    /// Runs an owner-checked `script` (release, persist) on `booking`'s keys of `seats`, through
+    /// the breaker; returns how many keys it changed.
+    async fn run_owned(
+        &self,
+        script: &Script,
+        event_id: Uuid,
+        booking: Uuid,
+        seats: &[Uuid],
+    ) -> redis::RedisResult<usize> {
+        let mut invocation = self.invocation(script, event_id, seats);
         invocation.arg(booking.to_string());
         self.breaker
             .call(invocation.invoke_async(&mut self.connection.clone()))
@@ -425,6 +425,17 @@ impl SeatLocks {
             .query_async(&mut self.connection.clone())
             .await
     }
+}
+
+/// `SET key owner [NX] PX ttl`: only if unset when `only_if_unset`.
+fn set_px(key: &str, owner: &str, only_if_unset: bool, ttl: Duration) -> redis::Cmd {
+    let mut command = redis::cmd("SET");
+    command.arg(key).arg(owner);
+    if only_if_unset {
+        command.arg("NX");
+    }
+    command.arg("PX").arg(ttl.as_millis() as u64);
+    command
 }
 
 fn outcome(seats: &[Uuid], taken_one_based: &[usize]) -> LockOutcome {

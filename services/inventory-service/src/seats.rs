@@ -169,6 +169,7 @@ pub async fn lock_unguarded(
             .meet(format!("postgres:{event_id}:{first}"), race_window)
             .await;
     }
+    // `lock_guarded`'s UPDATE without its status condition, on purpose: not to be shared with it.
     sqlx::query(
         "UPDATE seats SET status = 'LOCKED', booking_id = $2, locked_until = $4, updated_at = now()
           WHERE event_id = $1 AND id = ANY($3)",

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use kit::app::{App, Infra};
+use kit::app::{App, Infra, Service};
 use kit::consumer;
 
 use crate::configuration::Settings;
@@ -17,12 +17,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Builds a bound, ready-to-run inventory-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
 pub struct Application;
 
-impl Application {
+impl Service for Application {
     /// Connects to Postgres, Redis and Kafka, migrates, binds.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    async fn build(settings: Settings) -> anyhow::Result<App> {
         if settings.lock_strategy == LockStrategy::Unsafe {
             tracing::warn!("LOCK_STRATEGY=unsafe: seat locks are DELIBERATELY RACY and WILL double-book; use only to test the checker");
             eprintln!("WARNING: inventory-service LOCK_STRATEGY=unsafe: seat locks are deliberately racy and will double-book");
@@ -73,4 +73,6 @@ impl Application {
         });
         Ok(app)
     }
+
+    type Settings = Settings;
 }

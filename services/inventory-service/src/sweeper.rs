@@ -14,17 +14,13 @@ pub async fn run(
     interval: std::time::Duration,
     token: CancellationToken,
 ) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {},
-            _ = token.cancelled() => return,
-        }
-        if let Err(e) = sweep_once(&inventory).await {
+    let inventory = &inventory;
+    kit::app::every(interval, token, move || async move {
+        if let Err(e) = sweep_once(inventory).await {
             tracing::warn!(error = format!("{e:#}"), "sweep failed; will retry");
         }
-    }
+    })
+    .await;
 }
 
 /// One pass: expired locks, then deferred Redis deletes.

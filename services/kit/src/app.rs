@@ -5,6 +5,8 @@
 //!   App::new         bound listener + router (+ /health, /metrics, layers)
 //!      .worker(..)   background loops (outbox relay, consumers, sweepers) that stop on a token
 //!      .run_until_stopped(shutdown)   serve; on shutdown stop accepting, finish requests, stop workers
+//!   every(..)        the loop of a periodic worker (expiry, sweeper)
+//!   Service + run    a service binary: settings from the process env, build, serve until SIGTERM
 //! ```
 
 use std::future::Future;
@@ -19,7 +21,7 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{CommonSettings, DEV_INTERNAL_SECRET};
+use crate::config::{CommonSettings, Env, FromEnv, DEV_INTERNAL_SECRET};
 use crate::consumer::{self, ConsumerOptions, Handler};
 use crate::consumer_watch::ConsumerWatch;
 use crate::db::{connect_and_migrate, PoolSettings};
@@ -163,6 +165,24 @@ impl Infra {
     }
 }
 
+/// A periodic worker's loop: runs `pass` every `interval` until `token` is cancelled. A slow pass
+/// delays the next tick instead of bunching the missed ones; a pass under way is finished.
+pub async fn every<F, Fut>(interval: Duration, token: CancellationToken, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {},
+            _ = token.cancelled() => return,
+        }
+        pass().await;
+    }
+}
+
 type Worker = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, ()> + Send>;
 
 /// A bound service: its HTTP routes and its background workers.
@@ -257,4 +277,40 @@ impl App {
         tracing::info!(service = self.name, "stopped");
         served.context("HTTP server failed")
     }
+}
+
+/// A service as its binary and the stack see it: settings read from an [`Env`], then a build
+/// that connects, migrates and binds. Each service's `Application` implements it.
+pub trait Service {
+    /// The tracing filter when `RUST_LOG` is unset.
+    const LOG_FILTER: &'static str = "info,sqlx=warn";
+
+    type Settings: FromEnv;
+
+    /// Connects to the service's dependencies, migrates, binds.
+    ///
+    /// # Errors
+    /// When a dependency is unreachable or the port cannot be bound.
+    fn build(settings: Self::Settings) -> impl Future<Output = anyhow::Result<App>> + Send;
+}
+
+/// Reads `S`'s settings from `env` and builds it.
+///
+/// # Errors
+/// Bad settings, or what [`Service::build`] returns.
+pub async fn build_from_env<S: Service>(env: &Env) -> anyhow::Result<App> {
+    S::build(S::Settings::from_env(env)?).await
+}
+
+/// A service's `main`: tracing, settings from the process environment, build, serve until
+/// SIGTERM/Ctrl-C.
+///
+/// # Errors
+/// Bad settings, an unreachable dependency, or a server that fails.
+pub async fn run<S: Service>() -> anyhow::Result<()> {
+    crate::telemetry::init(S::LOG_FILTER);
+    build_from_env::<S>(&Env::from_process())
+        .await?
+        .run_until_stopped(crate::server::shutdown_signal())
+        .await
 }

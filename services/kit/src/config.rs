@@ -41,6 +41,15 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A service's `Settings`, read once at start from [`Env`].
+pub trait FromEnv: Sized {
+    /// Reads every setting, with defaults for the local stack.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable that is missing or malformed.
+    fn from_env(env: &Env) -> Result<Self, ConfigError>;
+}
+
 type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// Reads variables from a source (the process environment, or a map in tests).

@@ -24,7 +24,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::FutureRecord;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
@@ -148,16 +148,13 @@ pub async fn replay(
         if let Some(key) = &letter.key {
             record = record.key(key.as_bytes());
         }
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(e, _)| e)
-            .with_context(|| {
-                format!(
-                    "cannot re-publish the dead letter {}:{}:{} to {}",
-                    letter.dlt_topic, letter.partition, letter.offset, letter.original_topic
-                )
-            })?;
+        send(&producer, record, || {
+            format!(
+                "cannot re-publish the dead letter {}:{}:{} to {}",
+                letter.dlt_topic, letter.partition, letter.offset, letter.original_topic
+            )
+        })
+        .await?;
         let at = format!("{}:{}", letter.partition, letter.offset);
         let marker: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&letter.dlt_topic)
             .payload(&[][..])
@@ -165,22 +162,33 @@ pub async fn replay(
                 key: header::REPLAY_OF,
                 value: Some(&at),
             }));
-        producer
-            .send(marker, Duration::from_secs(10))
-            .await
-            .map_err(|(e, _)| e)
-            .with_context(|| {
-                format!(
-                    "re-published {}:{at}, but cannot mark it replayed on its DLT",
-                    letter.dlt_topic
-                )
-            })?;
+        send(&producer, marker, || {
+            format!(
+                "re-published {}:{at}, but cannot mark it replayed on its DLT",
+                letter.dlt_topic
+            )
+        })
+        .await?;
         report.replayed.push(DeadLetter {
             replayed: true,
             ..letter
         });
     }
     Ok(report)
+}
+
+/// Sends one record (10 s queue timeout); an error says what `what` describes.
+async fn send(
+    producer: &FutureProducer,
+    record: FutureRecord<'_, [u8], [u8]>,
+    what: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    producer
+        .send(record, Duration::from_secs(10))
+        .await
+        .map(|_| ())
+        .map_err(|(e, _)| e)
+        .with_context(what)
 }
 
 /// A consumer that reads by assignment only: it joins no group and commits nothing.

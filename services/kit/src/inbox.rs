@@ -1,8 +1,24 @@
 //! Idempotent consumers: a message's `eventId` is recorded in the same transaction as the state
 //! change it causes, so a redelivered message changes nothing the second time.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
+
+use crate::consumer::Delivery;
+
+/// Opens a transaction on `pool` and [`claim`]s `delivery` in it. `None` means a duplicate:
+/// nothing to do but acknowledge it.
+///
+/// # Errors
+/// When the database fails.
+pub async fn begin(
+    pool: &PgPool,
+    delivery: &Delivery,
+) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let first = claim(&mut tx, delivery.event_id, delivery.topic).await?;
+    Ok(first.then_some(tx))
+}
 
 /// Whether this transaction is the first to process `event_id`. `false` means a duplicate: the
 /// caller rolls back (or commits nothing) and acknowledges the message.

@@ -179,6 +179,7 @@ pub struct BookingConfirmed {
 /// `ticketflow.booking.failed` (reason `LOCK_FAILED`, `PAYMENT_FAILED`, `EXPIRED`) and
 /// `ticketflow.booking.cancelled` (reason `CANCELLED`), key = bookingId. Payment-service refunds
 /// a captured payment on either; notification-service tells the user once.
+// Not merged with `BookingConfirmed` though the fields overlap: each topic's schema is its own.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingClosed {

@@ -8,9 +8,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -75,6 +78,22 @@ impl Metrics {
     /// The registry, for a service's own series.
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
+    }
+
+    /// Registers one of the service's own series and hands it back.
+    ///
+    /// # Errors
+    /// When a series of that name is registered already (the error names it).
+    pub fn register<C: Collector + Clone + 'static>(&self, series: C) -> anyhow::Result<C> {
+        let name = series
+            .desc()
+            .first()
+            .map(|d| d.fq_name.clone())
+            .unwrap_or_default();
+        self.registry()
+            .register(Box::new(series.clone()))
+            .with_context(|| format!("cannot register {name}"))?;
+        Ok(series)
     }
 
     /// Counts a Kafka message outcome.

@@ -5,8 +5,11 @@
 //! ```text
 //!   fresh_topics(&[..])            prefix + topics (and DLTs) on the broker
 //!   common_settings(db, prefix)    port 0, <db>_<uuid>, that prefix
+//!   fresh_common(db, &[..])        both at once
 //!   Application::build(settings)   the service's own code
 //!   TestService::start(app, &common)   spawned until dropped; pool, producer, signed requests
+//!   TestService::build::<Application>(settings, &common)   build + start
+//!   deref_test_service!(TestApp)   a test's app struct derefs to its `service: TestService`
 //! ```
 
 use std::future::Future;
@@ -21,7 +24,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::app::App;
+use crate::app::{App, Service};
 use crate::config::{CommonSettings, Secret};
 use crate::identity::{Identity, IdentityKeys, IDENTITY_HEADER};
 use crate::kafka::{self, Envelope, Topics};
@@ -101,6 +104,25 @@ pub async fn fresh_topics(logical: &[&str]) -> String {
     let prefix = format!("t{}.", unique_suffix());
     create_topics(&prefix, logical).await;
     prefix
+}
+
+/// Asserts `common` holds the defaults that reach the local stack: `127.0.0.1:<port>` and the
+/// database `database` (for a service's `Settings::from_env` test).
+pub fn assert_local_defaults(common: &CommonSettings, port: u16, database: &str) {
+    assert_eq!(common.bind_address(), format!("127.0.0.1:{port}"));
+    assert!(
+        common.database_url.ends_with(&format!("/{database}")),
+        "{}",
+        common.database_url
+    );
+}
+
+/// [`fresh_topics`] for `logical`, then [`common_settings`] for `database_base` with that prefix.
+///
+/// # Panics
+/// When the broker is unreachable.
+pub async fn fresh_common(database_base: &str, logical: &[&str]) -> CommonSettings {
+    common_settings(database_base, &fresh_topics(logical).await)
 }
 
 /// Creates the prefixed topics (and their dead-letter topics) a test needs.
@@ -206,6 +228,28 @@ pub struct TestService {
     stop: CancellationToken,
 }
 
+/// Spawns `app` until `stop` is cancelled; returns its `http://127.0.0.1:<port>`.
+pub fn serve(app: App, stop: &CancellationToken) -> String {
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let token = stop.clone();
+    tokio::spawn(app.run_until_stopped(async move { token.cancelled().await }));
+    address
+}
+
+/// Implements `Deref<Target = TestService>` for a test's app type through its `service` field,
+/// so the app answers every [`TestService`] method.
+#[macro_export]
+macro_rules! deref_test_service {
+    ($app:ty) => {
+        impl ::std::ops::Deref for $app {
+            type Target = $crate::testing::TestService;
+            fn deref(&self) -> &$crate::testing::TestService {
+                &self.service
+            }
+        }
+    };
+}
+
 impl Drop for TestService {
     fn drop(&mut self) {
         self.stop.cancel();
@@ -218,10 +262,8 @@ impl TestService {
     /// # Panics
     /// When the service's database or the producer cannot be reached.
     pub async fn start(app: App, common: &CommonSettings) -> Self {
-        let address = format!("http://127.0.0.1:{}", app.port());
         let stop = CancellationToken::new();
-        let token = stop.clone();
-        tokio::spawn(app.run_until_stopped(async move { token.cancelled().await }));
+        let address = serve(app, &stop);
         Self {
             address,
             database_url: common.database_url.clone(),
@@ -232,6 +274,18 @@ impl TestService {
             keys: IdentityKeys::new(&common.internal_secret),
             stop,
         }
+    }
+
+    /// Builds service `S` from `settings` (whose shared part is `common`), then
+    /// [`TestService::start`]s it.
+    ///
+    /// # Panics
+    /// When the service does not build (the error says why) or cannot be reached.
+    pub async fn build<S: Service>(settings: S::Settings, common: &CommonSettings) -> Self {
+        let app = S::build(settings)
+            .await
+            .unwrap_or_else(|e| panic!("{} builds: {e:#}", std::any::type_name::<S>()));
+        Self::start(app, common).await
     }
 
     /// The full URL of `path`.
@@ -474,6 +528,76 @@ pub fn identity(role: &str) -> crate::identity::Identity {
         email: format!("{}@stampede.test", unique_suffix()),
         role: role.into(),
     }
+}
+
+/// A request to `url` (a client of the gateway), with `token` as its Bearer when given.
+pub fn bearer_request(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let request = client.request(method, url);
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+}
+
+/// A user registered through the gateway.
+#[derive(Debug, Clone)]
+pub struct RegisteredUser {
+    pub id: Uuid,
+    pub email: String,
+    pub token: String,
+}
+
+/// Registers `name` with a fresh email and `password` through the gateway at `gateway`.
+///
+/// # Panics
+/// Unless the answer is 201 with the user's id and a token.
+pub async fn register_user(
+    client: &reqwest::Client,
+    gateway: &str,
+    name: &str,
+    password: &str,
+) -> RegisteredUser {
+    let email = format!("{name}-{}@stampede.test", unique_suffix());
+    let response = client
+        .post(format!("{gateway}/api/users/register"))
+        .json(&serde_json::json!({"name": name, "email": email, "password": password}))
+        .send()
+        .await
+        .expect("the gateway answers");
+    let body = expect_json(response, reqwest::StatusCode::CREATED).await;
+    RegisteredUser {
+        id: body["user"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("register {email}: a user id in {body}")),
+        token: body["token"].as_str().expect("a token").to_string(),
+        email,
+    }
+}
+
+/// Logs in through the gateway at `gateway`; returns the token.
+///
+/// # Panics
+/// Unless the answer is 200 with a token.
+pub async fn login_token(
+    client: &reqwest::Client,
+    gateway: &str,
+    email: &str,
+    password: &str,
+) -> String {
+    let response = client
+        .post(format!("{gateway}/api/users/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("the gateway answers");
+    let body = expect_json(response, reqwest::StatusCode::OK).await;
+    body["token"].as_str().expect("a token").to_string()
 }
 
 /// One section of a test seat map: name, price of a seat in cents, rows as `(label, seats)`.

@@ -1,6 +1,6 @@
 //! notification-service settings, read once from the environment.
 
-use kit::config::{CommonSettings, ConfigError, Env};
+use kit::config::{CommonSettings, ConfigError, Env, FromEnv};
 use lettre::message::Mailbox;
 
 use crate::domain::SmtpEndpoint;
@@ -19,10 +19,10 @@ pub struct Settings {
     pub mail_from: Mailbox,
 }
 
-impl Settings {
+impl FromEnv for Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad variable.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let default_from: Mailbox = DEFAULT_MAIL_FROM
             .parse()
             .expect("the default sender is a valid mailbox");
@@ -54,11 +54,7 @@ mod tests {
     #[test]
     fn defaults_work_on_the_local_stack() {
         let settings = Settings::from_env(&Env::from_pairs(&[])).unwrap();
-        assert_eq!(settings.common.bind_address(), "127.0.0.1:3006");
-        assert!(settings
-            .common
-            .database_url
-            .ends_with("/ticketflow_notifications"));
+        kit::testing::assert_local_defaults(&settings.common, 3006, "ticketflow_notifications");
         assert!(settings.smtp.is_none());
         assert_eq!(settings.mail_from.to_string(), DEFAULT_MAIL_FROM);
     }

@@ -16,7 +16,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use kit::app::Infra;
 use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::topic;
@@ -55,25 +54,17 @@ impl NotificationMetrics {
     /// # Errors
     /// When the series are registered twice on `metrics`.
     pub fn register(metrics: &Metrics) -> anyhow::Result<Self> {
-        let recorded = IntCounterVec::new(
+        let recorded = metrics.register(IntCounterVec::new(
             Opts::new(
                 "notifications_recorded_total",
                 "Notifications recorded by kind",
             ),
             &["kind"],
-        )?;
-        let mails = IntCounterVec::new(
+        )?)?;
+        let mails = metrics.register(IntCounterVec::new(
             Opts::new("notification_mails_total", "Notification mails by outcome"),
             &["outcome"],
-        )?;
-        metrics
-            .registry()
-            .register(Box::new(recorded.clone()))
-            .context("cannot register notifications_recorded_total")?;
-        metrics
-            .registry()
-            .register(Box::new(mails.clone()))
-            .context("cannot register notification_mails_total")?;
+        )?)?;
         Ok(Self { recorded, mails })
     }
 }
@@ -133,14 +124,8 @@ impl Notifications {
                     booking.seat_ids.len(),
                     booking.amount_cents,
                 );
-                self.record(
-                    delivery,
-                    Some(booking.booking_id),
-                    booking.user_id,
-                    None,
-                    draft,
-                )
-                .await
+                self.record_booking(delivery, booking.booking_id, booking.user_id, draft)
+                    .await
             }
             topic::BOOKING_FAILED | topic::BOOKING_CANCELLED => {
                 let booking = delivery.parse::<ClosedBooking>()?.payload;
@@ -155,19 +140,25 @@ impl Notifications {
                     &booking.event_name,
                     &booking.reason,
                 );
-                self.record(
-                    delivery,
-                    Some(booking.booking_id),
-                    booking.user_id,
-                    None,
-                    draft,
-                )
-                .await
+                self.record_booking(delivery, booking.booking_id, booking.user_id, draft)
+                    .await
             }
             other => Err(HandlerError::Poison(anyhow::anyhow!(
                 "notification-service does not consume {other}"
             ))),
         }
+    }
+
+    /// [`Notifications::record`] for a booking's notification.
+    async fn record_booking(
+        &self,
+        delivery: &Delivery,
+        booking_id: Uuid,
+        user_id: Uuid,
+        draft: Draft,
+    ) -> Result<Outcome, HandlerError> {
+        self.record(delivery, Some(booking_id), user_id, None, draft)
+            .await
     }
 
     /// Stores the notification once (and the user, for `user.registered`), then mails it.
@@ -179,10 +170,9 @@ impl Notifications {
         registered: Option<&UserRegistered>,
         draft: Draft,
     ) -> Result<Outcome, HandlerError> {
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
-        }
+        };
         if let Some(user) = registered {
             upsert_user(&mut tx, user).await?;
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kit::app::{App, Infra};
+use kit::app::{App, Infra, Service};
 
 use crate::configuration::Settings;
 use crate::consumers::{self, NotificationMetrics, Notifications};
@@ -14,13 +14,13 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Builds a bound, ready-to-run notification-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
 pub struct Application;
 
-impl Application {
+impl Service for Application {
     /// Connects to Postgres and Kafka, migrates, prepares the mailer when `SMTP_URL` is set,
     /// binds; the consumer starts with `run_until_stopped`.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("notification-service", &settings.common, &MIGRATOR).await?;
         let mailer = match &settings.smtp {
             Some(endpoint) => Some(
@@ -54,4 +54,6 @@ impl Application {
         });
         Ok(app)
     }
+
+    type Settings = Settings;
 }

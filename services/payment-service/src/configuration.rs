@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kit::config::{CommonSettings, ConfigError, Env};
+use kit::config::{CommonSettings, ConfigError, Env, FromEnv};
 
 use crate::domain::SuccessRate;
 
@@ -21,10 +21,10 @@ pub struct Settings {
     pub latency: Duration,
 }
 
-impl Settings {
+impl FromEnv for Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad variable.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let mut common = CommonSettings::from_env(env, 3005, "ticketflow_payments")?;
         // The processor answers in `latency` (50 ms by default, as a real one is slow): one
         // request at a time per partition would cap the whole stack at partitions / latency
@@ -46,11 +46,7 @@ mod tests {
     #[test]
     fn defaults_work_on_the_local_stack() {
         let settings = Settings::from_env(&Env::from_pairs(&[])).unwrap();
-        assert_eq!(settings.common.bind_address(), "127.0.0.1:3005");
-        assert!(settings
-            .common
-            .database_url
-            .ends_with("/ticketflow_payments"));
+        kit::testing::assert_local_defaults(&settings.common, 3005, "ticketflow_payments");
         assert_eq!(settings.success_rate.value(), 0.95);
         assert_eq!(settings.latency, Duration::from_millis(50));
     }

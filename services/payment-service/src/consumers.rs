@@ -59,19 +59,14 @@ impl PaymentMetrics {
     /// # Errors
     /// When the series are registered twice on `metrics`.
     pub fn register(metrics: &Metrics) -> anyhow::Result<Self> {
-        let charged = IntCounterVec::new(
+        let charged = metrics.register(IntCounterVec::new(
             Opts::new("payments_charged_total", "Charges by result"),
             &["status"],
-        )?;
-        let refunded = IntCounter::new("payments_refunded_total", "Captured payments refunded")?;
-        metrics
-            .registry()
-            .register(Box::new(charged.clone()))
-            .context("cannot register payments_charged_total")?;
-        metrics
-            .registry()
-            .register(Box::new(refunded.clone()))
-            .context("cannot register payments_refunded_total")?;
+        )?)?;
+        let refunded = metrics.register(IntCounter::new(
+            "payments_refunded_total",
+            "Captured payments refunded",
+        )?)?;
         Ok(Self { charged, refunded })
     }
 }
@@ -130,10 +125,9 @@ impl Payments {
         } else {
             Some(self.processor.charge(request.amount_cents).await)
         };
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
-        }
+        };
         let inserted = match &charge {
             Some(charge) => insert_charge(&mut tx, &request, charge).await?,
             None => None,
@@ -190,10 +184,9 @@ impl Payments {
     pub async fn on_booking_closed(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let closed = delivery.parse::<ClosedBooking>()?.payload;
         tracing::Span::current().record("booking_id", tracing::field::display(closed.booking_id));
-        let mut tx = self.pool.begin().await?;
-        if !kit::inbox::claim(&mut tx, delivery.event_id, delivery.topic).await? {
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
-        }
+        };
         if insert_void(&mut tx, &closed).await? {
             kit::outbox::commit(tx).await?;
             tracing::info!(reason = %closed.reason, "booking closed before any charge; payment voided");

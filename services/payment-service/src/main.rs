@@ -2,8 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    kit::telemetry::init("info,sqlx=warn");
-    let settings = payment_service::Settings::from_env(&kit::config::Env::from_process())?;
-    let app = payment_service::Application::build(settings).await?;
-    app.run_until_stopped(kit::server::shutdown_signal()).await
+    kit::app::run::<payment_service::Application>().await
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kit::app::{App, Infra};
+use kit::app::{App, Infra, Service};
 
 use crate::configuration::Settings;
 use crate::consumers::{self, PaymentMetrics, Payments};
@@ -14,12 +14,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Builds a bound, ready-to-run payment-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
 pub struct Application;
 
-impl Application {
+impl Service for Application {
     /// Connects to Postgres and Kafka, migrates, binds; the consumer starts with `run_until_stopped`.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("payment-service", &settings.common, &MIGRATOR).await?;
         let payments = Arc::new(Payments::new(
             infra.pool.clone(),
@@ -40,4 +40,6 @@ impl Application {
             });
         Ok(app)
     }
+
+    type Settings = Settings;
 }

@@ -156,32 +156,34 @@ async fn book_and_wait(
 }
 
 async fn login(client: &reqwest::Client, email: &str, password: &str) -> anyhow::Result<String> {
-    let body: Value = client
-        .post(format!("{GATEWAY}/api/users/login"))
-        .json(&json!({"email": email, "password": password}))
+    let body = json!({"email": email, "password": password});
+    post_for_token(client, "/api/users/login", &body, "admin login").await
+}
+
+async fn register(client: &reqwest::Client, email: &str) -> anyhow::Result<String> {
+    let body = json!({"name": "ttc", "email": email, "password": "Secret123!"});
+    post_for_token(client, "/api/users/register", &body, "register").await
+}
+
+/// POSTs `body` to the gateway's `path`; the `token` of the answer.
+async fn post_for_token(
+    client: &reqwest::Client,
+    path: &str,
+    body: &Value,
+    what: &str,
+) -> anyhow::Result<String> {
+    let answer: Value = client
+        .post(format!("{GATEWAY}{path}"))
+        .json(body)
         .send()
         .await
         .context("is the stack running? (cargo run --release -p stack)")?
         .json()
         .await?;
-    body["token"]
+    answer["token"]
         .as_str()
         .map(str::to_string)
-        .context("admin login failed")
-}
-
-async fn register(client: &reqwest::Client, email: &str) -> anyhow::Result<String> {
-    let body: Value = client
-        .post(format!("{GATEWAY}/api/users/register"))
-        .json(&json!({"name": "ttc", "email": email, "password": "Secret123!"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    body["token"]
-        .as_str()
-        .map(str::to_string)
-        .context("register failed")
+        .with_context(|| format!("{what} failed"))
 }
 
 async fn create_event(

@@ -1,9 +1,6 @@
 //! The services this stack runs, their ports, and how to build one in-process from settings.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use futures::future::BoxFuture;
+use kit::app::{build_from_env, App};
 use kit::config::Env;
 
 /// One service of the stack.
@@ -45,82 +42,22 @@ pub const SERVICES: [ServiceSpec; 7] = [
     },
 ];
 
-type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
-type Runner = Box<dyn FnOnce(Shutdown) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
-
-/// A service that is bound and ready to run.
-pub struct Built {
-    port: u16,
-    runner: Runner,
-}
-
-impl Built {
-    /// The port it bound.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Serves until `shutdown` resolves.
-    ///
-    /// # Errors
-    /// When the service fails.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
-        (self.runner)(Box::pin(shutdown)).await
-    }
-}
-
-macro_rules! built {
-    ($app:expr) => {{
-        let app = $app;
-        Built {
-            port: app.port(),
-            runner: Box::new(move |shutdown| Box::pin(app.run_until_stopped(shutdown))),
-        }
-    }};
-}
+/// A service that is bound and ready to run (`port()`, `run_until_stopped`).
+pub type Built = App;
 
 /// Builds service `name` from the variables in `env` (connects, migrates, binds).
 ///
 /// # Errors
 /// For an unknown name, bad settings, or a dependency that is unreachable.
 pub async fn build(name: &str, env: &Env) -> anyhow::Result<Built> {
-    Ok(match name {
-        "user-service" => {
-            built!(user_service::Application::build(user_service::Settings::from_env(env)?).await?)
-        }
-        "event-service" => built!(
-            event_service::Application::build(event_service::Settings::from_env(env)?).await?
-        ),
-        "booking-service" => {
-            built!(
-                booking_service::Application::build(booking_service::Settings::from_env(env)?)
-                    .await?
-            )
-        }
-        "inventory-service" => {
-            built!(
-                inventory_service::Application::build(inventory_service::Settings::from_env(env)?)
-                    .await?
-            )
-        }
-        "payment-service" => {
-            built!(
-                payment_service::Application::build(payment_service::Settings::from_env(env)?)
-                    .await?
-            )
-        }
-        "notification-service" => {
-            built!(
-                notification_service::Application::build(notification_service::Settings::from_env(
-                    env
-                )?)
-                .await?
-            )
-        }
-        "gateway" => built!(gateway::Application::build(gateway::Settings::from_env(env)?).await?),
+    match name {
+        "user-service" => build_from_env::<user_service::Application>(env).await,
+        "event-service" => build_from_env::<event_service::Application>(env).await,
+        "booking-service" => build_from_env::<booking_service::Application>(env).await,
+        "inventory-service" => build_from_env::<inventory_service::Application>(env).await,
+        "payment-service" => build_from_env::<payment_service::Application>(env).await,
+        "notification-service" => build_from_env::<notification_service::Application>(env).await,
+        "gateway" => build_from_env::<gateway::Application>(env).await,
         other => anyhow::bail!(
             "unknown service {other:?}; known: {}",
             SERVICES
@@ -129,7 +66,7 @@ pub async fn build(name: &str, env: &Env) -> anyhow::Result<Built> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    })
+    }
 }
 
 /// Runs service `name` with settings from the process environment until SIGTERM/Ctrl-C.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kit::config::{CommonSettings, ConfigError, Env, Secret, DEV_JWT_SECRET};
+use kit::config::{CommonSettings, ConfigError, Env, FromEnv, Secret, DEV_JWT_SECRET};
 
 use crate::lockout::LockoutPolicy;
 
@@ -33,10 +33,10 @@ pub fn default_hash_slots() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-impl Settings {
+impl FromEnv for Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad variable.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonSettings::from_env(env, 3001, "ticketflow_users")?,
             jwt_secret: env.secret_or("JWT_SECRET", DEV_JWT_SECRET)?,

@@ -1,6 +1,6 @@
 //! Building and running user-service.
 
-use kit::app::{App, Infra};
+use kit::app::{App, Infra, Service};
 use kit::token::TokenKeys;
 
 use crate::configuration::Settings;
@@ -13,12 +13,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Builds a bound, ready-to-run user-service: a [`kit::app::App`] (`port()`, `run_until_stopped`).
 pub struct Application;
 
-impl Application {
+impl Service for Application {
     /// Connects to Postgres and Kafka, migrates, ensures the admin, binds.
     ///
     /// # Errors
     /// When a dependency is unreachable or the port cannot be bound.
-    pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("user-service", &settings.common, &MIGRATOR).await?;
         let hashing = Hashing::new(settings.hash_slots, settings.hash_queue_wait);
         ensure_admin(
@@ -42,4 +42,6 @@ impl Application {
             .await?;
         Ok(app)
     }
+
+    type Settings = Settings;
 }

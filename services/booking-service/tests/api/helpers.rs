@@ -42,12 +42,7 @@ pub struct TestApp {
     pub seats: Vec<Uuid>,
 }
 
-impl std::ops::Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.service
-    }
-}
+kit::deref_test_service!(TestApp);
 
 /// booking-service with a 60 s booking timeout.
 pub async fn spawn_app() -> TestApp {
@@ -56,18 +51,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// booking-service whose PENDING bookings expire after `booking_timeout`.
 pub async fn spawn_app_with(booking_timeout: Duration) -> TestApp {
-    let prefix = testing::fresh_topics(&TOPICS).await;
-    let common = testing::common_settings("ticketflow_bookings", &prefix);
+    let common = testing::fresh_common("ticketflow_bookings", &TOPICS).await;
     let settings = booking_service::Settings {
         common: common.clone(),
         booking_timeout,
         expiry_scan_interval: Duration::from_millis(100),
         max_seats: 4,
     };
-    let app = booking_service::Application::build(settings)
-        .await
-        .expect("booking-service builds");
-    let service = TestService::start(app, &common).await;
+    let service = TestService::build::<booking_service::Application>(settings, &common).await;
     let created = testing::event_created(
         "Test Fest",
         &[

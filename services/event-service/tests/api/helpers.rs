@@ -18,25 +18,16 @@ pub struct TestApp {
     pub admin: Identity,
 }
 
-impl std::ops::Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.service
-    }
-}
+kit::deref_test_service!(TestApp);
 
 pub async fn spawn_app() -> TestApp {
-    let prefix = testing::fresh_topics(&[topic::EVENT_CREATED]).await;
-    let common = testing::common_settings("ticketflow_events", &prefix);
+    let common = testing::fresh_common("ticketflow_events", &[topic::EVENT_CREATED]).await;
     let settings = event_service::Settings {
         common: common.clone(),
         max_event_seats: MAX_EVENT_SEATS,
     };
-    let app = event_service::Application::build(settings)
-        .await
-        .expect("event-service builds");
     TestApp {
-        service: TestService::start(app, &common).await,
+        service: TestService::build::<event_service::Application>(settings, &common).await,
         admin: identity("admin"),
     }
 }

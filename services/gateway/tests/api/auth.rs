@@ -8,11 +8,11 @@ use kit::config::Secret;
 use kit::identity::{Identity, IdentityKeys};
 use kit::testing::TEST_JWT_SECRET;
 use kit::token::{Claims, TokenKeys};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_error, spawn_stack};
+use crate::helpers::{assert_error, event_body, send, spawn_stack};
 
 fn claims(sub: Uuid, role: &str, exp_offset: i64) -> Claims {
     let now = chrono::Utc::now().timestamp();
@@ -67,13 +67,12 @@ async fn bad_tokens_are_refused_with_401_envelopes() {
         println!("{case}: {message}");
     }
     // A non-Bearer scheme is refused too.
-    let response = stack
-        .client
-        .get(stack.url("/api/users/me"))
-        .header("authorization", format!("Basic {}", user.token))
-        .send()
-        .await
-        .unwrap();
+    let response = send(
+        stack
+            .request(Method::GET, "/api/users/me", None)
+            .header("authorization", format!("Basic {}", user.token)),
+    )
+    .await;
     assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }
 
@@ -84,26 +83,23 @@ async fn client_identity_headers_neither_authenticate_nor_elevate() {
     let bob = stack.register("bob").await;
 
     // No token, only the seed's identity headers: anonymous.
-    let response = stack
-        .client
-        .get(stack.url("/api/users/me"))
-        .header("x-user-id", &alice.id)
-        .header("x-user-role", "admin")
-        .header("x-user-email", &alice.email)
-        .send()
-        .await
-        .unwrap();
+    let response = send(
+        stack
+            .request(Method::GET, "/api/users/me", None)
+            .header("x-user-id", &alice.id)
+            .header("x-user-role", "admin")
+            .header("x-user-email", &alice.email),
+    )
+    .await;
     assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 
     // Bob's token plus a header naming Alice: still Bob.
-    let response = stack
-        .client
-        .get(stack.url("/api/users/me"))
-        .bearer_auth(&bob.token)
-        .header("x-user-id", &alice.id)
-        .send()
-        .await
-        .unwrap();
+    let response = send(
+        stack
+            .request(Method::GET, "/api/users/me", Some(&bob.token))
+            .header("x-user-id", &alice.id),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let me: Value = response.json().await.unwrap();
     assert_eq!(me["user"]["id"], bob.id.as_str());
@@ -111,15 +107,13 @@ async fn client_identity_headers_neither_authenticate_nor_elevate() {
     // Bob's token plus x-user-role: admin does not make him an admin.
     let admin = stack.admin_token().await;
     let venue = stack.create_venue(&admin).await;
-    let response = stack
-        .client
-        .post(stack.url("/api/events"))
-        .bearer_auth(&bob.token)
-        .header("x-user-role", "admin")
-        .json(&json!({"name": "Gig", "venue_id": venue, "event_date": "2027-01-01T20:00:00Z", "ticket_price": 50}))
-        .send()
-        .await
-        .unwrap();
+    let response = send(
+        stack
+            .request(Method::POST, "/api/events", Some(&bob.token))
+            .header("x-user-role", "admin")
+            .json(&event_body("Gig", &venue, 50)),
+    )
+    .await;
     assert_error(response, StatusCode::FORBIDDEN, "FORBIDDEN").await;
 }
 
@@ -129,14 +123,15 @@ async fn services_refuse_identities_not_proven_by_the_gateway() {
     let user = stack.register("direct").await;
 
     // The seed's headers straight to the service port: anonymous, so 401.
-    let response = stack
-        .client
-        .get(format!("{}/api/users/me", stack.user_service))
-        .header("x-user-id", &user.id)
-        .header("x-user-role", "admin")
-        .send()
-        .await
-        .unwrap();
+    let me = format!("{}/api/users/me", stack.user_service);
+    let response = send(
+        stack
+            .client
+            .get(&me)
+            .header("x-user-id", &user.id)
+            .header("x-user-role", "admin"),
+    )
+    .await;
     assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 
     // A proof signed with a key other than INTERNAL_SECRET: 401.
@@ -145,23 +140,23 @@ async fn services_refuse_identities_not_proven_by_the_gateway() {
         email: user.email.clone(),
         role: "admin".into(),
     });
-    let response = stack
-        .client
-        .post(format!("{}/api/venues", stack.event_service))
-        .header("x-stampede-identity", forged)
-        .json(&json!({"name": "Stolen venue"}))
-        .send()
-        .await
-        .unwrap();
+    let response = send(
+        stack
+            .client
+            .post(format!("{}/api/venues", stack.event_service))
+            .header("x-stampede-identity", forged)
+            .json(&json!({"name": "Stolen venue"})),
+    )
+    .await;
     assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 
     // The user's own JWT presented as the proof: 401 (different key and issuer).
-    let response = stack
-        .client
-        .get(format!("{}/api/users/me", stack.user_service))
-        .header("x-stampede-identity", &user.token)
-        .send()
-        .await
-        .unwrap();
+    let response = send(
+        stack
+            .client
+            .get(&me)
+            .header("x-stampede-identity", &user.token),
+    )
+    .await;
     assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }

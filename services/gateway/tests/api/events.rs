@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, spawn_stack};
+use crate::helpers::{assert_error, event_body, spawn_stack};
 
 #[tokio::test]
 async fn non_admin_cannot_create_events_or_venues() {
@@ -17,21 +17,12 @@ async fn non_admin_cannot_create_events_or_venues() {
     assert_error(response, StatusCode::FORBIDDEN, "FORBIDDEN").await;
     let admin = stack.admin_token().await;
     let venue = stack.create_venue(&admin).await;
+    let gig = event_body("Gig", &venue, 50);
     let response = stack
-        .post_json(
-            "/api/events",
-            &json!({"name": "Gig", "venue_id": venue, "event_date": "2027-01-01T20:00:00Z", "ticket_price": 50}),
-            Some(&user.token),
-        )
+        .post_json("/api/events", &gig, Some(&user.token))
         .await;
     assert_error(response, StatusCode::FORBIDDEN, "FORBIDDEN").await;
-    let anonymous = stack
-        .post_json(
-            "/api/events",
-            &json!({"name": "Gig", "venue_id": venue, "event_date": "2027-01-01T20:00:00Z", "ticket_price": 50}),
-            None,
-        )
-        .await;
+    let anonymous = stack.post_json("/api/events", &gig, None).await;
     assert_error(anonymous, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }
 
@@ -98,46 +89,21 @@ async fn events_are_listed_paginated_and_searchable() {
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
-    let page: Value = stack
-        .get("/api/events?page=1&limit=2", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page = stack.get_json("/api/events?page=1&limit=2", None).await;
     assert_eq!(page["total"], 3);
     assert_eq!(page["limit"], 2);
     assert_eq!(page["events"].as_array().unwrap().len(), 2);
     assert_eq!(page["events"][0]["name"], "Jazz Night", "ordered by date");
-    let page2: Value = stack
-        .get("/api/events?page=2&limit=2", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page2 = stack.get_json("/api/events?page=2&limit=2", None).await;
     assert_eq!(page2["events"].as_array().unwrap().len(), 1);
 
-    let jazz: Value = stack
-        .get("/api/events?search=jazz", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jazz = stack.get_json("/api/events?search=jazz", None).await;
     assert_eq!(jazz["total"], 2);
-    let wildcard: Value = stack
-        .get("/api/events?search=%25", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let wildcard = stack.get_json("/api/events?search=%25", None).await;
     assert_eq!(wildcard["total"], 0, "% is matched literally");
 
     let id = page["events"][0]["id"].as_str().unwrap();
-    let one: Value = stack
-        .get(&format!("/api/events/{id}"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let one = stack.get_json(&format!("/api/events/{id}"), None).await;
     assert_eq!(one["event"]["id"], id);
 
     let bad = stack.get("/api/events?limit=1000", None).await;
@@ -165,35 +131,32 @@ async fn event_validation_and_updates() {
         assert_error(response, StatusCode::BAD_REQUEST, "VALIDATION_ERROR").await;
     }
     let created: Value = stack
-        .post_json(
-            "/api/events",
-            &json!({"name": "Old", "venue_id": venue, "event_date": "2027-01-01T20:00:00Z", "ticket_price": 10}),
-            Some(&admin),
-        )
+        .post_json("/api/events", &event_body("Old", &venue, 10), Some(&admin))
         .await
         .json()
         .await
         .unwrap();
     let id = created["event"]["id"].as_str().unwrap();
+    let path = format!("/api/events/{id}");
     let updated = stack
-        .client
-        .put(stack.url(&format!("/api/events/{id}")))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "New", "status": "SOLD_OUT"}))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            Method::PUT,
+            &path,
+            &json!({"name": "New", "status": "SOLD_OUT"}),
+            Some(&admin),
+        )
+        .await;
     assert_eq!(updated.status(), StatusCode::OK);
     let updated: Value = updated.json().await.unwrap();
     assert_eq!(updated["event"]["name"], "New");
     assert_eq!(updated["event"]["status"], "SOLD_OUT");
     let resize = stack
-        .client
-        .put(stack.url(&format!("/api/events/{id}")))
-        .bearer_auth(&admin)
-        .json(&json!({"total_seats": 5000}))
-        .send()
-        .await
-        .unwrap();
+        .send_json(
+            Method::PUT,
+            &path,
+            &json!({"total_seats": 5000}),
+            Some(&admin),
+        )
+        .await;
     assert_error(resize, StatusCode::BAD_REQUEST, "VALIDATION_ERROR").await;
 }

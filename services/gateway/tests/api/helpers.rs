@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
+use kit::app::Service;
+use kit::config::FromEnv;
 use kit::config::Secret;
 use kit::kafka::topic;
 use kit::testing::{self, TEST_INTERNAL_SECRET, TEST_JWT_SECRET};
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -54,10 +56,12 @@ pub async fn spawn_gateway(
     let app = gateway::Application::build(settings)
         .await
         .expect("gateway builds");
-    let url = format!("http://127.0.0.1:{}", app.port());
-    let token = stop.clone();
-    tokio::spawn(app.run_until_stopped(async move { token.cancelled().await }));
-    url
+    testing::serve(app, stop)
+}
+
+/// Sends `request`, expecting an answer (of any status).
+pub async fn send(request: RequestBuilder) -> Response {
+    request.send().await.expect("the server answers")
 }
 
 pub async fn spawn_stack() -> TestStack {
@@ -79,9 +83,7 @@ pub async fn spawn_stack() -> TestStack {
     let users = user_service::Application::build(user_settings.clone())
         .await
         .expect("user-service builds");
-    let user_url = format!("http://127.0.0.1:{}", users.port());
-    let token = stop.clone();
-    tokio::spawn(users.run_until_stopped(async move { token.cancelled().await }));
+    let user_url = testing::serve(users, &stop);
 
     let event_settings = event_service::Settings {
         common: testing::common_settings("ticketflow_events", &prefix),
@@ -90,9 +92,7 @@ pub async fn spawn_stack() -> TestStack {
     let events = event_service::Application::build(event_settings)
         .await
         .expect("event-service builds");
-    let event_url = format!("http://127.0.0.1:{}", events.port());
-    let token = stop.clone();
-    tokio::spawn(events.run_until_stopped(async move { token.cancelled().await }));
+    let event_url = testing::serve(events, &stop);
 
     let gateway = spawn_gateway(
         &[
@@ -127,53 +127,67 @@ impl TestStack {
         format!("{}{path}", self.gateway)
     }
 
+    /// A request to the gateway's `path`, with `token` as Bearer when given.
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        testing::bearer_request(&self.client, method, self.url(path), token)
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Response {
+        send(self.request(method, path, token).json(body)).await
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
-        let mut request = self.client.post(self.url(path)).json(body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.expect("gateway answers")
+        self.send_json(Method::POST, path, body, token).await
+    }
+
+    /// `POST path` with `body` sent as is, labelled JSON.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Response {
+        send(
+            self.request(Method::POST, path, None)
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
-        let mut request = self.client.get(self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.expect("gateway answers")
+        send(self.request(Method::GET, path, token)).await
+    }
+
+    /// `GET path`; the answer as JSON.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
+    /// `POST /api/users/login`.
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/users/login",
+            &json!({"email": email, "password": password}),
+            None,
+        )
+        .await
     }
 
     pub async fn register(&self, name: &str) -> TestUser {
-        let email = format!("{name}-{}@stampede.test", testing::unique_suffix());
         let password = "Secret123!".to_string();
-        let response = self
-            .post_json(
-                "/api/users/register",
-                &json!({"name": name, "email": email, "password": password}),
-                None,
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED, "register {email}");
-        let body: Value = response.json().await.unwrap();
+        let user = testing::register_user(&self.client, &self.gateway, name, &password).await;
         TestUser {
-            id: body["user"]["id"].as_str().unwrap().to_string(),
-            email,
+            id: user.id.to_string(),
+            email: user.email,
             password,
-            token: body["token"].as_str().unwrap().to_string(),
+            token: user.token,
         }
     }
 
     pub async fn admin_token(&self) -> String {
-        let response = self
-            .post_json(
-                "/api/users/login",
-                &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
-                None,
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::OK, "admin login");
-        let body: Value = response.json().await.unwrap();
-        body["token"].as_str().unwrap().to_string()
+        testing::login_token(&self.client, &self.gateway, ADMIN_EMAIL, ADMIN_PASSWORD).await
     }
 
     /// Creates a venue as admin and returns its id.
@@ -189,6 +203,11 @@ impl TestStack {
         let body: Value = response.json().await.unwrap();
         body["venue"]["id"].as_str().unwrap().to_string()
     }
+}
+
+/// An event `name` at `venue` on 2027-01-01 at `ticket_price`.
+pub fn event_body(name: &str, venue: &str, ticket_price: i64) -> Value {
+    json!({"name": name, "venue_id": venue, "event_date": "2027-01-01T20:00:00Z", "ticket_price": ticket_price})
 }
 
 /// Asserts the response is the error envelope with `status` and `code`; returns the message.

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{assert_error, spawn_gateway, spawn_stack};
+use crate::helpers::{assert_error, send, spawn_gateway, spawn_stack};
 
 #[tokio::test]
 async fn unreachable_upstream_is_a_502_and_a_silent_one_a_504() {
@@ -33,20 +33,13 @@ async fn unreachable_upstream_is_a_502_and_a_silent_one_a_504() {
     )
     .await;
     let client = reqwest::Client::new();
+    let get = |path: &str| send(client.get(format!("{gateway}{path}")));
 
-    let response = client
-        .get(format!("{gateway}/api/users/me"))
-        .send()
-        .await
-        .unwrap();
+    let response = get("/api/users/me").await;
     assert_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
 
     let started = std::time::Instant::now();
-    let response = client
-        .get(format!("{gateway}/api/events"))
-        .send()
-        .await
-        .unwrap();
+    let response = get("/api/events").await;
     assert_error(response, StatusCode::GATEWAY_TIMEOUT, "UPSTREAM_TIMEOUT").await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -54,18 +47,10 @@ async fn unreachable_upstream_is_a_502_and_a_silent_one_a_504() {
         started.elapsed()
     );
 
-    let response = client
-        .get(format!("{gateway}/api/bookings/my"))
-        .send()
-        .await
-        .unwrap();
+    let response = get("/api/bookings/my").await;
     assert_error(response, StatusCode::BAD_GATEWAY, "UPSTREAM_UNAVAILABLE").await;
 
-    let response = client
-        .get(format!("{gateway}/nowhere"))
-        .send()
-        .await
-        .unwrap();
+    let response = get("/nowhere").await;
     assert_error(response, StatusCode::NOT_FOUND, "NOT_FOUND").await;
     stop.cancel();
     held.abort();
@@ -89,12 +74,7 @@ async fn health_all_reports_each_deployed_service() {
         "ok"
     );
 
-    let metrics = stack
-        .client
-        .get(format!("{}/metrics", stack.user_service))
-        .send()
-        .await
-        .unwrap();
+    let metrics = send(stack.client.get(format!("{}/metrics", stack.user_service))).await;
     assert_eq!(metrics.status(), StatusCode::OK);
     let text = metrics.text().await.unwrap();
     assert!(text.contains("http_requests_total"), "{text}");

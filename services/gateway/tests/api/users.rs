@@ -2,19 +2,14 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, spawn_stack};
+use kit::app::Service;
 
 #[tokio::test]
 async fn register_login_me_round_trip_through_the_gateway() {
     let stack = spawn_stack().await;
     let user = stack.register("ann").await;
 
-    let login = stack
-        .post_json(
-            "/api/users/login",
-            &json!({"email": user.email, "password": user.password}),
-            None,
-        )
-        .await;
+    let login = stack.login(&user.email, &user.password).await;
     assert_eq!(login.status(), StatusCode::OK);
     let login: Value = login.json().await.unwrap();
     assert_eq!(login["user"]["id"], user.id.as_str());
@@ -68,13 +63,8 @@ async fn concurrent_registrations_of_one_email_create_one_user() {
 async fn bad_json_is_a_400_envelope() {
     let stack = spawn_stack().await;
     let response = stack
-        .client
-        .post(stack.url("/api/users/register"))
-        .header("content-type", "application/json")
-        .body("{\"name\": \"x\", ")
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/api/users/register", "{\"name\": \"x\", ")
+        .await;
     assert_error(response, StatusCode::BAD_REQUEST, "INVALID_JSON").await;
 }
 
@@ -110,14 +100,7 @@ async fn invalid_fields_are_400_validation_errors() {
 async fn two_megabyte_body_is_a_413_envelope() {
     let stack = spawn_stack().await;
     let big = format!("{{\"name\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let response = stack
-        .client
-        .post(stack.url("/api/users/register"))
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
+    let response = stack.post_raw("/api/users/register", big).await;
     assert_error(response, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE").await;
 }
 
@@ -125,21 +108,9 @@ async fn two_megabyte_body_is_a_413_envelope() {
 async fn wrong_password_and_unknown_email_look_the_same() {
     let stack = spawn_stack().await;
     let user = stack.register("dee").await;
-    let wrong = stack
-        .post_json(
-            "/api/users/login",
-            &json!({"email": user.email, "password": "Wrong1234!"}),
-            None,
-        )
-        .await;
+    let wrong = stack.login(&user.email, "Wrong1234!").await;
     let m1 = assert_error(wrong, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS").await;
-    let unknown = stack
-        .post_json(
-            "/api/users/login",
-            &json!({"email": "nobody@stampede.test", "password": "Wrong1234!"}),
-            None,
-        )
-        .await;
+    let unknown = stack.login("nobody@stampede.test", "Wrong1234!").await;
     let m2 = assert_error(unknown, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS").await;
     assert_eq!(m1, m2);
 }
@@ -172,11 +143,7 @@ async fn repeated_wrong_passwords_lock_the_account_with_a_429_and_retry_after() 
     let stack = spawn_stack().await;
     let user = stack.register("guessed").await;
     let bystander = stack.register("bystander").await;
-    let login = |email: &str, password: &str| {
-        let body = json!({"email": email, "password": password});
-        let stack = &stack;
-        async move { stack.post_json("/api/users/login", &body, None).await }
-    };
+    let login = |email, password| stack.login(email, password);
     for attempt in 1..=6 {
         let wrong = login(&user.email, "Wrong1234!").await;
         assert_eq!(
@@ -222,15 +189,12 @@ async fn repeated_wrong_passwords_lock_the_account_with_a_429_and_retry_after() 
 #[tokio::test]
 async fn the_admin_password_follows_its_variable_on_every_start() {
     let stack = spawn_stack().await;
-    let login = |password: &'static str| {
-        let body = json!({"email": crate::helpers::ADMIN_EMAIL, "password": password});
-        let stack = &stack;
-        async move {
-            stack
-                .post_json("/api/users/login", &body, None)
-                .await
-                .status()
-        }
+    let stack = &stack;
+    let login = |password: &'static str| async move {
+        stack
+            .login(crate::helpers::ADMIN_EMAIL, password)
+            .await
+            .status()
     };
     assert_eq!(login(crate::helpers::ADMIN_PASSWORD).await, StatusCode::OK);
     let mut rotated = stack.user_settings.clone();

@@ -48,20 +48,14 @@ pub struct TestApp {
     pub locks: SeatLocks,
 }
 
-impl std::ops::Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.service
-    }
-}
+kit::deref_test_service!(TestApp);
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(LockOptions::default()).await
 }
 
 pub async fn spawn_app_with(options: LockOptions) -> TestApp {
-    let prefix = testing::fresh_topics(&TOPICS).await;
-    let common = testing::common_settings("ticketflow_inventory", &prefix);
+    let common = testing::fresh_common("ticketflow_inventory", &TOPICS).await;
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let redis_prefix = format!("test:{}:", testing::unique_suffix());
     let settings = inventory_service::Settings {
@@ -73,16 +67,12 @@ pub async fn spawn_app_with(options: LockOptions) -> TestApp {
         sweep_interval: options.sweep_interval,
         unsafe_race_window: Duration::from_millis(5),
     };
-    let app = inventory_service::Application::build(settings)
-        .await
-        .expect("inventory-service builds (Redis at REDIS_URL is required)");
+    // Redis at REDIS_URL is required.
+    let service = TestService::build::<inventory_service::Application>(settings, &common).await;
     let locks = SeatLocks::connect(&redis_url, &redis_prefix, options.strategy, Duration::ZERO)
         .await
         .expect("Redis is reachable");
-    TestApp {
-        service: TestService::start(app, &common).await,
-        locks,
-    }
+    TestApp { service, locks }
 }
 
 /// A seat as Postgres holds it.

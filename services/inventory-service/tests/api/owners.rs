@@ -7,13 +7,31 @@ use std::time::Duration;
 use kit::kafka::topic;
 use uuid::Uuid;
 
-use crate::helpers::{metric, spawn_app, spawn_app_with, LockOptions, SeatRow};
+use crate::helpers::{metric, spawn_app, spawn_app_with, LockOptions, SeatRow, TestApp};
 
 fn row(status: &str, booking: Option<Uuid>) -> SeatRow {
     SeatRow {
         status: status.into(),
         booking_id: booking,
     }
+}
+
+/// Asserts every one of `seats` is `status` for `holder` in Postgres, and `holder`'s in Redis.
+async fn assert_seats(
+    app: &TestApp,
+    event: Uuid,
+    seats: &[Uuid],
+    status: &str,
+    holder: Option<Uuid>,
+) {
+    assert_eq!(
+        app.rows(seats).await,
+        vec![row(status, holder); seats.len()]
+    );
+    assert_eq!(
+        app.redis_holders(event, seats).await,
+        vec![holder; seats.len()]
+    );
 }
 
 #[tokio::test]
@@ -30,14 +48,7 @@ async fn release_and_confirm_act_only_for_the_owning_booking() {
     // released, a booking's confirm is ignored altogether)
     app.command(topic::SEATS_CONFIRM, event_id, b, &seats).await;
     app.command(topic::SEATS_RELEASE, event_id, b, &seats).await;
-    assert_eq!(
-        app.rows(&seats).await,
-        [row("LOCKED", Some(a)), row("LOCKED", Some(a))]
-    );
-    assert_eq!(
-        app.redis_holders(event_id, &seats).await,
-        [Some(a), Some(a)]
-    );
+    assert_seats(&app, event_id, &seats, "LOCKED", Some(a)).await;
     let answers = app.answers(&[b]).await;
     let lost = &answers[&b];
     assert_eq!(lost.len(), 1, "B's confirm is reported: {lost:?}");
@@ -48,22 +59,11 @@ async fn release_and_confirm_act_only_for_the_owning_booking() {
 
     // A confirms: sold to A, in Postgres and for good in Redis
     app.command(topic::SEATS_CONFIRM, event_id, a, &seats).await;
-    assert_eq!(
-        app.rows(&seats).await,
-        [row("RESERVED", Some(a)), row("RESERVED", Some(a))]
-    );
-    assert_eq!(
-        app.redis_holders(event_id, &seats).await,
-        [Some(a), Some(a)]
-    );
+    assert_seats(&app, event_id, &seats, "RESERVED", Some(a)).await;
 
     // A is cancelled: released; a confirm of A arriving after that takes nothing back
     app.command(topic::SEATS_RELEASE, event_id, a, &seats).await;
-    assert_eq!(
-        app.rows(&seats).await,
-        [row("AVAILABLE", None), row("AVAILABLE", None)]
-    );
-    assert_eq!(app.redis_holders(event_id, &seats).await, [None, None]);
+    assert_seats(&app, event_id, &seats, "AVAILABLE", None).await;
     app.command(topic::SEATS_CONFIRM, event_id, a, &seats).await;
     assert_eq!(
         app.rows(&seats).await,
@@ -106,8 +106,7 @@ async fn an_expired_lock_is_swept_and_its_late_confirm_does_not_take_the_seat_ba
     .await;
 
     // Assert 1: free in Postgres and Redis, counted
-    assert_eq!(app.rows(&seats).await, [row("AVAILABLE", None)]);
-    assert_eq!(app.redis_holders(event_id, &seats).await, [None]);
+    assert_seats(&app, event_id, &seats, "AVAILABLE", None).await;
     let metrics = app.metrics().await;
     assert_eq!(
         metric(&metrics, "inventory_seats_swept_total", &[]),

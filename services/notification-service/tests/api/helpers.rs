@@ -20,23 +20,19 @@ pub struct TestApp {
     service: TestService,
 }
 
-impl std::ops::Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.service
-    }
-}
+kit::deref_test_service!(TestApp);
+
+/// Topics notification-service reads.
+const TOPICS: [&str; 4] = [
+    topic::USER_REGISTERED,
+    topic::BOOKING_CONFIRMED,
+    topic::BOOKING_FAILED,
+    topic::BOOKING_CANCELLED,
+];
 
 /// notification-service mailing through `smtp_url` when given, else recording only.
 pub async fn spawn_app(smtp_url: Option<&str>) -> TestApp {
-    let prefix = testing::fresh_topics(&[
-        topic::USER_REGISTERED,
-        topic::BOOKING_CONFIRMED,
-        topic::BOOKING_FAILED,
-        topic::BOOKING_CANCELLED,
-    ])
-    .await;
-    let common = testing::common_settings("ticketflow_notifications", &prefix);
+    let common = testing::fresh_common("ticketflow_notifications", &TOPICS).await;
     let settings = notification_service::Settings {
         common: common.clone(),
         smtp: smtp_url.map(|url| SmtpEndpoint::parse(url).expect("a test SMTP URL")),
@@ -44,11 +40,8 @@ pub async fn spawn_app(smtp_url: Option<&str>) -> TestApp {
             .parse()
             .expect("the default sender parses"),
     };
-    let app = notification_service::Application::build(settings)
-        .await
-        .expect("notification-service builds");
     TestApp {
-        service: TestService::start(app, &common).await,
+        service: TestService::build::<notification_service::Application>(settings, &common).await,
     }
 }
 
@@ -97,43 +90,37 @@ const SELECT_NOTIFICATION: &str =
     "SELECT id, booking_id, kind, subject, body, recipient, status, created_at, sent_at FROM notifications";
 
 impl TestApp {
+    /// The notifications `condition` (on `$1` = `id`) selects.
+    async fn notifications_where(&self, condition: &str, id: Uuid) -> Vec<NotificationDto> {
+        sqlx::query_as(&format!("{SELECT_NOTIFICATION} WHERE {condition}"))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .expect("notifications query")
+    }
+
     /// The booking's notifications, oldest first.
     pub async fn notifications_for_booking(&self, booking_id: Uuid) -> Vec<NotificationDto> {
-        sqlx::query_as(&format!(
-            "{SELECT_NOTIFICATION} WHERE booking_id = $1 ORDER BY created_at"
-        ))
-        .bind(booking_id)
-        .fetch_all(&self.pool)
-        .await
-        .expect("notifications query")
+        self.notifications_where("booking_id = $1 ORDER BY created_at", booking_id)
+            .await
     }
 
     /// The user's WELCOME notifications.
     pub async fn welcomes_for(&self, user_id: Uuid) -> Vec<NotificationDto> {
-        sqlx::query_as(&format!(
-            "{SELECT_NOTIFICATION} WHERE user_id = $1 AND kind = 'WELCOME'"
-        ))
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .expect("notifications query")
+        self.notifications_where("user_id = $1 AND kind = 'WELCOME'", user_id)
+            .await
     }
 
-    /// Polls the notification `query` returns until `done` holds for it, or panics after
+    /// Polls the notifications `query` returns until one of them has `status`, or panics after
     /// [`testing::WAIT`].
-    pub async fn wait_for<F, Fut>(
-        &self,
-        what: &str,
-        query: F,
-        done: impl Fn(&[NotificationDto]) -> bool,
-    ) -> Vec<NotificationDto>
+    pub async fn wait_for_status<F, Fut>(&self, query: F, status: &str) -> Vec<NotificationDto>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Vec<NotificationDto>>,
     {
-        testing::eventually(what, || async {
+        testing::eventually(&format!("a notification {status}"), || async {
             let rows = query().await;
-            if done(&rows) {
+            if rows.iter().any(|n| n.status == status) {
                 Ok(rows)
             } else {
                 Err(rows)

@@ -58,11 +58,7 @@ async fn notifications_are_mailed_once_to_the_user() {
         confirmation.data
     );
     let notifications = app
-        .wait_for(
-            "confirmation SENT",
-            || app.notifications_for_booking(booking_id),
-            |rows| rows.iter().any(|n| n.status == "SENT"),
-        )
+        .wait_for_status(|| app.notifications_for_booking(booking_id), "SENT")
         .await;
     assert_eq!(notifications.len(), 1);
     assert!(notifications[0].sent_at.is_some());
@@ -97,11 +93,7 @@ async fn unreachable_smtp_server_marks_the_notification_send_failed() {
 
     // Assert
     let welcomes = app
-        .wait_for(
-            "welcome SEND_FAILED",
-            || app.welcomes_for(user_id),
-            |rows| rows.iter().any(|n| n.status == "SEND_FAILED"),
-        )
+        .wait_for_status(|| app.welcomes_for(user_id), "SEND_FAILED")
         .await;
     assert!(welcomes[0].sent_at.is_none());
     let metrics = app.metrics().await;

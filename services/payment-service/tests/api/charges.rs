@@ -176,12 +176,7 @@ async fn zero_success_rate_declines_the_payment() {
     let booking_id = Uuid::new_v4();
 
     // Act
-    app.publish(
-        topic::PAYMENT_REQUESTED,
-        booking_id,
-        &payment_requested(booking_id, Uuid::new_v4(), 1_000),
-    )
-    .await;
+    app.request_payment(booking_id, Uuid::new_v4(), 1_000).await;
 
     // Assert
     let payment = app.wait_for_payment(booking_id, |_| true).await;

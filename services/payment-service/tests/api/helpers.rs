@@ -6,7 +6,7 @@ use std::time::Duration;
 use kit::kafka::{topic, Envelope};
 use kit::messages::PaymentRequested;
 use kit::testing::{self, TestService};
-use payment_service::domain::{Payment, SuccessRate};
+use payment_service::domain::{Payment, PaymentStatus, SuccessRate};
 use uuid::Uuid;
 
 pub use kit::testing::{assert_error, booking_closed, identity, metric, WAIT};
@@ -16,12 +16,15 @@ pub struct TestApp {
     service: TestService,
 }
 
-impl std::ops::Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.service
-    }
-}
+kit::deref_test_service!(TestApp);
+
+/// Topics payment-service reads and writes.
+const TOPICS: [&str; 4] = [
+    topic::PAYMENT_REQUESTED,
+    topic::PAYMENT_PROCESSED,
+    topic::BOOKING_FAILED,
+    topic::BOOKING_CANCELLED,
+];
 
 /// payment-service that always succeeds after 10 ms.
 pub async fn spawn_app() -> TestApp {
@@ -30,24 +33,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// payment-service with the given processor behaviour.
 pub async fn spawn_app_with(success_rate: f64, latency: Duration) -> TestApp {
-    let prefix = testing::fresh_topics(&[
-        topic::PAYMENT_REQUESTED,
-        topic::PAYMENT_PROCESSED,
-        topic::BOOKING_FAILED,
-        topic::BOOKING_CANCELLED,
-    ])
-    .await;
-    let common = testing::common_settings("ticketflow_payments", &prefix);
+    let common = testing::fresh_common("ticketflow_payments", &TOPICS).await;
     let settings = payment_service::Settings {
         common: common.clone(),
         success_rate: SuccessRate::parse(success_rate).expect("a probability"),
         latency,
     };
-    let app = payment_service::Application::build(settings)
-        .await
-        .expect("payment-service builds");
     TestApp {
-        service: TestService::start(app, &common).await,
+        service: TestService::build::<payment_service::Application>(settings, &common).await,
     }
 }
 
@@ -78,6 +71,25 @@ impl TestApp {
         .fetch_optional(&self.pool)
         .await
         .expect("payments query")
+    }
+
+    /// Publishes a `payment.requested` for `booking_id`; returns the envelope sent.
+    pub async fn request_payment(
+        &self,
+        booking_id: Uuid,
+        user_id: Uuid,
+        amount_cents: i64,
+    ) -> Envelope<PaymentRequested> {
+        let request = payment_requested(booking_id, user_id, amount_cents);
+        self.publish(topic::PAYMENT_REQUESTED, booking_id, &request)
+            .await;
+        request
+    }
+
+    /// Polls until the booking's payment has `status`, or panics after [`WAIT`].
+    pub async fn wait_for_status(&self, booking_id: Uuid, status: PaymentStatus) -> Payment {
+        self.wait_for_payment(booking_id, |p| p.status == status)
+            .await
     }
 
     /// Polls until the booking's payment satisfies `done`, or panics after [`WAIT`].

@@ -3,13 +3,12 @@
 
 use kit::config::Secret;
 use kit::identity::{IdentityKeys, IDENTITY_HEADER};
-use kit::kafka::topic;
 use payment_service::domain::PaymentStatus;
 use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{assert_error, identity, payment_requested, spawn_app};
+use crate::helpers::{assert_error, identity, spawn_app};
 
 #[tokio::test]
 async fn payment_is_visible_to_its_user_and_admins_only() {
@@ -17,14 +16,9 @@ async fn payment_is_visible_to_its_user_and_admins_only() {
     let app = spawn_app().await;
     let owner = identity("user");
     let booking_id = Uuid::new_v4();
-    app.publish(
-        topic::PAYMENT_REQUESTED,
-        booking_id,
-        &payment_requested(booking_id, owner.user_id, 7_550),
-    )
-    .await;
+    app.request_payment(booking_id, owner.user_id, 7_550).await;
     let payment = app
-        .wait_for_payment(booking_id, |p| p.status == PaymentStatus::Captured)
+        .wait_for_status(booking_id, PaymentStatus::Captured)
         .await;
     let by_id = format!("/api/payments/{}", payment.id);
     let by_booking = format!("/api/payments/booking/{booking_id}");
@@ -72,22 +66,18 @@ async fn payment_is_visible_to_its_user_and_admins_only() {
     )
     .await;
     let forged = IdentityKeys::new(&Secret::new("not-the-internal-secret")).sign(&owner);
-    let response = app
-        .client
-        .get(format!("{}{by_id}", app.address))
-        .header(IDENTITY_HEADER, forged)
-        .send()
-        .await
-        .unwrap();
-    assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
-    let response = app
-        .client
-        .get(format!("{}{by_id}", app.address))
-        .header("x-user-id", owner.user_id.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    for (name, value) in [
+        (IDENTITY_HEADER, forged),
+        ("x-user-id", owner.user_id.to_string()),
+    ] {
+        let response = app
+            .request(reqwest::Method::GET, &by_id, None)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    }
 }
 
 #[tokio::test]

@@ -6,21 +6,16 @@ use kit::kafka::topic;
 use payment_service::domain::PaymentStatus;
 use uuid::Uuid;
 
-use crate::helpers::{booking_closed, metric, payment_requested, spawn_app, spawn_app_with};
+use crate::helpers::{booking_closed, metric, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn cancelled_booking_gets_its_captured_payment_refunded() {
     // Arrange
     let app = spawn_app().await;
     let (booking_id, user_id) = (Uuid::new_v4(), Uuid::new_v4());
-    app.publish(
-        topic::PAYMENT_REQUESTED,
-        booking_id,
-        &payment_requested(booking_id, user_id, 2_000),
-    )
-    .await;
+    app.request_payment(booking_id, user_id, 2_000).await;
     let captured = app
-        .wait_for_payment(booking_id, |p| p.status == PaymentStatus::Captured)
+        .wait_for_status(booking_id, PaymentStatus::Captured)
         .await;
     assert!(captured.refunded_at.is_none());
 
@@ -33,7 +28,7 @@ async fn cancelled_booking_gets_its_captured_payment_refunded() {
 
     // Assert
     let refunded = app
-        .wait_for_payment(booking_id, |p| p.status == PaymentStatus::Refunded)
+        .wait_for_status(booking_id, PaymentStatus::Refunded)
         .await;
     assert_eq!(refunded.id, captured.id);
     assert_eq!(refunded.amount_cents, 2_000);
@@ -75,16 +70,12 @@ async fn booking_failed_before_the_request_voids_the_payment_and_the_request_cha
         &booking_closed(topic::BOOKING_FAILED, booking_id, user_id, "EXPIRED"),
     )
     .await;
-    let voided = app
-        .wait_for_payment(booking_id, |p| p.status == PaymentStatus::Voided)
-        .await;
+    let voided = app.wait_for_status(booking_id, PaymentStatus::Voided).await;
     assert_eq!(voided.amount_cents, 0);
     assert_eq!(voided.failure_reason.as_deref(), Some("EXPIRED"));
 
     // Act: the request arrives late (topics are not ordered with each other)
-    let late = payment_requested(booking_id, user_id, 5_000);
-    app.publish(topic::PAYMENT_REQUESTED, booking_id, &late)
-        .await;
+    let late = app.request_payment(booking_id, user_id, 5_000).await;
     app.wait_until_consumed(late.event_id).await;
 
     // Assert
@@ -108,15 +99,8 @@ async fn closing_a_booking_whose_payment_was_declined_changes_nothing() {
     // Arrange
     let app = spawn_app_with(0.0, Duration::from_millis(10)).await;
     let (booking_id, user_id) = (Uuid::new_v4(), Uuid::new_v4());
-    app.publish(
-        topic::PAYMENT_REQUESTED,
-        booking_id,
-        &payment_requested(booking_id, user_id, 700),
-    )
-    .await;
-    let declined = app
-        .wait_for_payment(booking_id, |p| p.status == PaymentStatus::Failed)
-        .await;
+    app.request_payment(booking_id, user_id, 700).await;
+    let declined = app.wait_for_status(booking_id, PaymentStatus::Failed).await;
 
     // Act
     let failed = booking_closed(topic::BOOKING_FAILED, booking_id, user_id, "PAYMENT_FAILED");

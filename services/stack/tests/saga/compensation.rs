@@ -8,14 +8,7 @@ use serde_json::Value;
 use kit::kafka::topic;
 use uuid::Uuid;
 
-use crate::helpers::{SagaStack, StackOptions};
-
-fn all_available(rows: &[(uuid::Uuid, String, Option<uuid::Uuid>)]) -> bool {
-    !rows.is_empty()
-        && rows
-            .iter()
-            .all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none())
-}
+use crate::helpers::{all_free, SagaStack, StackOptions};
 
 /// Waits until the booking's one payment is REFUNDED.
 async fn wait_refunded(stack: &SagaStack, booking: Uuid) {
@@ -34,90 +27,52 @@ async fn wait_refunded(stack: &SagaStack, booking: Uuid) {
 
 #[tokio::test]
 async fn payment_failure_fails_the_booking_and_frees_its_seats() {
-    let stack = SagaStack::start(StackOptions {
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions {
         payment_success_rate: 0.0,
         ..StackOptions::default()
     })
     .await;
-    let (event, seats) = stack.create_event(116).await;
     let (_, token) = stack.register("unlucky").await;
-    let booking = stack.book_ok(&token, event, &seats[3..5]).await;
-    let done = stack
-        .wait_terminal(&token, booking, Duration::from_secs(60))
+    let (booking, done) = stack
+        .book_until_terminal(&token, event, &seats[3..5], Duration::from_secs(60))
         .await;
     assert_eq!(done["status"], "FAILED", "{done}");
     assert_eq!(done["failureReason"], "PAYMENT_FAILED");
-    stack
-        .wait_seats(&seats[3..5], "AVAILABLE", all_available)
-        .await;
+    stack.wait_seats_free(&seats[3..5]).await;
     assert_eq!(
         stack.payments(booking).await,
         [("FAILED".to_string(), 10_000)],
         "two VIP seats"
     );
-    stack
-        .eventually("a failure notification", || async {
-            stack.notifications(booking).await == ["FAILED"]
-        })
-        .await;
+    stack.wait_notifications(booking, &["FAILED"]).await;
 }
 
 #[tokio::test]
 async fn cancel_after_confirm_frees_seats_and_refunds() {
-    let stack = SagaStack::start(StackOptions::default()).await;
-    let (event, seats) = stack.create_event(116).await;
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions::default()).await;
     let (_, token) = stack.register("canceller").await;
-    let booking = stack.book_ok(&token, event, &seats[30..33]).await;
-    assert_eq!(
-        stack
-            .wait_terminal(&token, booking, Duration::from_secs(60))
-            .await["status"],
-        "CONFIRMED"
-    );
+    let booking = stack.book_confirmed(&token, event, &seats[30..33]).await;
 
     let (_, stranger) = stack.user_token();
-    let response = stack
-        .client
-        .post(stack.url(&format!("/api/bookings/{booking}/cancel")))
-        .bearer_auth(&stranger)
-        .send()
-        .await
-        .unwrap();
+    let response = stack.cancel(&stranger, booking).await;
     assert_eq!(
         response.status(),
         StatusCode::FORBIDDEN,
         "only the owner cancels"
     );
 
-    let response = stack
-        .client
-        .post(stack.url(&format!("/api/bookings/{booking}/cancel")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let response = stack.cancel(&token, booking).await;
     assert_eq!(response.status(), StatusCode::OK);
     let cancelled: Value = response.json().await.unwrap();
     assert_eq!(cancelled["status"], "CANCELLED");
 
-    stack
-        .wait_seats(&seats[30..33], "AVAILABLE", all_available)
-        .await;
+    stack.wait_seats_free(&seats[30..33]).await;
     wait_refunded(&stack, booking).await;
     stack
-        .eventually(
-            "confirmation and cancellation notified once each",
-            || async { stack.notifications(booking).await == ["CANCELLED", "CONFIRMED"] },
-        )
+        .wait_notifications(booking, &["CANCELLED", "CONFIRMED"])
         .await;
 
-    let again = stack
-        .client
-        .post(stack.url(&format!("/api/bookings/{booking}/cancel")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let again = stack.cancel(&token, booking).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["error"]["code"], "INVALID_STATE");
@@ -125,23 +80,18 @@ async fn cancel_after_confirm_frees_seats_and_refunds() {
 
 #[tokio::test]
 async fn timeout_with_payment_down_expires_frees_seats_and_never_keeps_a_late_charge() {
-    let mut stack = SagaStack::start(StackOptions {
+    let (mut stack, event, seats) = SagaStack::start_with_event(StackOptions {
         booking_timeout_ms: 3_000,
         ..StackOptions::default()
     })
     .await;
-    let (event, seats) = stack.create_event(116).await;
     let (_, token) = stack.register("patient").await;
     stack.stop_service("payment-service");
-    let booking = stack.book_ok(&token, event, &seats[50..52]).await;
-
-    let done = stack
-        .wait_terminal(&token, booking, Duration::from_secs(60))
+    let (booking, done) = stack
+        .book_until_terminal(&token, event, &seats[50..52], Duration::from_secs(60))
         .await;
     assert_eq!(done["status"], "EXPIRED", "{done}");
-    stack
-        .wait_seats(&seats[50..52], "AVAILABLE", all_available)
-        .await;
+    stack.wait_seats_free(&seats[50..52]).await;
 
     // The payment service comes back and finds the old payment request.
     stack.start_service("payment-service").await;
@@ -163,11 +113,7 @@ async fn timeout_with_payment_down_expires_frees_seats_and_never_keeps_a_late_ch
         .wait_terminal(&token, booking, Duration::from_secs(5))
         .await;
     assert_eq!(after["status"], "EXPIRED");
-    stack
-        .eventually("an expiry notification", || async {
-            stack.notifications(booking).await == ["EXPIRED"]
-        })
-        .await;
+    stack.wait_notifications(booking, &["EXPIRED"]).await;
 }
 
 /// seats.confirm and seats.release travel on different topics: a cancel's release can reach
@@ -176,21 +122,15 @@ async fn timeout_with_payment_down_expires_frees_seats_and_never_keeps_a_late_ch
 /// booking).
 #[tokio::test]
 async fn a_release_that_overtakes_its_confirm_leaves_the_seats_free() {
-    let stack = SagaStack::start(StackOptions {
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions {
         payment_latency_ms: 5_000,
         ..StackOptions::default()
     })
     .await;
-    let (event, seats) = stack.create_event(116).await;
     let (_, token) = stack.user_token();
     let held = &seats[..2];
     let booking = stack.book_ok(&token, event, held).await;
-    stack
-        .wait_seats(held, "LOCKED for the booking", |rows| {
-            rows.iter()
-                .all(|(_, status, holder)| status == "LOCKED" && *holder == Some(booking))
-        })
-        .await;
+    stack.wait_seats_held(held, "LOCKED", booking).await;
     let command = |kind: &str| {
         serde_json::json!({"eventId": Uuid::new_v4(), "eventType": kind, "timestamp": "2027-01-01T00:00:00Z",
                            "bookingId": booking, "ticketEventId": event, "seatIds": held, "reason": "CANCELLED"})
@@ -203,12 +143,7 @@ async fn a_release_that_overtakes_its_confirm_leaves_the_seats_free() {
             command("seats.release").as_bytes(),
         )
         .await;
-    stack
-        .wait_seats(held, "released", |rows| {
-            rows.iter()
-                .all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none())
-        })
-        .await;
+    stack.wait_seats_free(held).await;
     stack
         .publish_raw(
             topic::SEATS_CONFIRM,
@@ -230,8 +165,7 @@ async fn a_release_that_overtakes_its_confirm_leaves_the_seats_free() {
         .await;
     let rows = stack.seat_rows(held).await;
     assert!(
-        rows.iter()
-            .all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none()),
+        all_free(&rows),
         "a confirm after the release took the seats back: {rows:?}"
     );
 }
@@ -241,22 +175,16 @@ async fn a_release_that_overtakes_its_confirm_leaves_the_seats_free() {
 /// refunded, its owner is told, the seat it kept is freed and the other booking keeps its seat.
 #[tokio::test]
 async fn a_confirmed_booking_whose_seat_was_taken_is_failed_refunded_and_notified() {
-    let stack = SagaStack::start(StackOptions {
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions {
         // Time to hand the seat to another booking between the lock and the confirm.
         payment_latency_ms: 1_500,
         ..StackOptions::default()
     })
     .await;
-    let (event, seats) = stack.create_event(116).await;
     let (_, token) = stack.register("outbid").await;
     let booking = stack.book_ok(&token, event, &seats[40..42]).await;
     stack
-        .wait_seats(&seats[40..42], "LOCKED by the booking", |rows| {
-            rows.len() == 2
-                && rows
-                    .iter()
-                    .all(|(_, s, holder)| s == "LOCKED" && *holder == Some(booking))
-        })
+        .wait_seats_held(&seats[40..42], "LOCKED", booking)
         .await;
     // Another booking takes the first seat, as if the lock had been swept and the seat resold.
     let other = Uuid::new_v4();
@@ -269,18 +197,8 @@ async fn a_confirmed_booking_whose_seat_was_taken_is_failed_refunded_and_notifie
     .await
     .unwrap();
 
-    let status_of = || async {
-        stack
-            .client
-            .get(stack.url(&format!("/api/bookings/{booking}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    };
+    let path = format!("/api/bookings/{booking}");
+    let status_of = || stack.get_json(&path, Some(&token));
     stack
         .eventually("the booking failed", || async {
             status_of().await["status"] == "FAILED"
@@ -303,8 +221,6 @@ async fn a_confirmed_booking_whose_seat_was_taken_is_failed_refunded_and_notifie
         .await;
     wait_refunded(&stack, booking).await;
     stack
-        .eventually("confirmation and failure notified once each", || async {
-            stack.notifications(booking).await == ["CONFIRMED", "FAILED"]
-        })
+        .wait_notifications(booking, &["CONFIRMED", "FAILED"])
         .await;
 }

@@ -25,12 +25,11 @@ async fn race(stack: &SagaStack, event: Uuid, seat: Uuid, n: usize) -> Vec<(Uuid
 }
 
 async fn exactly_one_wins(strategy: &'static str) {
-    let stack = SagaStack::start(StackOptions {
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions {
         lock_strategy: strategy,
         ..StackOptions::default()
     })
     .await;
-    let (event, seats) = stack.create_event(116).await;
     let outcomes = race(&stack, event, seats[0], 200).await;
     let winners: Vec<Uuid> = outcomes
         .iter()
@@ -72,12 +71,11 @@ async fn two_hundred_bookings_for_one_seat_confirm_exactly_one_with_setnx() {
 /// one seat that meet between check and set (inventory's `race` module) both win it.
 #[tokio::test]
 async fn unsafe_strategy_double_books_a_contested_seat_in_one_attempt() {
-    let stack = SagaStack::start(StackOptions {
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions {
         lock_strategy: "unsafe",
         ..StackOptions::default()
     })
     .await;
-    let (event, seats) = stack.create_event(116).await;
     let outcomes = race(&stack, event, seats[0], 40).await;
     let confirmed = outcomes.iter().filter(|(_, s)| s == "CONFIRMED").count();
     println!("unsafe: {confirmed} of 40 bookings CONFIRMED for one seat");

@@ -1,19 +1,15 @@
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use serde_json::Value;
+use reqwest::{Method, StatusCode};
 
 use crate::helpers::{SagaStack, StackOptions};
 
 #[tokio::test]
 async fn two_seats_confirm_with_one_capture_and_one_confirmation() {
-    let stack = SagaStack::start(StackOptions::default()).await;
-    let (event, seats) = stack.create_event(116).await;
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions::default()).await;
     let (_user, token) = stack.register("happy").await;
-    let booking = stack.book_ok(&token, event, &seats[..2]).await;
-
-    let done = stack
-        .wait_terminal(&token, booking, Duration::from_secs(60))
+    let (booking, done) = stack
+        .book_until_terminal(&token, event, &seats[..2], Duration::from_secs(60))
         .await;
     assert_eq!(done["status"], "CONFIRMED", "{done}");
     assert_eq!(
@@ -26,46 +22,23 @@ async fn two_seats_confirm_with_one_capture_and_one_confirmation() {
     );
 
     stack
-        .wait_seats(&seats[..2], "RESERVED for the booking", |rows| {
-            rows.len() == 2
-                && rows
-                    .iter()
-                    .all(|(_, status, holder)| status == "RESERVED" && *holder == Some(booking))
-        })
+        .wait_seats_held(&seats[..2], "RESERVED", booking)
         .await;
     stack
         .eventually("one captured payment", || async {
             stack.payments(booking).await == [("CAPTURED".to_string(), 10_000)]
         })
         .await;
-    stack
-        .eventually("one confirmation notification", || async {
-            stack.notifications(booking).await == ["CONFIRMED"]
-        })
-        .await;
+    stack.wait_notifications(booking, &["CONFIRMED"]).await;
 
     // The same facts through the API.
-    let payment: Value = stack
-        .client
-        .get(stack.url(&format!("/api/payments/booking/{booking}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let payment = stack
+        .get_json(&format!("/api/payments/booking/{booking}"), Some(&token))
+        .await;
     assert_eq!(payment["payment"]["status"], "CAPTURED", "{payment}");
-    let recent: Value = stack
-        .client
-        .get(stack.url("/api/notifications/recent"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let recent = stack
+        .get_json("/api/notifications/recent", Some(&token))
+        .await;
     let kinds: Vec<&str> = recent["notifications"]
         .as_array()
         .unwrap()
@@ -77,23 +50,16 @@ async fn two_seats_confirm_with_one_capture_and_one_confirmation() {
     // Another user may not read it.
     let (_, other) = stack.user_token();
     let response = stack
-        .client
-        .get(stack.url(&format!("/api/bookings/{booking}")))
-        .bearer_auth(&other)
+        .request(
+            Method::GET,
+            &format!("/api/bookings/{booking}"),
+            Some(&other),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let mine: Value = stack
-        .client
-        .get(stack.url("/api/bookings/my"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine = stack.get_json("/api/bookings/my", Some(&token)).await;
     assert_eq!(mine["bookings"].as_array().unwrap().len(), 1);
 }
 
@@ -107,17 +73,12 @@ async fn ten_thousand_seat_map_is_built_and_listed() {
         started.elapsed()
     );
     assert_eq!(seats.len(), 10_000);
-    let page: Value = stack
-        .client
-        .get(stack.url(&format!(
-            "/api/inventory/events/{event}/seats?limit=10&offset=20&status=available"
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = stack
+        .get_json(
+            &format!("/api/inventory/events/{event}/seats?limit=10&offset=20&status=available"),
+            None,
+        )
+        .await;
     assert_eq!(page["total"], 10_000);
     let listed = page["seats"].as_array().unwrap();
     assert_eq!(listed.len(), 10);

@@ -6,13 +6,29 @@ use std::time::{Duration, Instant};
 use kit::config::Secret;
 use kit::testing::{self, TEST_JWT_SECRET};
 use kit::token::TokenKeys;
-use reqwest::StatusCode;
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 pub use stack::in_process::{InProcessStack, StackOptions, ADMIN_EMAIL, ADMIN_PASSWORD};
 pub const TERMINAL: [&str; 4] = ["CONFIRMED", "FAILED", "EXPIRED", "CANCELLED"];
+
+/// Seats per test event (`SagaStack::start_with_event`).
+pub const EVENT_SEATS: u32 = 116;
+
+/// A seat as inventory holds it: (id, status, booking holding it).
+pub type SeatRow = (Uuid, String, Option<Uuid>);
+
+/// Sends `request` and reads its answer as JSON.
+pub async fn json_of(request: RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// Sends `request` and reads its answer as text.
+pub async fn text_of(request: RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
 
 /// The in-process stack of one test, with a client and typed helpers.
 pub struct SagaStack {
@@ -43,12 +59,41 @@ impl SagaStack {
         }
     }
 
+    /// [`SagaStack::start`], then [`SagaStack::create_event`] of [`EVENT_SEATS`] seats.
+    pub async fn start_with_event(options: StackOptions) -> (Self, Uuid, Vec<Uuid>) {
+        let stack = Self::start(options).await;
+        let (event, seats) = stack.create_event(EVENT_SEATS).await;
+        (stack, event, seats)
+    }
+
     pub fn pool(&self, service: &str) -> &PgPool {
         &self.pools[service]
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.gateway)
+    }
+
+    /// A request to the gateway's `path`, as `token`'s user when given.
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        testing::bearer_request(&self.client, method, self.url(path), token)
+    }
+
+    /// `GET path` through the gateway; the answer as JSON.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        json_of(self.request(Method::GET, path, token)).await
+    }
+
+    /// `POST /api/bookings/{booking}/cancel` as `token`'s user.
+    pub async fn cancel(&self, token: &str, booking: Uuid) -> reqwest::Response {
+        self.request(
+            Method::POST,
+            &format!("/api/bookings/{booking}/cancel"),
+            Some(token),
+        )
+        .send()
+        .await
+        .unwrap()
     }
 
     /// A token for a fresh user id (booking does not need the user to exist elsewhere).
@@ -62,56 +107,25 @@ impl SagaStack {
 
     /// Registers a real user (so notification-service knows the email); returns (id, token).
     pub async fn register(&self, name: &str) -> (Uuid, String) {
-        let email = format!("{name}-{}@stampede.test", testing::unique_suffix());
-        let response = self
-            .client
-            .post(self.url("/api/users/register"))
-            .json(&json!({"name": name, "email": email, "password": "Secret123!"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
-        (
-            body["user"]["id"].as_str().unwrap().parse().unwrap(),
-            body["token"].as_str().unwrap().to_string(),
-        )
+        let user = testing::register_user(&self.client, &self.gateway, name, "Secret123!").await;
+        (user.id, user.token)
     }
 
     pub async fn admin_token(&self) -> String {
-        let response = self
-            .client
-            .post(self.url("/api/users/login"))
-            .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        testing::login_token(&self.client, &self.gateway, ADMIN_EMAIL, ADMIN_PASSWORD).await
     }
 
     /// Creates an event of `seats` seats and waits until inventory and booking know every seat.
     /// Returns the event id and its seat ids in layout order.
     pub async fn create_event(&self, seats: u32) -> (Uuid, Vec<Uuid>) {
         let admin = self.admin_token().await;
-        let venue: Value = self
-            .client
-            .post(self.url("/api/venues"))
-            .bearer_auth(&admin)
-            .json(&json!({"name": "Test Arena"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let venue = json_of(
+            self.request(Method::POST, "/api/venues", Some(&admin))
+                .json(&json!({"name": "Test Arena"})),
+        )
+        .await;
         let response = self
-            .client
-            .post(self.url("/api/events"))
-            .bearer_auth(&admin)
+            .request(Method::POST, "/api/events", Some(&admin))
             .json(&json!({"name": "Saga Night", "venue_id": venue["venue"]["id"], "event_date": "2027-01-01T20:00:00Z",
                           "ticket_price": 25, "total_seats": seats}))
             .send()
@@ -120,20 +134,20 @@ impl SagaStack {
         assert_eq!(response.status(), StatusCode::CREATED);
         let event: Value = response.json().await.unwrap();
         let event_id: Uuid = event["event"]["id"].as_str().unwrap().parse().unwrap();
+        let count = |service: &'static str, table: &'static str| {
+            let sql = format!("SELECT count(*) FROM {table} WHERE event_id = $1");
+            async move {
+                sqlx::query_scalar::<_, i64>(&sql)
+                    .bind(event_id)
+                    .fetch_one(self.pool(service))
+                    .await
+                    .unwrap()
+            }
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let inventory: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM seats WHERE event_id = $1")
-                    .bind(event_id)
-                    .fetch_one(self.pool("inventory-service"))
-                    .await
-                    .unwrap();
-            let catalog: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM seat_catalog WHERE event_id = $1")
-                    .bind(event_id)
-                    .fetch_one(self.pool("booking-service"))
-                    .await
-                    .unwrap();
+            let inventory = count("inventory-service", "seats").await;
+            let catalog = count("booking-service", "seat_catalog").await;
             if inventory == i64::from(seats) && catalog == i64::from(seats) {
                 break;
             }
@@ -143,15 +157,9 @@ impl SagaStack {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let listed: Value = self
-            .client
-            .get(self.url(&format!("/api/inventory/events/{event_id}/seats")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed = self
+            .get_json(&format!("/api/inventory/events/{event_id}/seats"), None)
+            .await;
         let ids = listed["seats"]
             .as_array()
             .unwrap()
@@ -170,9 +178,7 @@ impl SagaStack {
         key: Option<&str>,
     ) -> reqwest::Response {
         let mut request = self
-            .client
-            .post(self.url("/api/bookings"))
-            .bearer_auth(token)
+            .request(Method::POST, "/api/bookings", Some(token))
             .json(&json!({"eventId": event, "seatIds": seats}));
         if let Some(key) = key {
             request = request.header("Idempotency-Key", key);
@@ -189,20 +195,35 @@ impl SagaStack {
         body["id"].as_str().unwrap().parse().unwrap()
     }
 
+    /// Books `seats` and waits up to `within` for the booking's end state; returns the booking id
+    /// and the booking as answered then.
+    pub async fn book_until_terminal(
+        &self,
+        token: &str,
+        event: Uuid,
+        seats: &[Uuid],
+        within: Duration,
+    ) -> (Uuid, Value) {
+        let booking = self.book_ok(token, event, seats).await;
+        (booking, self.wait_terminal(token, booking, within).await)
+    }
+
+    /// Books `seats` and asserts the booking is CONFIRMED within 60 s; returns its id.
+    pub async fn book_confirmed(&self, token: &str, event: Uuid, seats: &[Uuid]) -> Uuid {
+        let (booking, done) = self
+            .book_until_terminal(token, event, seats, Duration::from_secs(60))
+            .await;
+        assert_eq!(done["status"], "CONFIRMED", "booking {booking}: {done}");
+        booking
+    }
+
     /// Polls the booking until it is terminal (status other than PENDING) or `timeout` passes.
     pub async fn wait_terminal(&self, token: &str, booking: Uuid, timeout: Duration) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
-            let body: Value = self
-                .client
-                .get(self.url(&format!("/api/bookings/{booking}")))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = self
+                .get_json(&format!("/api/bookings/{booking}"), Some(token))
+                .await;
             if TERMINAL.contains(&body["status"].as_str().unwrap_or_default()) {
                 return body;
             }
@@ -216,7 +237,7 @@ impl SagaStack {
     }
 
     /// Seat statuses and holders straight from inventory's database.
-    pub async fn seat_rows(&self, seats: &[Uuid]) -> Vec<(Uuid, String, Option<Uuid>)> {
+    pub async fn seat_rows(&self, seats: &[Uuid]) -> Vec<SeatRow> {
         sqlx::query_as("SELECT id, status, booking_id FROM seats WHERE id = ANY($1) ORDER BY id")
             .bind(seats)
             .fetch_all(self.pool("inventory-service"))
@@ -225,12 +246,7 @@ impl SagaStack {
     }
 
     /// Waits until `check` holds for the seats' rows (they settle after the booking's status).
-    pub async fn wait_seats(
-        &self,
-        seats: &[Uuid],
-        what: &str,
-        check: impl Fn(&[(Uuid, String, Option<Uuid>)]) -> bool,
-    ) {
+    pub async fn wait_seats(&self, seats: &[Uuid], what: &str, check: impl Fn(&[SeatRow]) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let rows = self.seat_rows(seats).await;
@@ -243,6 +259,22 @@ impl SagaStack {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Waits until every one of `seats` is `status` and held by `booking`.
+    pub async fn wait_seats_held(&self, seats: &[Uuid], status: &str, booking: Uuid) {
+        self.wait_seats(seats, &format!("{status} for {booking}"), |rows| {
+            rows.len() == seats.len()
+                && rows
+                    .iter()
+                    .all(|(_, s, holder)| s == status && *holder == Some(booking))
+        })
+        .await;
+    }
+
+    /// Waits until every one of `seats` is AVAILABLE and held by no booking.
+    pub async fn wait_seats_free(&self, seats: &[Uuid]) {
+        self.wait_seats(seats, "AVAILABLE", all_free).await;
     }
 
     /// Payments of a booking: (status, amount_cents).
@@ -263,6 +295,15 @@ impl SagaStack {
             .unwrap()
     }
 
+    /// Waits until the booking's notification kinds, sorted, are `kinds`.
+    pub async fn wait_notifications(&self, booking: Uuid, kinds: &[&str]) {
+        self.eventually(
+            &format!("notifications {kinds:?} for {booking}"),
+            || async { self.notifications(booking).await == kinds },
+        )
+        .await;
+    }
+
     /// Polls an async condition for up to 30 s.
     pub async fn eventually<F, Fut>(&self, what: &str, check: F)
     where
@@ -280,19 +321,34 @@ impl SagaStack {
 impl SagaStack {
     /// The value of a counter line in a service's /metrics (0 when absent).
     pub async fn metric(&self, service: &str, series_prefix: &str) -> f64 {
-        let text = self
-            .client
-            .get(format!("{}/metrics", self.service_urls[service]))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = text_of(
+            self.client
+                .get(format!("{}/metrics", self.service_urls[service])),
+        )
+        .await;
         text.lines()
             .filter(|l| l.starts_with(series_prefix))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
+    }
+
+    /// [`SagaStack::publish_raw`], then waits until `service` counts one more message with
+    /// `outcome` (`messages_total{outcome=..}`).
+    pub async fn publish_raw_counted(
+        &self,
+        logical: &str,
+        key: &str,
+        payload: &[u8],
+        service: &str,
+        outcome: &str,
+    ) {
+        let series = format!("messages_total{{outcome=\"{outcome}\"");
+        let before = self.metric(service, &series).await;
+        self.publish_raw(logical, key, payload).await;
+        self.eventually(&format!("{service} counts it {outcome}"), || async {
+            self.metric(service, &series).await > before
+        })
+        .await;
     }
 
     /// Publishes raw bytes to a logical topic of this stack, keyed.
@@ -309,4 +365,12 @@ impl SagaStack {
             .map_err(|(e, _)| e)
             .expect("publish");
     }
+}
+
+/// Every seat AVAILABLE and held by no booking (and at least one seat).
+pub fn all_free(rows: &[SeatRow]) -> bool {
+    !rows.is_empty()
+        && rows
+            .iter()
+            .all(|(_, status, holder)| status == "AVAILABLE" && holder.is_none())
 }

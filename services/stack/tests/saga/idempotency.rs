@@ -8,8 +8,7 @@ use crate::helpers::{SagaStack, StackOptions};
 
 #[tokio::test]
 async fn fifty_concurrent_posts_with_one_key_make_one_booking() {
-    let stack = SagaStack::start(StackOptions::default()).await;
-    let (event, seats) = stack.create_event(116).await;
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions::default()).await;
     let (user, token) = stack.user_token();
     let key = format!("key-{}", Uuid::new_v4());
     let posts = (0..50).map(|_| stack.book(&token, event, &seats[7..9], Some(&key)));
@@ -37,8 +36,7 @@ async fn fifty_concurrent_posts_with_one_key_make_one_booking() {
 
 #[tokio::test]
 async fn bad_booking_requests_are_refused_with_envelopes() {
-    let stack = SagaStack::start(StackOptions::default()).await;
-    let (event, seats) = stack.create_event(116).await;
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions::default()).await;
     let (_, token) = stack.user_token();
     let eleven: Vec<Uuid> = seats[..11].to_vec();
     let cases: Vec<(Value, StatusCode, &str)> = vec![

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -18,9 +18,11 @@ async fn long_poll(
 ) -> (StatusCode, Option<String>, Value, Duration) {
     let started = Instant::now();
     let response = stack
-        .client
-        .get(stack.url(&format!("/api/bookings/{booking}?waitMs={wait}")))
-        .bearer_auth(token)
+        .request(
+            Method::GET,
+            &format!("/api/bookings/{booking}?waitMs={wait}"),
+            Some(token),
+        )
         .send()
         .await
         .unwrap();
@@ -39,8 +41,7 @@ async fn long_poll(
 
 #[tokio::test]
 async fn a_long_poll_answers_as_soon_as_the_booking_is_confirmed() {
-    let stack = SagaStack::start(StackOptions::default()).await;
-    let (event, seats) = stack.create_event(116).await;
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions::default()).await;
     let (_, token) = stack.user_token();
     let booking = stack.book_ok(&token, event, &seats[..1]).await;
     let (status, header, body, took) = long_poll(&stack, &token, booking, "5000").await;
@@ -62,12 +63,11 @@ async fn a_long_poll_answers_as_soon_as_the_booking_is_confirmed() {
 
 #[tokio::test]
 async fn a_booking_that_stays_pending_is_answered_pending_after_the_hold() {
-    let stack = SagaStack::start(StackOptions {
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions {
         payment_latency_ms: 4_000,
         ..StackOptions::default()
     })
     .await;
-    let (event, seats) = stack.create_event(116).await;
     let (_, token) = stack.user_token();
     let booking = stack.book_ok(&token, event, &seats[..1]).await;
     let (status, _, body, took) = long_poll(&stack, &token, booking, "300").await;

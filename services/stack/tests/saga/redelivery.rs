@@ -15,24 +15,11 @@ use crate::helpers::{SagaStack, StackOptions};
 
 #[tokio::test]
 async fn a_message_delivered_twice_changes_nothing_the_second_time() {
-    let stack = SagaStack::start(StackOptions::default()).await;
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions::default()).await;
     let reader = TopicReader::new(&format!("{}{}", stack.prefix, topic::SEATS_RELEASE));
-    let (event, seats) = stack.create_event(116).await;
     let (_, first_token) = stack.user_token();
-    let first = stack.book_ok(&first_token, event, &seats[..1]).await;
-    assert_eq!(
-        stack
-            .wait_terminal(&first_token, first, Duration::from_secs(60))
-            .await["status"],
-        "CONFIRMED"
-    );
-    let cancel = stack
-        .client
-        .post(stack.url(&format!("/api/bookings/{first}/cancel")))
-        .bearer_auth(&first_token)
-        .send()
-        .await
-        .unwrap();
+    let first = stack.book_confirmed(&first_token, event, &seats[..1]).await;
+    let cancel = stack.cancel(&first_token, first).await;
     assert!(cancel.status().is_success());
     // The seats.release that freed the seat, exactly as it was sent.
     let (_, release) = reader
@@ -50,13 +37,9 @@ async fn a_message_delivered_twice_changes_nothing_the_second_time() {
 
     // Someone else buys the seat.
     let (_, second_token) = stack.user_token();
-    let second = stack.book_ok(&second_token, event, &seats[..1]).await;
-    assert_eq!(
-        stack
-            .wait_terminal(&second_token, second, Duration::from_secs(60))
-            .await["status"],
-        "CONFIRMED"
-    );
+    let second = stack
+        .book_confirmed(&second_token, event, &seats[..1])
+        .await;
     stack
         .wait_seats(&seats[..1], "RESERVED for the second booking", |rows| {
             rows[0].2 == Some(second)
@@ -65,23 +48,14 @@ async fn a_message_delivered_twice_changes_nothing_the_second_time() {
 
     // The old release again, same eventId: deduplicated. (Even a fresh eventId could not free the
     // seat: release checks the owner.)
-    let deduped_before = stack
-        .metric("inventory-service", "messages_total{outcome=\"deduped\"")
-        .await;
     stack
-        .publish_raw(
+        .publish_raw_counted(
             topic::SEATS_RELEASE,
             &first.to_string(),
             release.to_string().as_bytes(),
+            "inventory-service",
+            "deduped",
         )
-        .await;
-    stack
-        .eventually("inventory deduplicates the redelivery", || async {
-            stack
-                .metric("inventory-service", "messages_total{outcome=\"deduped\"")
-                .await
-                > deduped_before
-        })
         .await;
     let rows = stack.seat_rows(&seats[..1]).await;
     assert_eq!(rows[0].1, "RESERVED");
@@ -102,23 +76,14 @@ async fn a_message_delivered_twice_changes_nothing_the_second_time() {
             reason: Some("test".into()),
         },
     );
-    let ignored_before = stack
-        .metric("booking-service", "messages_total{outcome=\"ignored\"")
-        .await;
     stack
-        .publish_raw(
+        .publish_raw_counted(
             topic::PAYMENT_PROCESSED,
             &second.to_string(),
             &serde_json::to_vec(&late).unwrap(),
+            "booking-service",
+            "ignored",
         )
-        .await;
-    stack
-        .eventually("booking-service ignores it", || async {
-            stack
-                .metric("booking-service", "messages_total{outcome=\"ignored\"")
-                .await
-                > ignored_before
-        })
         .await;
     let after = stack
         .wait_terminal(&second_token, second, Duration::from_secs(5))
@@ -260,8 +225,7 @@ async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goe
 async fn a_parked_message_replayed_after_the_fix_confirms_its_booking() {
     use kit::dead_letters::{self, Selection};
 
-    let mut stack = SagaStack::start(StackOptions::default()).await;
-    let (event, seats) = stack.create_event(116).await;
+    let (mut stack, event, seats) = SagaStack::start_with_event(StackOptions::default()).await;
     let (_, token) = stack.register("parked").await;
     // Inventory off: the booking waits for its seats while booking-service's table goes away.
     stack.stop_service_and_wait("inventory-service").await;

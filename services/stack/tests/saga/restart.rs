@@ -12,7 +12,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use uuid::Uuid;
 
-use crate::helpers::{SagaStack, StackOptions};
+use crate::helpers::{json_of, text_of, SagaStack, StackOptions};
 
 /// What "within seconds" means for the saga after a restart (issue 22).
 const RESUMES_WITHIN: Duration = Duration::from_secs(15);
@@ -27,16 +27,16 @@ async fn confirmed_within(
 ) -> (Uuid, Duration) {
     let started = Instant::now();
     let (_, token) = stack.user_token();
-    let booking = stack.book_ok(&token, event, &[seat]).await;
-    let done = stack.wait_terminal(&token, booking, within).await;
+    let (booking, done) = stack
+        .book_until_terminal(&token, event, &[seat], within)
+        .await;
     assert_eq!(done["status"], "CONFIRMED", "booking {booking}: {done}");
     (booking, started.elapsed())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_stack_stopped_and_started_again_at_once_confirms_within_15_s() {
-    let mut stack = SagaStack::start(StackOptions::default()).await;
-    let (event, seats) = stack.create_event(116).await;
+    let (mut stack, event, seats) = SagaStack::start_with_event(StackOptions::default()).await;
     confirmed_within(&stack, event, seats[0], Duration::from_secs(60)).await;
 
     for (round, seat) in [(1, seats[1]), (2, seats[2])] {
@@ -128,8 +128,7 @@ impl ChildService {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_killed_with_sigkill_and_started_again_at_once_resumes_within_15_s() {
-    let mut stack = SagaStack::start(StackOptions::default()).await;
-    let (event, seats) = stack.create_event(116).await;
+    let (mut stack, event, seats) = SagaStack::start_with_event(StackOptions::default()).await;
     let mut seats = seats.into_iter();
     for name in [
         "booking-service",
@@ -181,12 +180,11 @@ async fn a_service_killed_with_sigkill_and_started_again_at_once_resumes_within_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_killed_and_started_again_at_once_confirms_within_15_s() {
     let mut broker = PrivateBroker::start().await;
-    let stack = SagaStack::start(StackOptions {
+    let (stack, event, seats) = SagaStack::start_with_event(StackOptions {
         brokers: Some(broker.address()),
         ..StackOptions::default()
     })
     .await;
-    let (event, seats) = stack.create_event(116).await;
     confirmed_within(&stack, event, seats[0], Duration::from_secs(60)).await;
 
     broker.kill().await;
@@ -284,14 +282,7 @@ async fn consumers_become(
 ) -> serde_json::Value {
     let started = Instant::now();
     loop {
-        let body: serde_json::Value = client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = json_of(client.get(format!("{base}/health"))).await;
         let check = body["checks"]["consumers"].clone();
         if check["status"] == status {
             return check;
@@ -305,12 +296,5 @@ async fn consumers_become(
 }
 
 async fn metrics_of(client: &reqwest::Client, base: &str) -> String {
-    client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    text_of(client.get(format!("{base}/metrics"))).await
 }

@@ -4,6 +4,7 @@ use kit::config::Secret;
 use reqwest::StatusCode;
 
 use crate::helpers::{expect_json, spawn_app, ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD};
+use kit::app::Service;
 
 #[tokio::test]
 async fn the_admin_is_ensured_at_start_and_never_by_promoting_a_registered_user() {

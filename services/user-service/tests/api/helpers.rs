@@ -27,12 +27,7 @@ pub struct TestApp {
     pub settings: user_service::Settings,
 }
 
-impl std::ops::Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.service
-    }
-}
+kit::deref_test_service!(TestApp);
 
 /// user-service with the test defaults.
 pub async fn spawn_app() -> TestApp {
@@ -41,9 +36,8 @@ pub async fn spawn_app() -> TestApp {
 
 /// user-service with the test defaults as changed by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut user_service::Settings)) -> TestApp {
-    let prefix = testing::fresh_topics(&[topic::USER_REGISTERED]).await;
     let mut settings = user_service::Settings {
-        common: testing::common_settings("ticketflow_users", &prefix),
+        common: testing::fresh_common("ticketflow_users", &[topic::USER_REGISTERED]).await,
         jwt_secret: Secret::new(TEST_JWT_SECRET),
         jwt_ttl: JWT_TTL,
         admin_email: ADMIN_EMAIL.into(),
@@ -53,11 +47,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut user_service::Settings))
         lockout: LockoutPolicy::default(),
     };
     configure(&mut settings);
-    let app = user_service::Application::build(settings.clone())
-        .await
-        .expect("user-service builds");
     TestApp {
-        service: TestService::start(app, &settings.common).await,
+        service: TestService::build::<user_service::Application>(
+            settings.clone(),
+            &settings.common,
+        )
+        .await,
         settings,
     }
 }
