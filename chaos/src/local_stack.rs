@@ -22,6 +22,7 @@ use crate::nemesis::{ManagedProcess, ProcessSpec};
 use crate::scenario::StackSettings;
 use faultproxy::ToxiproxyClient;
 use faultproxy::{ProxyConfig, ProxyServer, ServerHandle};
+use stack::infra::DATABASES;
 
 /// What a local run starts.
 #[derive(Debug, Clone)]
@@ -64,15 +65,6 @@ fn free_port() -> anyhow::Result<u16> {
         .local_addr()?
         .port())
 }
-
-const DATABASES: [(&str, &str); 6] = [
-    ("user-service", "ticketflow_users"),
-    ("event-service", "ticketflow_events"),
-    ("booking-service", "ticketflow_bookings"),
-    ("inventory-service", "ticketflow_inventory"),
-    ("payment-service", "ticketflow_payments"),
-    ("notification-service", "ticketflow_notifications"),
-];
 
 impl LocalStack {
     /// Starts infra (when down), the proxy, a private broker and the services; waits until the

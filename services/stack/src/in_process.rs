@@ -37,15 +37,8 @@ impl Default for StackOptions {
     }
 }
 
-/// The databases of the six services that have one.
-pub const DATABASES: [(&str, &str); 6] = [
-    ("user-service", "ticketflow_users"),
-    ("event-service", "ticketflow_events"),
-    ("booking-service", "ticketflow_bookings"),
-    ("inventory-service", "ticketflow_inventory"),
-    ("payment-service", "ticketflow_payments"),
-    ("notification-service", "ticketflow_notifications"),
-];
+/// The six service databases (one list for the in-process, local and chaos stacks).
+pub use crate::infra::DATABASES;
 
 /// The seven services of one test; all stop when dropped.
 pub struct InProcessStack {

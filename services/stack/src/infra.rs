@@ -12,6 +12,17 @@ const DEPENDENCIES: [(&str, &str); 3] = [
     ("kafka", "127.0.0.1:9092"),
 ];
 
+/// The databases of the six services that have one (the local stack, `chaos run` and the
+/// in-process stack of the tests all use these names).
+pub const DATABASES: [(&str, &str); 6] = [
+    ("user-service", "ticketflow_users"),
+    ("event-service", "ticketflow_events"),
+    ("booking-service", "ticketflow_bookings"),
+    ("inventory-service", "ticketflow_inventory"),
+    ("payment-service", "ticketflow_payments"),
+    ("notification-service", "ticketflow_notifications"),
+];
+
 /// The dependencies that do not accept TCP connections.
 pub async fn missing() -> Vec<&'static str> {
     let mut missing = Vec::new();
