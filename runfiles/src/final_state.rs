@@ -365,6 +365,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    // One CONFIRMED booking holding one RESERVED seat, like the checker's own tests build: each
+    // crate's tests spell their fixture out, so they read (and fail) on their own.
     #[test]
     fn final_state_round_trips_through_camel_case_json() {
         let (booking, user, event, seat) = (
