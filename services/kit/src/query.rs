@@ -1,8 +1,12 @@
-//! `ApiQuery<T>`: axum's `Query` extractor with its rejection in the error envelope.
+//! `ApiQuery<T>`: axum's `Query` extractor with its rejection in the error envelope, and
+//! [`whole_number`] for paging parameters.
 //!
 //! axum answers a query string that does not fit `T` (`?limit=abc`, `?limit=-1` for a `u32`)
 //! with a plain-text 400; clients of our API, and loadgen's error accounting, expect the
-//! `{"error":{"code","message"}}` envelope on every 4xx.
+//! `{"error":{"code","message"}}` envelope on every 4xx. A bad query parameter is a bad field
+//! like any other: 400 `VALIDATION_ERROR`, TicketFlow's code, in every service.
+
+use std::ops::RangeInclusive;
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -10,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::ApiError;
 
-/// Query-string extractor whose rejection is a 400 `INVALID_QUERY` in the envelope.
+/// Query-string extractor whose rejection is a 400 `VALIDATION_ERROR` in the envelope.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);
 
@@ -24,12 +28,31 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::bad_request(
-                "INVALID_QUERY",
-                rejection.body_text(),
-            )),
+            Err(rejection) => Err(ApiError::validation(rejection.body_text())),
         }
     }
+}
+
+/// A whole number from query parameter `field` (`limit`, `offset`) within `range`; `None` when
+/// absent. Out of range is refused, not clamped, so a client learns its page is not what it
+/// asked for.
+///
+/// # Errors
+/// 400 `VALIDATION_ERROR` naming the field and the range.
+pub fn whole_number(
+    field: &str,
+    raw: Option<&str>,
+    range: RangeInclusive<i64>,
+) -> Result<Option<i64>, ApiError> {
+    raw.map(|text| match text.trim().parse::<i64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ApiError::validation(format!(
+            "{field} must be an integer between {} and {}",
+            range.start(),
+            range.end()
+        ))),
+    })
+    .transpose()
 }
 
 #[cfg(test)]
@@ -67,7 +90,7 @@ mod tests {
             let body = response.into_body().collect().await.unwrap().to_bytes();
             let json: serde_json::Value = serde_json::from_slice(&body)
                 .unwrap_or_else(|e| panic!("{bad}: not JSON ({e}): {body:?}"));
-            assert_eq!(json["error"]["code"], "INVALID_QUERY", "{bad}: {json}");
+            assert_eq!(json["error"]["code"], "VALIDATION_ERROR", "{bad}: {json}");
             assert!(
                 json["error"]["message"].as_str().unwrap().contains("limit"),
                 "{bad}: the message names the parameter: {json}"
@@ -78,5 +101,21 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(fine.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn a_whole_number_outside_its_range_is_refused_naming_field_and_range() {
+        use super::whole_number;
+        assert_eq!(whole_number("limit", None, 1..=10).unwrap(), None);
+        assert_eq!(whole_number("limit", Some(" 7 "), 1..=10).unwrap(), Some(7));
+        for bad in ["0", "11", "-1", "abc", "1.5", "99999999999999999999"] {
+            let err = whole_number("limit", Some(bad), 1..=10).unwrap_err();
+            assert_eq!(err.code, "VALIDATION_ERROR", "{bad}");
+            assert!(
+                err.to_string()
+                    .contains("limit must be an integer between 1 and 10"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use kit::kafka::{topic, Envelope};
 use kit::messages::BookingInitiated;
-use kit::query::ApiQuery;
+use kit::query::{whole_number, ApiQuery};
 use kit::{ApiError, ApiJson, Identity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -217,7 +217,7 @@ async fn price(pool: &PgPool, request: &BookingRequest) -> Result<(String, i64),
 
 #[derive(Deserialize)]
 struct MyQuery {
-    limit: Option<u32>,
+    limit: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -230,7 +230,7 @@ async fn my_bookings(
     identity: Identity,
     ApiQuery(query): ApiQuery<MyQuery>,
 ) -> Result<ApiJson<BookingList>, ApiError> {
-    let limit = i64::from(query.limit.unwrap_or(100).clamp(1, 1000));
+    let limit = whole_number("limit", query.limit.as_deref(), 1..=1000)?.unwrap_or(100);
     let rows: Vec<Booking> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM bookings WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2"
     ))

@@ -83,12 +83,23 @@ async fn my_bookings_are_the_callers_own_newest_first_and_bad_limits_are_400() {
     mine.reverse();
     assert_eq!(ids(&all), mine, "only the caller's, newest first");
     assert_eq!(ids(&two), mine[..2]);
-    for query in ["limit=abc", "limit=-1", "limit=4294967296", "limit=1.5"] {
+    // Refused, not clamped: a client asking for 0 or 5,000 learns its page is not what it asked.
+    for query in [
+        "limit=abc",
+        "limit=-1",
+        "limit=0",
+        "limit=1001",
+        "limit=4294967296",
+        "limit=1.5",
+    ] {
         let response = app
             .get(&format!("/api/bookings/my?{query}"), Some(&me))
             .await;
-        let message = assert_error(response, StatusCode::BAD_REQUEST, "INVALID_QUERY").await;
-        assert!(message.contains("limit"), "{query}: {message}");
+        let message = assert_error(response, StatusCode::BAD_REQUEST, "VALIDATION_ERROR").await;
+        assert!(
+            message.contains("limit must be an integer between 1 and 1000"),
+            "{query}: {message}"
+        );
     }
     assert_error(
         app.get("/api/bookings/my", None).await,

@@ -9,7 +9,7 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::Router;
-use kit::query::ApiQuery;
+use kit::query::{whole_number, ApiQuery};
 use kit::{ApiError, ApiJson};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -44,16 +44,6 @@ fn parse_event_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::validation("eventId must be a UUID"))
 }
 
-fn parse_count(field: &str, raw: Option<&str>, max: i64) -> Result<Option<i64>, ApiError> {
-    raw.map(|s| match s.trim().parse::<i64>() {
-        Ok(n) if (0..=max).contains(&n) => Ok(n),
-        _ => Err(ApiError::validation(format!(
-            "{field} must be an integer between 0 and {max}"
-        ))),
-    })
-    .transpose()
-}
-
 async fn list_seats(
     State(pool): State<PgPool>,
     Path(event_id): Path<String>,
@@ -69,8 +59,9 @@ async fn list_seats(
             )));
         }
     }
-    let limit = parse_count("limit", query.limit.as_deref(), 100_000)?;
-    let offset = parse_count("offset", query.offset.as_deref(), i64::from(i32::MAX))?.unwrap_or(0);
+    let limit = whole_number("limit", query.limit.as_deref(), 0..=100_000)?;
+    let offset =
+        whole_number("offset", query.offset.as_deref(), 0..=i64::from(i32::MAX))?.unwrap_or(0);
     let (seats, total) = seats::list(
         &pool,
         event_id,
@@ -80,6 +71,8 @@ async fn list_seats(
         offset,
     )
     .await?;
+    // An unknown event lists no seats (TicketFlow's answer, which its frontend relies on), where
+    // /summary is a 404: the contract differs between the two routes.
     Ok(ApiJson(SeatList { seats, total }))
 }
 
