@@ -37,6 +37,23 @@ pub fn exit_code(ending: Ending) -> i32 {
     i32::from(runfiles::Exit::from(ending).code())
 }
 
+/// Something done to the stack once its data is ready, just before the load starts: the
+/// self-test plants what a lost message leaves behind. It gets the run's databases and event.
+#[derive(Clone)]
+pub struct BeforeLoad(
+    pub  Arc<
+        dyn Fn(DatabaseUrls, uuid::Uuid) -> futures::future::BoxFuture<'static, anyhow::Result<()>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl std::fmt::Debug for BeforeLoad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BeforeLoad(..)")
+    }
+}
+
 /// Options of a run beyond the scenario.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -46,6 +63,8 @@ pub struct RunOptions {
     pub keep_databases: bool,
     /// The scenario was stretched this many times (recorded in the run report; 0 or 1 = as written).
     pub stretch: u32,
+    /// Done before the load starts (needs the run's databases: local mode or `[target.databases]`).
+    pub before_load: Option<BeforeLoad>,
 }
 
 /// One fault as it happened: `faults.json`'s type.
@@ -417,6 +436,7 @@ async fn run_in(
     let began = Instant::now();
     let mut result = drive(
         scenario,
+        options.before_load.as_ref(),
         &run_dir,
         &gateway,
         toxiproxy,
@@ -445,6 +465,7 @@ async fn run_in(
 
 async fn drive(
     scenario: &Scenario,
+    before_load: Option<&BeforeLoad>,
     run_dir: &Path,
     gateway: &str,
     toxiproxy: ToxiproxyClient,
@@ -499,6 +520,14 @@ async fn drive(
             }
         })
     };
+    if let Some(before_load) = before_load {
+        let dbs = databases
+            .clone()
+            .context("a before-load step needs the run's databases")?;
+        (before_load.0)(dbs, data.event_id)
+            .await
+            .context("the before-load step")?;
+    }
     let cpu_before = reports::cpu::ProcessSnapshot::take(std::process::id());
     let outcome = loadgen::run::run_plan(&plan, Some(tell)).await;
     schedule.abort();

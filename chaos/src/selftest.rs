@@ -1,33 +1,76 @@
-//! `chaos selftest`: proof that the checker can fail. Two runs on the local stack:
+//! `chaos selftest`: proof that the checker can fail. For every bug variant (a deliberately
+//! broken behaviour, compiled only into builds made for the self-test), two runs of one schedule
+//! on the local stack:
 //!
-//! 1. hot-seat contention with inventory's `LOCK_STRATEGY=unsafe` (no atomic lock, no Postgres
-//!    guard): the checker must report double booking, with the seat and both bookings;
-//! 2. a clean short run whose databases are then tampered with (a CONFIRMED booking turned
-//!    FAILED while its seats stay RESERVED, and a PENDING booking left behind): the checker must
-//!    name that seat and booking, and the pending one.
+//! 1. the correct build: every invariant must be VALID;
+//! 2. the build with the variant switched on: the checker must report the invariant the variant
+//!    breaks, with a counter-example (an example under the expected anomaly).
 //!
-//! It succeeds only when every expected violation is found.
+//! Each schedule makes its violation certain by construction (a rendezvous, a lock that runs out
+//! before the payment, a kill while acknowledged bookings are unwritten, a crash on every fifth
+//! booking, a planted orphan lock), so every part runs once. A last part tampers with the
+//! databases of a clean run and checks the checker names what was tampered with.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
+use kit::bug_variants::BugVariant;
 use sqlx::Connection;
 use uuid::Uuid;
 
 use crate::checker::{self, Opts, Validity, Verdict};
-use crate::collect::collect_from_databases;
+use crate::collect::{collect_from_databases, DatabaseUrls};
 use crate::local_stack::drop_databases;
-use crate::runner::{self, RunOptions};
+use crate::runner::{self, BeforeLoad, RunOptions};
 use crate::scenario::Scenario;
 
-const UNSAFE: &str = r#"# self-test: hot-seat contention without a lock; the checker must see double bookings
-name = "selftest-unsafe-lock"
-description = "LOCK_STRATEGY=unsafe under hot-seat contention"
+/// How a part's build is broken.
+#[derive(Debug, Clone, Copy)]
+enum Switch {
+    /// inventory's `LOCK_STRATEGY=unsafe`, with its race made certain.
+    UnsafeLocks,
+    /// One of `kit::bug_variants`.
+    Variant(BugVariant),
+}
+
+impl Switch {
+    /// The `[stack]` line that switches it on.
+    fn stack_line(self) -> String {
+        match self {
+            Switch::UnsafeLocks => "lock_strategy = \"unsafe\"".into(),
+            Switch::Variant(v) => format!("bug_variant = \"{}\"", v.name()),
+        }
+    }
+}
+
+/// One bug variant: what it breaks, the schedule that shows it, what the checker must say.
+pub struct Part {
+    /// What `--variant` takes.
+    pub name: &'static str,
+    /// What is broken, for people.
+    pub breaks: &'static str,
+    /// The schedule, a scenario with a `[stack]` section; the broken run adds its switch there.
+    schedule: &'static str,
+    switch: Switch,
+    /// The invariant and anomaly the checker must report on the broken run.
+    pub expect: (&'static str, &'static str),
+    /// Done to the stack before the load (both runs).
+    before_load: Option<fn() -> BeforeLoad>,
+}
+
+/// The name of the last part, which tampers with a clean run's databases.
+pub const TAMPERED: &str = "tampered-state";
+
+const HOT_SEATS: &str = r#"# self-test: hot-seat contention; unsafe locks must double-book
+name = "selftest-hot-seats"
+description = "hot-seat contention: 2 seats, 20 bookings/s"
 quiesce = "60s"
 [target]
 mode = "local"
 [stack]
-lock_strategy = "unsafe"
 [data]
 seats = 200
 users = 20
@@ -39,20 +82,123 @@ hot_seats = 2
 seats_per_booking = "1"
 "#;
 
-const CLEAN: &str = r#"# self-test: a clean short run whose databases the self-test then tampers with
-name = "selftest-tampered"
-description = "a clean run, then a FAILED booking holding seats and a PENDING booking"
-quiesce = "60s"
+const LATE_PAYMENT: &str = r#"# self-test: every seat lock runs out (0.5 s, swept every 0.1 s) before its payment (1 s),
+# on two hot seats, so a seat whose lock ran out is soon locked by another booking
+name = "selftest-late-payment"
+description = "payments that come back after the seat lock ran out: the booking must expire and be refunded"
+quiesce = "40s"
 [target]
 mode = "local"
+[stack]
+lock_ttl = "500ms"
+sweep_interval = "100ms"
+payment_latency = "1s"
+[data]
+seats = 200
+users = 20
+[load]
+rate = "20/s"
+duration = "4s"
+scenarios = "hot-seat"
+hot_seats = 2
+seats_per_booking = "1"
+"#;
+
+const KILL_BOOKING: &str = r#"# self-test: booking-service killed (-9) at 4 s, started again at 6 s
+name = "selftest-kill-booking"
+description = "booking-service killed while acknowledged bookings may be unwritten"
+quiesce = "40s"
+[target]
+mode = "local"
+[stack]
 [data]
 seats = 500
 users = 10
 [load]
 rate = "10/s"
-duration = "6s"
+duration = "8s"
 scenarios = "book"
+seats_per_booking = "1"
+[[faults]]
+at = "4s"
+for = "2s"
+target = "booking-service"
+action = "kill"
 "#;
+
+const STEADY: &str = r#"# self-test: a steady short on-sale
+name = "selftest-steady"
+description = "a steady short on-sale"
+quiesce = "15s"
+[target]
+mode = "local"
+[stack]
+[data]
+seats = 500
+users = 10
+[load]
+rate = "10/s"
+duration = "5s"
+scenarios = "book"
+seats_per_booking = "1"
+"#;
+
+/// Every bug variant, in the order the self-test runs them.
+pub const PARTS: &[Part] = &[
+    Part {
+        name: "unsafe-lock",
+        breaks: "inventory's lock is check-then-set with no Postgres guard",
+        schedule: HOT_SEATS,
+        switch: Switch::UnsafeLocks,
+        expect: ("double_booking", "double_booked_seats"),
+        before_load: None,
+    },
+    Part {
+        name: "no-status-guard",
+        breaks: "booking-service confirms on any successful payment, whatever became of the booking and its seat lock",
+        schedule: LATE_PAYMENT,
+        switch: Switch::Variant(BugVariant::NoStatusGuard),
+        expect: ("notifications", "confirmation_for_unconfirmed_booking"),
+        before_load: None,
+    },
+    Part {
+        name: "no-refund",
+        breaks: "payment-service keeps the money of a paid booking that fails, expires or is cancelled",
+        schedule: LATE_PAYMENT,
+        switch: Switch::Variant(BugVariant::NoRefund),
+        expect: ("compensation", "captured_not_confirmed"),
+        before_load: None,
+    },
+    Part {
+        name: "ack-before-commit",
+        breaks: "booking-service answers 202 and writes the booking 2 s later",
+        schedule: KILL_BOOKING,
+        switch: Switch::Variant(BugVariant::AckBeforeCommit),
+        expect: ("acknowledged", "lost"),
+        before_load: None,
+    },
+    Part {
+        name: "dual-write",
+        breaks: "booking-service publishes booking.initiated, then commits; every fifth booking crashes in between",
+        schedule: STEADY,
+        switch: Switch::Variant(BugVariant::DualWrite),
+        expect: ("compensation", "seats_locked_by_unknown_bookings"),
+        before_load: None,
+    },
+    Part {
+        name: "no-sweeper",
+        breaks: "inventory never returns expired locks to AVAILABLE",
+        schedule: STEADY,
+        switch: Switch::Variant(BugVariant::NoSweeper),
+        expect: ("liveness", "locked_seats"),
+        before_load: Some(orphan_lock),
+    },
+];
+
+/// The names `--variant` takes.
+pub fn names() -> Vec<&'static str> {
+    PARTS.iter().map(|p| p.name).chain([TAMPERED]).collect()
+}
 
 /// One expectation of the self-test and whether it held.
 #[derive(Debug)]
@@ -60,16 +206,50 @@ pub struct Finding {
     pub expectation: String,
     pub found: bool,
     pub evidence: String,
+    /// Wall-clock seconds of the run that showed it.
+    pub seconds: f64,
 }
 
 fn first_example(verdict: &Verdict, invariant: &str, anomaly: &str) -> Option<String> {
-    verdict
+    let example = verdict
         .invariants
         .get(invariant)?
         .examples
         .iter()
-        .find(|e| e.anomaly == anomaly)
-        .map(|e| e.message.clone())
+        .find(|e| e.anomaly == anomaly)?;
+    let mut text = example.message.clone();
+    if !example.ops.is_empty() {
+        let ops: Vec<String> = example
+            .ops
+            .iter()
+            .map(|op| format!("#{} {:?} {:?}", op.index, op.f, op.kind))
+            .collect();
+        text.push_str(&format!(" [history: {}]", ops.join(", ")));
+    }
+    Some(text)
+}
+
+/// Invariants that are not VALID, each with its first counter-example or note.
+fn not_valid(verdict: &Verdict) -> String {
+    let bad: Vec<String> = verdict
+        .invariants
+        .iter()
+        .filter(|(_, v)| v.valid != Validity::True)
+        .map(|(name, v)| {
+            let why = v
+                .examples
+                .first()
+                .map(|e| format!("{}: {}", e.anomaly, e.message))
+                .or_else(|| v.notes.first().cloned())
+                .unwrap_or_default();
+            format!("{name} {} ({why})", v.valid.label())
+        })
+        .collect();
+    if bad.is_empty() {
+        "every invariant VALID".into()
+    } else {
+        bad.join("; ")
+    }
 }
 
 fn scenario(dir: &Path, name: &str, text: &str) -> anyhow::Result<Scenario> {
@@ -78,77 +258,177 @@ fn scenario(dir: &Path, name: &str, text: &str) -> anyhow::Result<Scenario> {
     Scenario::load(&path).map_err(|e| anyhow::anyhow!("built-in scenario {name}: {e}"))
 }
 
-/// Runs both parts; returns each expectation with its evidence.
-///
-/// # Errors
-/// When a run could not be carried out.
-pub async fn run(out: &Path) -> anyhow::Result<Vec<Finding>> {
-    std::fs::create_dir_all(out)?;
-    let mut findings = Vec::new();
-
-    eprintln!("selftest 1/2: hot-seat contention with LOCK_STRATEGY=unsafe");
-    // The services inherit this process's environment. Two bookings of one seat that pass the
-    // unsafe strategy's check within this window meet and both win the seat (inventory's `race`
-    // module), so the first two bookings of each hot seat double-book it: certain, one run.
-    std::env::set_var("UNSAFE_RACE_WINDOW_MS", "2000");
-    let unsafe_run = runner::run(
-        &scenario(out, "selftest-unsafe-lock", UNSAFE)?,
+async fn run_schedule(
+    out: &Path,
+    name: &str,
+    text: &str,
+    before_load: Option<BeforeLoad>,
+    keep_databases: bool,
+) -> anyhow::Result<runner::RunReport> {
+    runner::run(
+        &scenario(out, name, text)?,
         &RunOptions {
-            out: Some(out.join("unsafe-lock")),
-            keep_databases: false,
+            out: Some(out.join(name)),
+            keep_databases,
             stretch: 1,
-        },
-    )
-    .await;
-    std::env::remove_var("UNSAFE_RACE_WINDOW_MS");
-    let unsafe_run = unsafe_run.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let double = unsafe_run
-        .verdict
-        .invariants
-        .get("double_booking")
-        .map(|v| v.valid);
-    let example = first_example(&unsafe_run.verdict, "double_booking", "double_booked_seats")
-        .or_else(|| {
-            unsafe_run
-                .verdict
-                .invariants
-                .get("double_booking")
-                .and_then(|v| v.examples.first())
-                .map(|e| e.message.clone())
-        });
-    findings.push(Finding {
-        expectation: "unsafe locks: double_booking INVALID".into(),
-        found: double == Some(Validity::False),
-        evidence: example.unwrap_or_else(|| format!("double_booking was {double:?}")),
-    });
-
-    eprintln!("selftest 2/2: a clean run, then tampered databases");
-    let clean = runner::run(
-        &scenario(out, "selftest-tampered", CLEAN)?,
-        &RunOptions {
-            out: Some(out.join("tampered")),
-            keep_databases: true,
-            stretch: 1,
+            before_load,
         },
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    .map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+/// Runs every part, or only `only`; returns each expectation with its evidence.
+///
+/// # Errors
+/// When a run could not be carried out.
+pub async fn run(out: &Path, only: Option<&str>) -> anyhow::Result<Vec<Finding>> {
+    std::fs::create_dir_all(out)?;
+    let mut findings = Vec::new();
+    let parts: Vec<&Part> = PARTS
+        .iter()
+        .filter(|p| only.is_none_or(|o| o == p.name))
+        .collect();
+    let total = parts.len() + usize::from(only.is_none_or(|o| o == TAMPERED));
+    // A schedule's correct run is done once, whichever variants share it.
+    let mut correct: HashMap<&'static str, Finding> = HashMap::new();
+    for (i, part) in parts.iter().enumerate() {
+        eprintln!(
+            "selftest {}/{total}: {} ({})",
+            i + 1,
+            part.name,
+            part.breaks
+        );
+        let schedule_name = schedule_name(part.schedule);
+        if !correct.contains_key(schedule_name) {
+            let began = Instant::now();
+            let report = run_schedule(
+                out,
+                &format!("{schedule_name}-correct"),
+                part.schedule,
+                part.before_load.map(|f| f()),
+                false,
+            )
+            .await?;
+            correct.insert(
+                schedule_name,
+                Finding {
+                    expectation: String::new(),
+                    found: report.verdict.valid == Validity::True,
+                    evidence: not_valid(&report.verdict),
+                    seconds: began.elapsed().as_secs_f64(),
+                },
+            );
+        }
+        let clean = &correct[schedule_name];
+        findings.push(Finding {
+            expectation: format!("{}: the correct build passes {schedule_name}", part.name),
+            found: clean.found,
+            evidence: clean.evidence.clone(),
+            seconds: clean.seconds,
+        });
+
+        let broken_text = part.schedule.replacen(
+            "[stack]\n",
+            &format!("[stack]\n{}\n", part.switch.stack_line()),
+            1,
+        );
+        // The services inherit this process's environment. Two unsafe bookings of one seat that
+        // pass the check within this window meet and both win the seat (inventory's `race`
+        // module): the first two bookings of each hot seat double-book it, certainly.
+        let race = matches!(part.switch, Switch::UnsafeLocks);
+        if race {
+            std::env::set_var("UNSAFE_RACE_WINDOW_MS", "2000");
+        }
+        let began = Instant::now();
+        let report = run_schedule(
+            out,
+            part.name,
+            &broken_text,
+            part.before_load.map(|f| f()),
+            false,
+        )
+        .await;
+        if race {
+            std::env::remove_var("UNSAFE_RACE_WINDOW_MS");
+        }
+        let report = report?;
+        let (invariant, anomaly) = part.expect;
+        let example = first_example(&report.verdict, invariant, anomaly);
+        let valid = report.verdict.invariants.get(invariant).map(|v| v.valid);
+        findings.push(Finding {
+            expectation: format!("{}: {invariant} INVALID ({anomaly})", part.name),
+            found: valid == Some(Validity::False) && example.is_some(),
+            evidence: example.unwrap_or_else(|| not_valid(&report.verdict)),
+            seconds: began.elapsed().as_secs_f64(),
+        });
+    }
+    if only.is_none_or(|o| o == TAMPERED) {
+        eprintln!("selftest {total}/{total}: {TAMPERED} (a clean run, then tampered databases)");
+        findings.extend(tampered(out).await?);
+    }
+    Ok(findings)
+}
+
+/// The `name` line of a schedule.
+fn schedule_name(schedule: &'static str) -> &'static str {
+    schedule
+        .lines()
+        .find_map(|l| l.strip_prefix("name = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap_or("selftest")
+}
+
+/// Plants an orphaned seat lock: one AVAILABLE seat of the event turned LOCKED for a booking
+/// that does not exist, running out in 2 s. It is what a lost `seats.release` leaves behind;
+/// only the sweeper can free it.
+fn orphan_lock() -> BeforeLoad {
+    BeforeLoad(Arc::new(|databases: DatabaseUrls, event: Uuid| {
+        Box::pin(async move {
+            let mut inventory = sqlx::PgConnection::connect(&databases.inventory).await?;
+            let planted = sqlx::query(
+                "UPDATE seats SET status = 'LOCKED', booking_id = $2,
+                        locked_until = now() + interval '2 seconds', updated_at = now()
+                  WHERE id = (SELECT id FROM seats WHERE event_id = $1 AND status = 'AVAILABLE'
+                              ORDER BY position DESC LIMIT 1)",
+            )
+            .bind(event)
+            .bind(Uuid::new_v4())
+            .execute(&mut inventory)
+            .await?;
+            anyhow::ensure!(
+                planted.rows_affected() == 1,
+                "no AVAILABLE seat to plant a lock on"
+            );
+            Ok(())
+        })
+    }))
+}
+
+/// A clean run whose databases are then tampered with: a CONFIRMED booking turned FAILED while
+/// its seats stay RESERVED, and a PENDING booking added. The checker must name both.
+async fn tampered(out: &Path) -> anyhow::Result<Vec<Finding>> {
+    let began = Instant::now();
+    let clean = run_schedule(out, TAMPERED, STEADY, None, true).await?;
     let result = tamper_and_check(&clean).await;
     drop_databases(&clean.kept_databases).await;
     let (tampered_booking, pending_booking, verdict) = result?;
-    findings.push(Finding {
-        expectation: "clean run before tampering: every invariant VALID".into(),
+    let seconds = began.elapsed().as_secs_f64();
+    let mut findings = vec![Finding {
+        expectation: format!("{TAMPERED}: the clean run before tampering passes"),
         found: clean.verdict.valid == Validity::True,
-        evidence: format!("verdict {:?}", clean.verdict.valid),
-    });
+        evidence: not_valid(&clean.verdict),
+        seconds: clean.seconds,
+    }];
     let held = first_example(&verdict, "compensation", "seats_held_by_closed_bookings")
         .unwrap_or_default();
     findings.push(Finding {
         expectation: format!(
-            "a FAILED booking holding RESERVED seats is named ({tampered_booking})"
+            "{TAMPERED}: a FAILED booking holding RESERVED seats is named ({tampered_booking})"
         ),
         found: held.contains(&tampered_booking.to_string()),
         evidence: held,
+        seconds,
     });
     let pending = verdict
         .invariants
@@ -162,9 +442,12 @@ pub async fn run(out: &Path) -> anyhow::Result<Vec<Finding>> {
         })
         .unwrap_or_default();
     findings.push(Finding {
-        expectation: format!("a PENDING booking left behind is named ({pending_booking})"),
+        expectation: format!(
+            "{TAMPERED}: a PENDING booking left behind is named ({pending_booking})"
+        ),
         found: pending.contains(&pending_booking.to_string()),
         evidence: pending,
+        seconds,
     });
     std::fs::write(
         out.join("tampered-verdict.json"),

@@ -113,6 +113,7 @@ pub async fn run(scenarios: &[Scenario], out: &Path, stretch: u32) -> anyhow::Re
             out: Some(run_dir.clone()),
             keep_databases: false,
             stretch,
+            before_load: None,
         };
         let began = std::time::Instant::now();
         let row = match runner::run(&scenario.stretched(stretch), &options).await {

@@ -155,12 +155,18 @@ pub enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
-    /// Prove the checker can fail: unsafe locks must show double booking, tampered databases
-    /// must be named. Exit 0 only when every expected violation is found, 1 when one is
-    /// missed, 2 for a build without bug variants, 3 when the harness broke.
+    /// Prove the checker can fail: every bug variant, switched on, must be reported with the
+    /// invariant it breaks and a counter-example, and the correct build must pass the same
+    /// schedule; tampered databases must be named. Exit 0 only when every expectation holds,
+    /// 1 when one is missed, 2 for a build without bug variants or an unknown --variant, 3 when
+    /// the harness broke.
     Selftest {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Only this part: unsafe-lock, no-status-guard, no-refund, ack-before-commit,
+        /// dual-write, no-sweeper or tampered-state.
+        #[arg(long, value_name = "NAME")]
+        variant: Option<String>,
     },
     /// Run one service of the local stack in this process (what `chaos run` spawns).
     #[command(hide = true)]
@@ -298,7 +304,7 @@ impl Command {
                 capacity::capacity(&scenario, options, out).await
             }
             Command::Validate { scenarios } => run::validate(&scenarios),
-            Command::Selftest { out } => selftest::selftest(out).await,
+            Command::Selftest { out, variant } => selftest::selftest(out, variant).await,
             Command::Serve { name } => match stack::services::serve(&name).await {
                 Ok(()) => Exit::Pass,
                 Err(e) => {

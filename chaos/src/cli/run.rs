@@ -47,6 +47,7 @@ pub async fn run(
         out,
         keep_databases,
         stretch,
+        before_load: None,
     };
     match crate::runner::run(&scenario, &options).await {
         Ok(report) => {

@@ -6,6 +6,8 @@ use toml::Spanned;
 use super::Validator;
 use std::time::Duration;
 
+use kit::bug_variants::BugVariant;
+
 /// `[stack]`: settings of the local stack's services.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackSettings {
@@ -17,6 +19,13 @@ pub struct StackSettings {
     pub payment_success_rate: f64,
     /// payment-service's `PAYMENT_LATENCY_MS`.
     pub payment_latency: Duration,
+    /// inventory-service's `LOCK_TTL_MS`: how long a seat lock holds.
+    pub lock_ttl: Duration,
+    /// inventory-service's `SWEEP_INTERVAL_MS`: how often expired locks are swept.
+    pub sweep_interval: Duration,
+    /// The services' `BUG_VARIANT`: a deliberately broken behaviour (`kit::bug_variants`), only
+    /// in a chaos built with `--features selftest`.
+    pub bug_variant: Option<BugVariant>,
 }
 
 impl Default for StackSettings {
@@ -27,6 +36,9 @@ impl Default for StackSettings {
             booking_timeout: Duration::from_secs(60),
             payment_success_rate: 1.0,
             payment_latency: Duration::ZERO,
+            lock_ttl: Duration::from_secs(300),
+            sweep_interval: Duration::from_secs(1),
+            bug_variant: None,
         }
     }
 }
@@ -47,6 +59,18 @@ impl StackSettings {
             (
                 "PAYMENT_LATENCY_MS",
                 self.payment_latency.as_millis().to_string(),
+            ),
+            ("LOCK_TTL_MS", self.lock_ttl.as_millis().to_string()),
+            (
+                "SWEEP_INTERVAL_MS",
+                self.sweep_interval.as_millis().to_string(),
+            ),
+            // Set even when none, so a BUG_VARIANT in the caller's environment never leaks in.
+            (
+                kit::bug_variants::ENV,
+                self.bug_variant
+                    .map(|v| v.name().to_string())
+                    .unwrap_or_default(),
             ),
         ]
     }
@@ -81,6 +105,9 @@ pub(super) struct RawStack {
     pub(super) booking_timeout: Option<Spanned<String>>,
     pub(super) payment_success_rate: Option<Spanned<f64>>,
     pub(super) payment_latency: Option<Spanned<String>>,
+    pub(super) lock_ttl: Option<Spanned<String>>,
+    pub(super) sweep_interval: Option<Spanned<String>>,
+    pub(super) bug_variant: Option<Spanned<String>>,
 }
 
 impl Validator<'_> {
@@ -105,6 +132,45 @@ impl Validator<'_> {
                         &l.span(),
                         "stack.lock_strategy",
                         format!("{other:?} is not a lock strategy (use lua, setnx or unsafe)"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        for (raw, field, setting) in [
+            (&raw.lock_ttl, "stack.lock_ttl", &mut s.lock_ttl),
+            (
+                &raw.sweep_interval,
+                "stack.sweep_interval",
+                &mut s.sweep_interval,
+            ),
+        ] {
+            let Some(text) = raw else { continue };
+            match self.duration(field, text) {
+                Some(d) if d.is_zero() => {
+                    self.problem(&text.span(), field, "must be longer than 0s");
+                    ok = false;
+                }
+                Some(d) => *setting = d,
+                None => ok = false,
+            }
+        }
+        if let Some(v) = &raw.bug_variant {
+            match v.get_ref().parse::<BugVariant>() {
+                Ok(variant) if kit::bug_variants::COMPILED => s.bug_variant = Some(variant),
+                Ok(_) => {
+                    self.problem(
+                        &v.span(),
+                        "stack.bug_variant",
+                        "this chaos build has no bug variants (build it with `--features selftest`)".to_string(),
+                    );
+                    ok = false;
+                }
+                Err(e) => {
+                    self.problem(
+                        &v.span(),
+                        "stack.bug_variant",
+                        format!("{:?}: {e}", v.get_ref()),
                     );
                     ok = false;
                 }

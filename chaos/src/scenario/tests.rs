@@ -20,6 +20,8 @@ lock_strategy = "setnx"
 booking_timeout = "30s"
 payment_success_rate = 0.7
 payment_latency = "50ms"
+lock_ttl = "90s"
+sweep_interval = "250ms"
 
 [data]
 seats = 3000
@@ -111,6 +113,9 @@ fn a_valid_scenario_parses_into_typed_settings() {
             booking_timeout: Duration::from_secs(30),
             payment_success_rate: 0.7,
             payment_latency: Duration::from_millis(50),
+            lock_ttl: Duration::from_secs(90),
+            sweep_interval: Duration::from_millis(250),
+            bug_variant: None,
         }
     );
     assert_eq!(
@@ -363,6 +368,10 @@ fn stack_settings_become_the_services_environment() {
             ("BOOKING_TIMEOUT_MS", "30000".to_string()),
             ("PAYMENT_SUCCESS_RATE", "0.7".to_string()),
             ("PAYMENT_LATENCY_MS", "50".to_string()),
+            ("LOCK_TTL_MS", "90000".to_string()),
+            ("SWEEP_INTERVAL_MS", "250".to_string()),
+            // Always set: an empty value keeps the caller's BUG_VARIANT out of the stack.
+            ("BUG_VARIANT", String::new()),
         ]
     );
 }
@@ -860,6 +869,36 @@ fn a_fault_needs_a_length_unless_it_is_a_restart() {
         &text,
         line(&text, "\"0s\""),
         "faults[1].for",
+        &["longer than 0s"],
+    );
+}
+
+#[test]
+fn a_bug_variant_is_named_by_the_services_name_and_an_unknown_one_is_refused() {
+    let text = edit(
+        "payment_latency = \"50ms\"",
+        "payment_latency = \"50ms\"\nbug_variant = \"no-refund\"",
+    );
+    // The test build has the variants (chaos's dev-dependencies turn them on).
+    assert_eq!(
+        parse(&text).unwrap().stack.bug_variant,
+        Some(kit::bug_variants::BugVariant::NoRefund)
+    );
+    let text = edit(
+        "payment_latency = \"50ms\"",
+        "payment_latency = \"50ms\"\nbug_variant = \"no-locks\"",
+    );
+    assert_refused(
+        &text,
+        line(&text, "no-locks"),
+        "stack.bug_variant",
+        &["unknown bug variant", "no-sweeper"],
+    );
+    let text = edit("lock_ttl = \"90s\"", "lock_ttl = \"0s\"");
+    assert_refused(
+        &text,
+        line(&text, "lock_ttl"),
+        "stack.lock_ttl",
         &["longer than 0s"],
     );
 }

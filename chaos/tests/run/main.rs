@@ -139,10 +139,10 @@ fn tail(text: &str) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-/// The checker can fail: `chaos selftest` must see double booking under unsafe locks and name
-/// the seat, booking and pending booking it tampered with.
+/// The checker can fail: `chaos selftest` must catch every bug variant with the invariant it
+/// breaks, pass the correct build on the same schedules, and name what it tampered with.
 #[test]
-fn the_selftest_catches_unsafe_locks_and_tampered_state() {
+fn the_selftest_catches_every_bug_variant_and_tampered_state() {
     let _one = ONE_STACK_AT_A_TIME
         .lock()
         .unwrap_or_else(|e| e.into_inner());
@@ -160,10 +160,19 @@ fn the_selftest_catches_unsafe_locks_and_tampered_state() {
         "stdout:\n{stdout}\nstderr tail:\n{}",
         tail(&String::from_utf8_lossy(&output.stderr))
     );
-    assert!(
-        stdout.contains("FOUND   unsafe locks: double_booking INVALID"),
-        "{stdout}"
-    );
+    for caught in [
+        "unsafe-lock: double_booking INVALID (double_booked_seats)",
+        "no-status-guard: notifications INVALID (confirmation_for_unconfirmed_booking)",
+        "no-refund: compensation INVALID (captured_not_confirmed)",
+        "ack-before-commit: acknowledged INVALID (lost)",
+        "dual-write: compensation INVALID (seats_locked_by_unknown_bookings)",
+        "no-sweeper: liveness INVALID (locked_seats)",
+    ] {
+        assert!(
+            stdout.contains(&format!("FOUND   {caught}")),
+            "{caught}: {stdout}"
+        );
+    }
     assert!(
         stdout.contains("CONFIRMED bookings:"),
         "the double-booked seat and its bookings are shown: {stdout}"
@@ -174,6 +183,21 @@ fn the_selftest_catches_unsafe_locks_and_tampered_state() {
     );
     assert!(stdout.contains("is still PENDING"), "{stdout}");
     assert!(!stdout.contains("MISSING"), "{stdout}");
+}
+
+/// `chaos selftest --variant` refuses a name it does not know, listing the known ones.
+#[test]
+fn the_selftest_refuses_an_unknown_variant() {
+    let output = chaos()
+        .args(["selftest", "--variant", "no-such-bug"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no-such-bug") && stderr.contains("no-sweeper"),
+        "{stderr}"
+    );
 }
 
 /// `chaos capacity` on the local stack finds a sustainable rate, and the rate holds: 80 % of it

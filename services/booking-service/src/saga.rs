@@ -25,6 +25,8 @@ pub const TOPICS: [&str; 4] = [
 pub struct Saga {
     pub pool: PgPool,
     pub transitions: Transitions,
+    /// The deliberately broken behaviour switched on, if any (`kit::bug_variants`).
+    pub bug_variant: Option<kit::bug_variants::BugVariant>,
 }
 
 impl Saga {
@@ -172,7 +174,18 @@ impl Saga {
         let lock_still_held = booking
             .lock_expires_at
             .is_some_and(|until| until > chrono::Utc::now());
+        let no_guard = kit::bug_variants::is_on(
+            self.bug_variant,
+            kit::bug_variants::BugVariant::NoStatusGuard,
+        );
         let outcome = match (booking.status.as_str(), success) {
+            ("PENDING" | "FAILED" | "EXPIRED" | "CANCELLED", true) if no_guard => {
+                // The bug: a capture confirms the booking whatever became of it and its seats.
+                self.transitions
+                    .confirm(&mut tx, &booking, payment.payment_id)
+                    .await?;
+                Outcome::Processed
+            }
             ("PENDING", true) if lock_still_held => {
                 self.transitions
                     .confirm(&mut tx, &booking, payment.payment_id)

@@ -32,10 +32,13 @@ impl Service for Application {
                 max_seats: settings.max_seats,
                 booking_timeout: settings.booking_timeout,
             },
+            bug_variant: settings.common.bug_variant,
+            producer: infra.producer.clone(),
         };
         let saga = Arc::new(Saga {
             pool: infra.pool.clone(),
             transitions: transitions.clone(),
+            bug_variant: settings.common.bug_variant,
         });
         let handler = consumer::handler(move |delivery| saga.clone().handle(delivery));
         let consumer_infra = infra.clone();

@@ -11,6 +11,7 @@ use crate::consumers::{Inventory, InventoryMetrics, TOPICS};
 use crate::locks::{LockStrategy, SeatLocks};
 use crate::routes::router;
 use crate::sweeper;
+use kit::bug_variants::BugVariant;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -54,7 +55,7 @@ impl Service for Application {
         let handler = consumer::handler(move |delivery| handler_inventory.clone().handle(delivery));
         let consumer_infra = infra.clone();
         let sweep_interval = settings.sweep_interval;
-        let app = App::bind(
+        let mut app = App::bind(
             infra.name,
             &settings.common.bind_address(),
             router(infra.pool.clone()),
@@ -67,10 +68,13 @@ impl Service for Application {
         })
         .worker("consumer", move |token| {
             consumer_infra.run_consumer(&TOPICS, handler, token)
-        })
-        .worker("sweeper", move |token| {
-            sweeper::run(inventory, sweep_interval, token)
         });
+        // The `no-sweeper` bug variant: expired locks stay LOCKED for good.
+        if !kit::bug_variants::is_on(settings.common.bug_variant, BugVariant::NoSweeper) {
+            app = app.worker("sweeper", move |token| {
+                sweeper::run(inventory, sweep_interval, token)
+            });
+        }
         Ok(app)
     }
 

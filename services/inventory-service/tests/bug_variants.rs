@@ -1,7 +1,9 @@
-//! The bug variants (`LOCK_STRATEGY=unsafe`) exist only in builds made for `chaos selftest`: the
-//! `bug-variants` feature, which only dev-dependencies and `chaos --features selftest` turn on.
-//! This reads the workspace's normal dependency graph (what `cargo build --workspace`, the
-//! Docker image and `stack` compile) and fails if anything there enables the feature.
+//! The bug variants (`LOCK_STRATEGY=unsafe` here, `BUG_VARIANT` in `kit::bug_variants`) exist
+//! only in builds made for `chaos selftest`: the `bug-variants` features of inventory-service
+//! and kit (which booking-, payment- and inventory-service forward), turned on only by
+//! dev-dependencies and `chaos --features selftest`. This reads the workspace's normal
+//! dependency graph (what `cargo build --workspace`, the Docker image and `stack` compile) and
+//! fails if anything there enables either feature.
 
 use std::process::Command;
 
@@ -17,6 +19,8 @@ fn no_normal_build_of_the_workspace_enables_the_bug_variants() {
             "normal,features",
             "--invert",
             "inventory-service",
+            "--invert",
+            "kit",
             "--prefix",
             "none",
         ])
@@ -30,8 +34,8 @@ fn no_normal_build_of_the_workspace_enables_the_bug_variants() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        tree.contains("stack v"),
-        "the graph names inventory-service's dependents: {tree}"
+        tree.contains("stack v") && tree.contains("booking-service v"),
+        "the graph names inventory-service's and kit's dependents: {tree}"
     );
     assert!(
         !tree.contains("bug-variants"),

@@ -18,7 +18,18 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+    /// A secret a deployment must not run with; the value is never echoed.
+    #[error("environment variable {name} {reason}")]
+    UnsafeSecret { name: String, reason: String },
 }
+
+/// `STAMPEDE_ENV`: `dev` marks a development machine, where the published default secrets and
+/// short ones are allowed. `stack up`, the chaos runner and the tests set it; anywhere else a
+/// service refuses to start with them.
+pub const MODE_ENV: &str = "STAMPEDE_ENV";
+
+/// The shortest secret accepted outside development mode.
+pub const MIN_SECRET_BYTES: usize = 32;
 
 /// A string that must never appear in logs or `Debug` output (JWT keys, passwords).
 #[derive(Clone, PartialEq, Eq)]
@@ -133,9 +144,44 @@ impl Env {
     /// A secret, or `default` when unset. A secret shorter than 16 bytes is refused: a short HMAC
     /// key makes forged tokens practical.
     ///
+    /// Whether this is a development machine (`STAMPEDE_ENV=dev`).
+    pub fn is_dev(&self) -> bool {
+        self.get(MODE_ENV).as_deref() == Some("dev")
+    }
+
+    /// A secret. In development mode (`STAMPEDE_ENV=dev`) `default` stands in when unset and
+    /// 16 bytes are enough; anywhere else the variable must be set, to something other than a
+    /// published default, of at least [`MIN_SECRET_BYTES`].
+    ///
     /// # Errors
-    /// [`ConfigError::Invalid`] when the value is too short (the value itself is not echoed).
+    /// [`ConfigError::UnsafeSecret`] or [`ConfigError::Invalid`] (the value itself is not echoed).
     pub fn secret_or(&self, name: &str, default: &str) -> Result<Secret, ConfigError> {
+        if !self.is_dev() {
+            let unsafe_secret = |reason: String| ConfigError::UnsafeSecret {
+                name: name.to_string(),
+                reason,
+            };
+            let Some(value) = self.get(name) else {
+                return Err(unsafe_secret(format!(
+                    "is not set: set it to a secret of {MIN_SECRET_BYTES} bytes or more \
+                     (the development default is allowed only with {MODE_ENV}=dev)"
+                )));
+            };
+            if value == default || PUBLISHED_SECRETS.contains(&value.as_str()) {
+                return Err(unsafe_secret(format!(
+                    "is a published development default: set your own secret of \
+                     {MIN_SECRET_BYTES} bytes or more (or {MODE_ENV}=dev on a development machine)"
+                )));
+            }
+            if value.len() < MIN_SECRET_BYTES {
+                return Err(unsafe_secret(format!(
+                    "is {} bytes long: use {MIN_SECRET_BYTES} bytes or more \
+                     (shorter ones are allowed only with {MODE_ENV}=dev)",
+                    value.len()
+                )));
+            }
+            return Ok(Secret(value));
+        }
         let value = self.string_or(name, default);
         if value.len() < 16 {
             return Err(ConfigError::Invalid {
@@ -193,12 +239,23 @@ pub struct CommonSettings {
     /// Messages of one partition a consumer handles at once, one key at a time
     /// (`CONSUMER_CONCURRENCY`, default 1; payment-service's default is higher).
     pub consumer_concurrency: usize,
+    /// The deliberately broken behaviour switched on (`BUG_VARIANT`); refused unless the build
+    /// has the variants. See [`crate::bug_variants`].
+    pub bug_variant: Option<crate::bug_variants::BugVariant>,
 }
 
 /// The development default for `INTERNAL_SECRET`; every service warns when it is in use.
 pub const DEV_INTERNAL_SECRET: &str = "stampede-dev-internal-secret-change-me";
 /// The development default for `JWT_SECRET`.
 pub const DEV_JWT_SECRET: &str = "stampede-dev-jwt-secret-change-me";
+
+/// Every secret published in this repository (docs, compose, tests): refused outside
+/// development mode whatever variable carries it.
+const PUBLISHED_SECRETS: [&str; 3] = [
+    DEV_INTERNAL_SECRET,
+    DEV_JWT_SECRET,
+    crate::seed::ADMIN_PASSWORD,
+];
 
 impl CommonSettings {
     /// Reads the shared settings; `default_port` and `default_db` are the service's own.
@@ -225,6 +282,7 @@ impl CommonSettings {
                 ms => Some(std::time::Duration::from_millis(ms)),
             },
             consumer_concurrency: env.parse_or("CONSUMER_CONCURRENCY", 1)?,
+            bug_variant: crate::bug_variants::BugVariant::from_env(env)?,
         })
     }
 
@@ -256,11 +314,67 @@ mod tests {
         );
     }
 
+    const DEV: (&str, &str) = (MODE_ENV, "dev");
+
     #[test]
     fn short_secret_is_refused_without_echoing_it() {
-        let env = Env::from_pairs(&[("JWT_SECRET", "hunter2")]);
-        let err = env.secret_or("JWT_SECRET", DEV_JWT_SECRET).unwrap_err();
-        assert!(!err.to_string().contains("hunter2"), "{err}");
+        for env in [
+            Env::from_pairs(&[("JWT_SECRET", "hunter2")]),
+            Env::from_pairs(&[("JWT_SECRET", "hunter2"), DEV]),
+        ] {
+            let err = env.secret_or("JWT_SECRET", DEV_JWT_SECRET).unwrap_err();
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+        }
+    }
+
+    #[test]
+    fn outside_development_mode_a_default_missing_or_short_secret_is_refused() {
+        let unset = Env::from_pairs(&[]);
+        let err = unset
+            .secret_or("JWT_SECRET", DEV_JWT_SECRET)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("JWT_SECRET is not set") && err.contains("STAMPEDE_ENV=dev"),
+            "{err}"
+        );
+        for published in PUBLISHED_SECRETS {
+            let env = Env::from_pairs(&[("INTERNAL_SECRET", published)]);
+            let err = env
+                .secret_or("INTERNAL_SECRET", DEV_INTERNAL_SECRET)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("published development default"), "{err}");
+            assert!(!err.contains(published), "the value is not echoed: {err}");
+        }
+        let short = Env::from_pairs(&[("JWT_SECRET", "a-secret-of-twenty-bytes")]);
+        let err = short
+            .secret_or("JWT_SECRET", DEV_JWT_SECRET)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("24 bytes long") && err.contains("32"), "{err}");
+        let good = "0123456789abcdef0123456789abcdef";
+        let env = Env::from_pairs(&[("JWT_SECRET", good)]);
+        assert_eq!(
+            env.secret_or("JWT_SECRET", DEV_JWT_SECRET)
+                .unwrap()
+                .expose(),
+            good
+        );
+    }
+
+    #[test]
+    fn development_mode_allows_the_published_defaults() {
+        let env = Env::from_pairs(&[DEV]);
+        assert_eq!(
+            env.secret_or("JWT_SECRET", DEV_JWT_SECRET)
+                .unwrap()
+                .expose(),
+            DEV_JWT_SECRET
+        );
+        let s = CommonSettings::from_env(&env, 3001, "db").unwrap();
+        assert_eq!(s.internal_secret.expose(), DEV_INTERNAL_SECRET);
     }
 
     #[test]
@@ -270,7 +384,8 @@ mod tests {
 
     #[test]
     fn defaults_point_at_local_stack() {
-        let s = CommonSettings::from_env(&Env::from_pairs(&[]), 3001, "ticketflow_users").unwrap();
+        let s =
+            CommonSettings::from_env(&Env::from_pairs(&[DEV]), 3001, "ticketflow_users").unwrap();
         assert_eq!(s.bind_address(), "127.0.0.1:3001");
         assert_eq!(
             s.database_url,

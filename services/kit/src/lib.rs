@@ -10,6 +10,7 @@
 //!   db          Postgres pool, database creation for tests/stack, embedded migrations
 //!   kafka       topic names, message envelope, producer/consumer/admin on rdkafka
 //!   inbox       dedupe by eventId inside the consumer's transaction
+//!   bug_variants  deliberately broken behaviours, only in builds made for `chaos selftest`
 //!   consumer    per-partition workers, bounded retries with backoff, then <topic>.DLT
 //!   consumer_watch  assignment, lag and progress per consumer group: /health, /metrics, rejoin
 //!   outbox      state change + message in one transaction; a relay publishes (no dual writes)
@@ -24,6 +25,7 @@
 
 pub mod app;
 pub mod broker;
+pub mod bug_variants;
 pub mod config;
 pub mod consumer;
 pub mod consumer_watch;

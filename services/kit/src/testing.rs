@@ -91,6 +91,7 @@ pub fn common_settings(database_base: &str, topic_prefix: &str) -> CommonSetting
         consumer_stall_after: Duration::from_secs(20),
         consumer_rejoin_after: Some(Duration::from_secs(5)),
         consumer_concurrency: 1,
+        bug_variant: None,
     }
 }
 

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use kit::app::Infra;
+use kit::bug_variants::BugVariant;
 use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::{topic, Envelope, Topics};
 use kit::messages::{PaymentProcessed, PaymentRequested};
@@ -77,6 +78,8 @@ pub struct Payments {
     topics: Topics,
     processor: SimulatedProcessor,
     metrics: PaymentMetrics,
+    /// The deliberately broken behaviour switched on, if any (`kit::bug_variants`).
+    bug_variant: Option<BugVariant>,
 }
 
 impl Payments {
@@ -91,7 +94,14 @@ impl Payments {
             topics,
             processor,
             metrics,
+            bug_variant: None,
         }
+    }
+
+    /// The same handlers with `variant` switched on (a no-op in builds without the variants).
+    pub fn with_bug_variant(mut self, variant: Option<BugVariant>) -> Self {
+        self.bug_variant = variant;
+        self
     }
 
     /// Dispatches a delivery by topic.
@@ -191,6 +201,11 @@ impl Payments {
             kit::outbox::commit(tx).await?;
             tracing::info!(reason = %closed.reason, "booking closed before any charge; payment voided");
             return Ok(Outcome::Processed);
+        }
+        if kit::bug_variants::is_on(self.bug_variant, BugVariant::NoRefund) {
+            // The bug: the booking is gone, the money stays.
+            kit::outbox::commit(tx).await?;
+            return Ok(Outcome::Ignored);
         }
         let refunded = refund_captured(&mut tx, closed.booking_id).await?;
         kit::outbox::commit(tx).await?;

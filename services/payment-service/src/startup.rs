@@ -21,12 +21,15 @@ impl Service for Application {
     /// When a dependency is unreachable or the port cannot be bound.
     async fn build(settings: Settings) -> anyhow::Result<App> {
         let infra = Infra::connect("payment-service", &settings.common, &MIGRATOR).await?;
-        let payments = Arc::new(Payments::new(
-            infra.pool.clone(),
-            infra.topics.clone(),
-            SimulatedProcessor::new(settings.success_rate, settings.latency),
-            PaymentMetrics::register(&infra.metrics)?,
-        ));
+        let payments = Arc::new(
+            Payments::new(
+                infra.pool.clone(),
+                infra.topics.clone(),
+                SimulatedProcessor::new(settings.success_rate, settings.latency),
+                PaymentMetrics::register(&infra.metrics)?,
+            )
+            .with_bug_variant(settings.common.bug_variant),
+        );
         let state = AppState {
             pool: infra.pool.clone(),
             identity: infra.identity.clone(),

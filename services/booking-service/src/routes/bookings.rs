@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use kit::bug_variants::{is_on, BugVariant};
 use kit::kafka::{topic, Envelope};
 use kit::messages::BookingInitiated;
 use kit::query::{whole_number, ApiQuery};
@@ -102,56 +103,193 @@ async fn create_booking(
         }
     }
     let (event_name, amount_cents) = price(&state.pool, &request).await?;
-    let id = Uuid::new_v4();
     let timeout = chrono::Duration::from_std(state.limits.booking_timeout)
         .unwrap_or(chrono::Duration::minutes(1));
+    let row = NewBooking {
+        id: Uuid::new_v4(),
+        user_id: identity.user_id,
+        request,
+        event_name,
+        amount_cents,
+        key,
+        timeout,
+    };
+    if is_on(state.bug_variant, BugVariant::AckBeforeCommit) {
+        return Ok(broken::ack_before_commit(state, row));
+    }
+    if is_on(state.bug_variant, BugVariant::DualWrite) {
+        return broken::dual_write(&state, row).await;
+    }
     let mut tx = state.pool.begin().await?;
-    let inserted: Option<Booking> = sqlx::query_as(&format!(
-        "INSERT INTO bookings (id, user_id, event_id, event_name, seat_ids, amount_cents, status,
-                               idempotency_key, request_hash, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, now() + $9)
-         ON CONFLICT (user_id, idempotency_key) DO NOTHING
-         RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(identity.user_id)
-    .bind(request.event_id)
-    .bind(&event_name)
-    .bind(&request.seat_ids)
-    .bind(amount_cents)
-    .bind(&key)
-    .bind(request.fingerprint())
-    .bind(timeout)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(booking) = inserted else {
+    let Some(booking) = row.insert(&mut tx).await? else {
         // A concurrent request with the same key won; answer with its booking.
         tx.rollback().await?;
-        let key = key.as_deref().unwrap_or_default();
-        let existing = find_by_key(&state.pool, identity.user_id, key)
-            .await?
-            .ok_or_else(|| {
-                ApiError::internal(anyhow::anyhow!("idempotency conflict without a row"))
-            })?;
-        return replay(existing, &request);
-    };
-    let initiated = BookingInitiated {
-        booking_id: booking.id,
-        user_id: booking.user_id,
-        event_id: booking.event_id,
-        seat_ids: booking.seat_ids.clone(),
-        amount_cents,
+        return replay_winner(&state.pool, &row).await;
     };
     kit::outbox::enqueue(
         &mut tx,
         &state.transitions.topics,
         topic::BOOKING_INITIATED,
         &booking.id.to_string(),
-        &Envelope::new(topic::BOOKING_INITIATED, initiated),
+        &initiated(&booking),
     )
     .await?;
     kit::outbox::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(BookingDto::from(booking))).into_response())
+}
+
+/// A booking about to be written: the checked request with its price and key.
+struct NewBooking {
+    id: Uuid,
+    user_id: Uuid,
+    request: BookingRequest,
+    event_name: String,
+    amount_cents: i64,
+    key: Option<String>,
+    timeout: chrono::Duration,
+}
+
+impl NewBooking {
+    /// Inserts the PENDING row; `None` when another request with the same key has one.
+    async fn insert(&self, tx: &mut sqlx::PgConnection) -> Result<Option<Booking>, sqlx::Error> {
+        sqlx::query_as(&format!(
+            "INSERT INTO bookings (id, user_id, event_id, event_name, seat_ids, amount_cents, status,
+                                   idempotency_key, request_hash, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, now() + $9)
+             ON CONFLICT (user_id, idempotency_key) DO NOTHING
+             RETURNING {COLUMNS}"
+        ))
+        .bind(self.id)
+        .bind(self.user_id)
+        .bind(self.request.event_id)
+        .bind(&self.event_name)
+        .bind(&self.request.seat_ids)
+        .bind(self.amount_cents)
+        .bind(&self.key)
+        .bind(self.request.fingerprint())
+        .bind(self.timeout)
+        .fetch_optional(&mut *tx)
+        .await
+    }
+}
+
+/// The `booking.initiated` message of a new booking.
+fn initiated(booking: &Booking) -> Envelope<BookingInitiated> {
+    Envelope::new(
+        topic::BOOKING_INITIATED,
+        BookingInitiated {
+            booking_id: booking.id,
+            user_id: booking.user_id,
+            event_id: booking.event_id,
+            seat_ids: booking.seat_ids.clone(),
+            amount_cents: booking.amount_cents,
+        },
+    )
+}
+
+/// The booking of the request that won a race for the same Idempotency-Key.
+async fn replay_winner(pool: &PgPool, row: &NewBooking) -> Result<Response, ApiError> {
+    let key = row.key.as_deref().unwrap_or_default();
+    let existing = find_by_key(pool, row.user_id, key)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("idempotency conflict without a row")))?;
+    replay(existing, &row.request)
+}
+
+/// The bug variants of booking creation (`kit::bug_variants`): reachable only in builds made for
+/// `chaos selftest`.
+mod broken {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// How long [`ack_before_commit`] keeps an acknowledged booking before writing it.
+    pub(super) const ACK_DELAY: Duration = Duration::from_secs(2);
+
+    /// Answers 202 at once and writes the booking [`ACK_DELAY`] later, in the background: a
+    /// crash in between loses a booking its client was told exists.
+    pub(super) fn ack_before_commit(state: AppState, row: NewBooking) -> Response {
+        let now = chrono::Utc::now();
+        let promised = BookingDto::from(Booking {
+            id: row.id,
+            user_id: row.user_id,
+            event_id: row.request.event_id,
+            event_name: row.event_name.clone(),
+            seat_ids: row.request.seat_ids.clone(),
+            amount_cents: row.amount_cents,
+            status: "PENDING".into(),
+            stage: "AWAITING_SEATS".into(),
+            failure_reason: None,
+            request_hash: Some(row.request.fingerprint()),
+            payment_id: None,
+            lock_expires_at: None,
+            expires_at: now + row.timeout,
+            created_at: now,
+            updated_at: now,
+        });
+        tokio::spawn(async move {
+            tokio::time::sleep(ACK_DELAY).await;
+            let write = async {
+                let mut tx = state.pool.begin().await?;
+                if let Some(booking) = row.insert(&mut tx).await? {
+                    kit::outbox::enqueue(
+                        &mut tx,
+                        &state.transitions.topics,
+                        topic::BOOKING_INITIATED,
+                        &booking.id.to_string(),
+                        &initiated(&booking),
+                    )
+                    .await?;
+                }
+                kit::outbox::commit(tx).await?;
+                anyhow::Ok(())
+            };
+            if let Err(e) = write.await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "ack-before-commit: the late write failed"
+                );
+            }
+        });
+        (StatusCode::ACCEPTED, ApiJson(promised)).into_response()
+    }
+
+    /// Bookings created so far by [`dual_write`]; every [`CRASH_EVERY`]th one crashes.
+    static CREATED: AtomicU64 = AtomicU64::new(0);
+    pub(super) const CRASH_EVERY: u64 = 5;
+
+    /// Publishes `booking.initiated` straight to the broker, then commits; every
+    /// [`CRASH_EVERY`]th booking "crashes" between the two (rolls back, answers 500), leaving a
+    /// message about a booking that does not exist.
+    pub(super) async fn dual_write(
+        state: &AppState,
+        row: NewBooking,
+    ) -> Result<Response, ApiError> {
+        let mut tx = state.pool.begin().await?;
+        let Some(booking) = row.insert(&mut tx).await? else {
+            tx.rollback().await?;
+            return replay_winner(&state.pool, &row).await;
+        };
+        kit::bug_variants::publish_directly(
+            &state.producer,
+            &state.transitions.topics,
+            topic::BOOKING_INITIATED,
+            &booking.id.to_string(),
+            &initiated(&booking),
+        )
+        .await
+        .map_err(ApiError::internal)?;
+        if CREATED.fetch_add(1, Ordering::Relaxed) % CRASH_EVERY == CRASH_EVERY - 1 {
+            tx.rollback().await?;
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "dual-write: crashed between publishing booking.initiated and committing booking {}",
+                booking.id
+            )));
+        }
+        tx.commit().await?;
+        Ok((StatusCode::ACCEPTED, ApiJson(BookingDto::from(booking))).into_response())
+    }
 }
 
 /// The earlier booking made with this key, if the request is the same; 422 if it differs.

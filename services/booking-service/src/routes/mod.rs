@@ -17,6 +17,10 @@ pub struct AppState {
     pub identity: IdentityKeys,
     pub transitions: Transitions,
     pub limits: Limits,
+    /// The deliberately broken behaviour switched on, if any (`kit::bug_variants`).
+    pub bug_variant: Option<kit::bug_variants::BugVariant>,
+    /// The broker, for the `dual-write` variant only; every correct path goes through the outbox.
+    pub producer: rdkafka::producer::FutureProducer,
 }
 
 /// Request rules from the settings.
