@@ -180,6 +180,8 @@ impl LocalStack {
                 ("ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
                 ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
                 ("DATABASE_POOL_SIZE".into(), "8".into()),
+                // The harness's own stack runs with development secrets.
+                (kit::config::MODE_ENV.into(), "dev".into()),
                 (
                     "RUST_LOG".into(),
                     std::env::var("CHAOS_SERVICE_LOG").unwrap_or_else(|_| "info".into()),

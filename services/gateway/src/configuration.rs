@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn off_disables_a_service_and_garbage_is_refused() {
-        let env = Env::from_pairs(&[("BOOKING_SERVICE_URL", "off")]);
+        let env = Env::from_pairs(&[
+            (kit::config::MODE_ENV, "dev"),
+            ("BOOKING_SERVICE_URL", "off"),
+        ]);
         let settings = Settings::from_env(&env).unwrap();
         assert!(settings
             .routes
@@ -74,7 +77,10 @@ mod tests {
             .unwrap()
             .base_url
             .is_none());
-        let env = Env::from_pairs(&[("USER_SERVICE_URL", "localhost:3001")]);
+        let env = Env::from_pairs(&[
+            (kit::config::MODE_ENV, "dev"),
+            ("USER_SERVICE_URL", "localhost:3001"),
+        ]);
         let err = Settings::from_env(&env).unwrap_err();
         assert!(err.to_string().contains("USER_SERVICE_URL"), "{err}");
     }

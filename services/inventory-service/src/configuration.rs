@@ -50,8 +50,11 @@ mod tests {
 
     #[test]
     fn unknown_lock_strategy_names_the_variable_and_the_choices() {
-        let err =
-            Settings::from_env(&Env::from_pairs(&[("LOCK_STRATEGY", "optimistic")])).unwrap_err();
+        let err = Settings::from_env(&Env::from_pairs(&[
+            (kit::config::MODE_ENV, "dev"),
+            ("LOCK_STRATEGY", "optimistic"),
+        ]))
+        .unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("LOCK_STRATEGY") && text.contains("lua"),

@@ -53,7 +53,8 @@ mod tests {
 
     #[test]
     fn defaults_work_on_the_local_stack() {
-        let settings = Settings::from_env(&Env::from_pairs(&[])).unwrap();
+        let settings =
+            Settings::from_env(&Env::from_pairs(&[(kit::config::MODE_ENV, "dev")])).unwrap();
         kit::testing::assert_local_defaults(&settings.common, 3006, "ticketflow_notifications");
         assert!(settings.smtp.is_none());
         assert_eq!(settings.mail_from.to_string(), DEFAULT_MAIL_FROM);
@@ -61,7 +62,10 @@ mod tests {
 
     #[test]
     fn smtp_url_is_read_and_its_password_never_printed() {
-        let env = Env::from_pairs(&[("SMTP_URL", "smtp://mailer:hunter22@127.0.0.1:1025")]);
+        let env = Env::from_pairs(&[
+            (kit::config::MODE_ENV, "dev"),
+            ("SMTP_URL", "smtp://mailer:hunter22@127.0.0.1:1025"),
+        ]);
         let settings = Settings::from_env(&env).unwrap();
         assert_eq!(settings.smtp.as_ref().map(|s| s.port), Some(1025));
         assert!(!format!("{settings:?}").contains("hunter22"));
@@ -75,7 +79,11 @@ mod tests {
             ("MAIL_FROM", "not an address"),
         ];
         for (name, value) in cases {
-            let err = Settings::from_env(&Env::from_pairs(&[(name, value)])).unwrap_err();
+            let err = Settings::from_env(&Env::from_pairs(&[
+                (kit::config::MODE_ENV, "dev"),
+                (name, value),
+            ]))
+            .unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
             assert!(!err.to_string().contains("hunter22"), "{err}");
         }

@@ -45,7 +45,8 @@ mod tests {
 
     #[test]
     fn defaults_work_on_the_local_stack() {
-        let settings = Settings::from_env(&Env::from_pairs(&[])).unwrap();
+        let settings =
+            Settings::from_env(&Env::from_pairs(&[(kit::config::MODE_ENV, "dev")])).unwrap();
         kit::testing::assert_local_defaults(&settings.common, 3005, "ticketflow_payments");
         assert_eq!(settings.success_rate.value(), 0.95);
         assert_eq!(settings.latency, Duration::from_millis(50));
@@ -54,16 +55,22 @@ mod tests {
     #[test]
     fn success_rate_outside_zero_to_one_names_the_variable() {
         for bad in ["1.5", "-1", "often"] {
-            let err =
-                Settings::from_env(&Env::from_pairs(&[("PAYMENT_SUCCESS_RATE", bad)])).unwrap_err();
+            let err = Settings::from_env(&Env::from_pairs(&[
+                (kit::config::MODE_ENV, "dev"),
+                ("PAYMENT_SUCCESS_RATE", bad),
+            ]))
+            .unwrap_err();
             assert!(err.to_string().contains("PAYMENT_SUCCESS_RATE"), "{err}");
         }
     }
 
     #[test]
     fn bad_latency_names_the_variable() {
-        let err =
-            Settings::from_env(&Env::from_pairs(&[("PAYMENT_LATENCY_MS", "fast")])).unwrap_err();
+        let err = Settings::from_env(&Env::from_pairs(&[
+            (kit::config::MODE_ENV, "dev"),
+            ("PAYMENT_LATENCY_MS", "fast"),
+        ]))
+        .unwrap_err();
         assert!(err.to_string().contains("PAYMENT_LATENCY_MS"), "{err}");
     }
 }

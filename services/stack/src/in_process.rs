@@ -85,6 +85,8 @@ impl InProcessStack {
                 panic!("Kafka broker at {brokers} is required (run infra/local/up): {e:#}")
             });
         let common = vec![
+            // Tests: the published development admin password is allowed.
+            (kit::config::MODE_ENV, "dev".to_string()),
             ("PORT", "0".to_string()),
             ("DATABASE_POOL_SIZE", "5".to_string()),
             ("KAFKA_BROKERS", brokers.clone()),

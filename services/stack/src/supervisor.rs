@@ -43,6 +43,12 @@ impl Stack {
             command
                 .args(["serve", spec.name])
                 .env("PORT", spec.port.to_string())
+                // `stack up` is the development stack: the published default secrets are allowed
+                // unless the caller chose a mode.
+                .env(
+                    kit::config::MODE_ENV,
+                    std::env::var(kit::config::MODE_ENV).unwrap_or_else(|_| "dev".into()),
+                )
                 .stdin(Stdio::null())
                 .stdout(out.try_clone()?)
                 .stderr(out)

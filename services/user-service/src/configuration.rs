@@ -33,6 +33,22 @@ pub fn default_hash_slots() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
+/// `ADMIN_PASSWORD`: the seeded admin's password. The published default stands in only on a
+/// development machine (`STAMPEDE_ENV=dev`).
+fn admin_password(env: &Env) -> Result<Secret, ConfigError> {
+    let value = env.string_or("ADMIN_PASSWORD", kit::seed::ADMIN_PASSWORD);
+    if value == kit::seed::ADMIN_PASSWORD && !env.is_dev() {
+        return Err(ConfigError::UnsafeSecret {
+            name: "ADMIN_PASSWORD".into(),
+            reason: format!(
+                "is unset or the published default: set the seeded admin's own password (or {}=dev on a development machine)",
+                kit::config::MODE_ENV
+            ),
+        });
+    }
+    Ok(Secret::new(value))
+}
+
 impl FromEnv for Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad variable.
@@ -44,7 +60,7 @@ impl FromEnv for Settings {
             admin_email: env
                 .string_or("ADMIN_EMAIL", kit::seed::ADMIN_EMAIL)
                 .to_lowercase(),
-            admin_password: Secret::new(env.string_or("ADMIN_PASSWORD", kit::seed::ADMIN_PASSWORD)),
+            admin_password: admin_password(env)?,
             hash_slots: env.parse_or("PASSWORD_HASH_SLOTS", default_hash_slots())?,
             hash_queue_wait: Duration::from_millis(
                 env.parse_or("PASSWORD_HASH_QUEUE_MS", 2_000u64)?,
@@ -55,5 +71,42 @@ impl FromEnv for Settings {
                 max: Duration::from_millis(env.parse_or("LOGIN_LOCKOUT_MAX_MS", 300_000u64)?),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRETS: [(&str, &str); 2] = [
+        ("JWT_SECRET", "a-jwt-secret-of-thirty-two-bytes"),
+        ("INTERNAL_SECRET", "an-internal-secret-of-32-bytes-x"),
+    ];
+
+    #[test]
+    fn outside_development_mode_the_published_admin_password_is_refused() {
+        for password in [None, Some(kit::seed::ADMIN_PASSWORD)] {
+            let mut pairs = SECRETS.to_vec();
+            pairs.extend(password.map(|p| ("ADMIN_PASSWORD", p)));
+            let err = Settings::from_env(&Env::from_pairs(&pairs))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("ADMIN_PASSWORD"), "{err}");
+            assert!(
+                !err.contains(kit::seed::ADMIN_PASSWORD),
+                "not echoed: {err}"
+            );
+        }
+        let mut pairs = SECRETS.to_vec();
+        pairs.push(("ADMIN_PASSWORD", "a-password-of-our-own"));
+        let settings = Settings::from_env(&Env::from_pairs(&pairs)).unwrap();
+        assert_eq!(settings.admin_password.expose(), "a-password-of-our-own");
+    }
+
+    #[test]
+    fn development_mode_seeds_the_published_admin() {
+        let settings =
+            Settings::from_env(&Env::from_pairs(&[(kit::config::MODE_ENV, "dev")])).unwrap();
+        assert_eq!(settings.admin_password.expose(), kit::seed::ADMIN_PASSWORD);
     }
 }

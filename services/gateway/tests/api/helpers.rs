@@ -43,6 +43,7 @@ pub async fn spawn_gateway(
         ("PORT", "0".into()),
         ("JWT_SECRET", TEST_JWT_SECRET.into()),
         ("INTERNAL_SECRET", TEST_INTERNAL_SECRET.into()),
+        (kit::config::MODE_ENV, "dev".into()),
         ("UPSTREAM_TIMEOUT_MS", timeout_ms.to_string()),
         ("BOOKING_SERVICE_URL", "off".into()),
         ("INVENTORY_SERVICE_URL", "off".into()),

@@ -221,6 +221,7 @@ async fn a_consumer_assigned_nothing_shows_in_health_and_metrics_and_clears_when
         ("KAFKA_BROKERS", &address),
         ("KAFKA_TOPIC_PREFIX", &prefix),
         ("INTERNAL_SECRET", TEST_INTERNAL_SECRET),
+        (kit::config::MODE_ENV, "dev"),
         ("CONSUMER_STALL_AFTER_MS", "2000"),
         ("CONSUMER_REJOIN_AFTER_MS", "0"),
     ]);
