@@ -37,12 +37,28 @@ pub fn exit_code(ending: Ending) -> i32 {
     i32::from(runfiles::Exit::from(ending).code())
 }
 
+/// What a [`BeforeLoad`] step may touch.
+#[derive(Debug, Clone)]
+pub struct LoadContext {
+    /// The run's databases (direct URLs).
+    pub databases: DatabaseUrls,
+    /// The run's event.
+    pub event_id: uuid::Uuid,
+    /// The local stack's broker (as the services reach it) and the run's topic prefix; `None`
+    /// for a target given by URL.
+    pub kafka: Option<(String, String)>,
+}
+
 /// Something done to the stack once its data is ready, just before the load starts: the
-/// self-test plants what a lost message leaves behind. It gets the run's databases and event.
+/// self-test plants what a lost message leaves behind, or injects poison. It returns the poison
+/// it injected, which the checker then expects parked.
 #[derive(Clone)]
 pub struct BeforeLoad(
     pub  Arc<
-        dyn Fn(DatabaseUrls, uuid::Uuid) -> futures::future::BoxFuture<'static, anyhow::Result<()>>
+        dyn Fn(
+                LoadContext,
+            )
+                -> futures::future::BoxFuture<'static, anyhow::Result<Vec<checker::InjectedLetter>>>
             + Send
             + Sync,
     >,
@@ -520,11 +536,16 @@ async fn drive(
             }
         })
     };
+    let mut injected_letters = Vec::new();
     if let Some(before_load) = before_load {
-        let dbs = databases
-            .clone()
-            .context("a before-load step needs the run's databases")?;
-        (before_load.0)(dbs, data.event_id)
+        let context = LoadContext {
+            databases: databases
+                .clone()
+                .context("a before-load step needs the run's databases")?,
+            event_id: data.event_id,
+            kafka: local.map(|s| (s.kafka_brokers.clone(), s.topic_prefix.clone())),
+        };
+        injected_letters = (before_load.0)(context)
             .await
             .context("the before-load step")?;
     }
@@ -587,6 +608,7 @@ async fn drive(
             let opts = Opts {
                 history_complete: true,
                 invariants: scenario.invariants.clone(),
+                injected_letters,
                 ..Opts::default()
             };
             let verdict = checker::check(&history, &state, &opts);

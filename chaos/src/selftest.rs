@@ -22,9 +22,9 @@ use sqlx::Connection;
 use uuid::Uuid;
 
 use crate::checker::{self, Opts, Validity, Verdict};
-use crate::collect::{collect_from_databases, DatabaseUrls};
+use crate::collect::collect_from_databases;
 use crate::local_stack::drop_databases;
-use crate::runner::{self, BeforeLoad, RunOptions};
+use crate::runner::{self, BeforeLoad, LoadContext, RunOptions};
 use crate::scenario::Scenario;
 
 /// How a part's build is broken.
@@ -193,6 +193,14 @@ pub const PARTS: &[Part] = &[
         expect: ("liveness", "locked_seats"),
         before_load: Some(orphan_lock),
     },
+    Part {
+        name: "dead-letters-dropped",
+        breaks: "every consumer drops a message it gives up on instead of parking it",
+        schedule: STEADY,
+        switch: Switch::Variant(BugVariant::DeadLettersDropped),
+        expect: ("dead_letters", "dropped_dead_letters"),
+        before_load: Some(poison),
+    },
 ];
 
 /// The names `--variant` takes.
@@ -290,8 +298,9 @@ pub async fn run(out: &Path, only: Option<&str>) -> anyhow::Result<Vec<Finding>>
         .filter(|p| only.is_none_or(|o| o == p.name))
         .collect();
     let total = parts.len() + usize::from(only.is_none_or(|o| o == TAMPERED));
-    // A schedule's correct run is done once, whichever variants share it.
-    let mut correct: HashMap<&'static str, Finding> = HashMap::new();
+    // A schedule's correct run (with its before-load step) is done once, whichever variants
+    // share it.
+    let mut correct: HashMap<(&'static str, Option<usize>), Finding> = HashMap::new();
     for (i, part) in parts.iter().enumerate() {
         eprintln!(
             "selftest {}/{total}: {} ({})",
@@ -300,27 +309,25 @@ pub async fn run(out: &Path, only: Option<&str>) -> anyhow::Result<Vec<Finding>>
             part.breaks
         );
         let schedule_name = schedule_name(part.schedule);
-        if !correct.contains_key(schedule_name) {
+        let key = (schedule_name, part.before_load.map(|f| f as usize));
+        if let std::collections::hash_map::Entry::Vacant(slot) = correct.entry(key) {
             let began = Instant::now();
             let report = run_schedule(
                 out,
-                &format!("{schedule_name}-correct"),
+                &format!("{}-correct", part.name),
                 part.schedule,
                 part.before_load.map(|f| f()),
                 false,
             )
             .await?;
-            correct.insert(
-                schedule_name,
-                Finding {
-                    expectation: String::new(),
-                    found: report.verdict.valid == Validity::True,
-                    evidence: not_valid(&report.verdict),
-                    seconds: began.elapsed().as_secs_f64(),
-                },
-            );
+            slot.insert(Finding {
+                expectation: String::new(),
+                found: report.verdict.valid == Validity::True,
+                evidence: not_valid(&report.verdict),
+                seconds: began.elapsed().as_secs_f64(),
+            });
         }
-        let clean = &correct[schedule_name];
+        let clean = &correct[&key];
         findings.push(Finding {
             expectation: format!("{}: the correct build passes {schedule_name}", part.name),
             found: clean.found,
@@ -383,9 +390,10 @@ fn schedule_name(schedule: &'static str) -> &'static str {
 /// that does not exist, running out in 2 s. It is what a lost `seats.release` leaves behind;
 /// only the sweeper can free it.
 fn orphan_lock() -> BeforeLoad {
-    BeforeLoad(Arc::new(|databases: DatabaseUrls, event: Uuid| {
+    BeforeLoad(Arc::new(|context: LoadContext| {
         Box::pin(async move {
-            let mut inventory = sqlx::PgConnection::connect(&databases.inventory).await?;
+            let event = context.event_id;
+            let mut inventory = sqlx::PgConnection::connect(&context.databases.inventory).await?;
             let planted = sqlx::query(
                 "UPDATE seats SET status = 'LOCKED', booking_id = $2,
                         locked_until = now() + interval '2 seconds', updated_at = now()
@@ -400,7 +408,32 @@ fn orphan_lock() -> BeforeLoad {
                 planted.rows_affected() == 1,
                 "no AVAILABLE seat to plant a lock on"
             );
-            Ok(())
+            Ok(Vec::new())
+        })
+    }))
+}
+
+/// Injects one poison message (not an envelope) on `booking.initiated`, keyed by a fresh id:
+/// inventory-service must give up on it at once and park it. The checker expects it parked.
+fn poison() -> BeforeLoad {
+    BeforeLoad(Arc::new(|context: LoadContext| {
+        Box::pin(async move {
+            let (brokers, prefix) = context
+                .kafka
+                .context("injecting poison needs the local stack's broker")?;
+            let topic = kit::kafka::Topics::new(prefix).name(kit::kafka::topic::BOOKING_INITIATED);
+            let key = Uuid::new_v4().to_string();
+            let producer = kit::kafka::producer(&brokers)?;
+            producer
+                .send(
+                    rdkafka::producer::FutureRecord::to(&topic)
+                        .key(&key)
+                        .payload("selftest poison: not a message envelope"),
+                    std::time::Duration::from_secs(10),
+                )
+                .await
+                .map_err(|(e, _)| anyhow::anyhow!("injecting poison on {topic}: {e}"))?;
+            Ok(vec![checker::InjectedLetter { topic, key }])
         })
     }))
 }

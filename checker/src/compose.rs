@@ -121,6 +121,18 @@ pub struct Opts {
     pub max_examples: usize,
     /// The invariants [`check`] runs.
     pub invariants: Vec<Invariant>,
+    /// Poison messages the harness injected on purpose: each must end parked (then it is
+    /// explained, not an anomaly); one that is not was dropped.
+    pub injected_letters: Vec<InjectedLetter>,
+}
+
+/// A poison message the harness put on a topic on purpose (`chaos selftest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedLetter {
+    /// The full topic name it was put on (prefix included), as a parked letter names it.
+    pub topic: String,
+    /// Its message key.
+    pub key: String,
 }
 
 impl Default for Opts {
@@ -130,6 +142,7 @@ impl Default for Opts {
             history_complete: false,
             max_examples: 10,
             invariants: Invariant::ALL.to_vec(),
+            injected_letters: Vec::new(),
         }
     }
 }

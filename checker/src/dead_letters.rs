@@ -7,8 +7,10 @@
 //!
 //! | key | |
 //! |---|---|
-//! | `parked_dead_letters` | anomaly: letters on a dead-letter topic not replayed |
+//! | `parked_dead_letters` | anomaly: letters on a dead-letter topic not replayed, other than the harness's own poison |
+//! | `dropped_dead_letters` | anomaly: poison the harness injected ([`Opts::injected_letters`]) that is on no dead-letter topic: a consumer dropped it |
 //! | `replayed_dead_letters` | letters replayed since (when observed) |
+//! | `injected_dead_letters` | parked letters that are the harness's injected poison: explained |
 
 use uuid::Uuid;
 
@@ -19,13 +21,39 @@ use runfiles::verdict::{Example, InvariantVerdict};
 
 /// Checks invariant 7.
 pub fn check(_history: &History, state: &FinalState, opts: &Opts) -> InvariantVerdict {
-    let mut findings = Findings::new(opts.max_examples, &["parked_dead_letters"]);
+    let mut findings = Findings::new(
+        opts.max_examples,
+        &["parked_dead_letters", "dropped_dead_letters"],
+    );
     let Some(letters) = &state.dead_letters else {
         findings.note("dead letters were not observed");
         return findings.finish(false);
     };
-    let mut replayed = 0;
+    let injected = |letter: &runfiles::final_state::DeadLetterRow| {
+        opts.injected_letters.iter().any(|i| {
+            i.topic == letter.original_topic && letter.key.as_deref() == Some(i.key.as_str())
+        })
+    };
+    for poison in &opts.injected_letters {
+        let parked = letters
+            .iter()
+            .any(|l| l.original_topic == poison.topic && l.key.as_deref() == Some(&poison.key));
+        if !parked {
+            findings.anomaly(
+                "dropped_dead_letters",
+                Example::new(format!(
+                    "the poison message injected on {} (key {}) is on no dead-letter topic: a consumer dropped it",
+                    poison.topic, poison.key
+                )),
+            );
+        }
+    }
+    let (mut replayed, mut explained) = (0, 0);
     for letter in letters {
+        if injected(letter) {
+            explained += 1;
+            continue;
+        }
         if letter.replayed {
             replayed += 1;
             continue;
@@ -46,6 +74,7 @@ pub fn check(_history: &History, state: &FinalState, opts: &Opts) -> InvariantVe
         findings.anomaly("parked_dead_letters", example);
     }
     findings.count("replayed_dead_letters", replayed);
+    findings.count("injected_dead_letters", explained);
     findings.finish(false)
 }
 
@@ -106,5 +135,32 @@ mod tests {
         let verdict = check(&History::default(), &state(None), &Opts::default());
         assert_eq!(verdict.valid, Validity::True);
         assert_eq!(verdict.notes, ["dead letters were not observed"]);
+    }
+
+    #[test]
+    fn injected_poison_parked_is_explained_and_dropped_poison_is_an_anomaly() {
+        let poison = letter(false);
+        let opts = Opts {
+            injected_letters: vec![crate::InjectedLetter {
+                topic: poison.original_topic.clone(),
+                key: poison.key.clone().unwrap(),
+            }],
+            ..Opts::default()
+        };
+        let parked = check(&History::default(), &state(Some(vec![poison])), &opts);
+        assert_eq!(parked.valid, Validity::True, "{parked:?}");
+        assert_eq!(parked.counts["injected_dead_letters"], 1);
+        assert_eq!(parked.counts["parked_dead_letters"], 0);
+
+        let dropped = check(&History::default(), &state(Some(vec![])), &opts);
+        assert_eq!(dropped.valid, Validity::False, "{dropped:?}");
+        assert_eq!(dropped.counts["dropped_dead_letters"], 1);
+        let example = &dropped.examples[0];
+        assert_eq!(example.anomaly, "dropped_dead_letters");
+        assert!(
+            example.message.contains("c1.ticketflow.seats.locked")
+                && example.message.contains(&Uuid::from_u128(10).to_string()),
+            "{example:?}"
+        );
     }
 }

@@ -38,7 +38,7 @@ pub mod seat_agreement;
 #[cfg(test)]
 mod testkit;
 
-pub use compose::{check, compose, summarize, CheckFn, Invariant, Opts};
+pub use compose::{check, compose, summarize, CheckFn, InjectedLetter, Invariant, Opts};
 pub use history::{History, HistoryError, Operation};
 // The history's ops, the final state and the verdict are the run folder's types.
 pub use runfiles::final_state::{

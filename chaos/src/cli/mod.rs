@@ -164,7 +164,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Only this part: unsafe-lock, no-status-guard, no-refund, ack-before-commit,
-        /// dual-write, no-sweeper or tampered-state.
+        /// dual-write, no-sweeper, dead-letters-dropped or tampered-state.
         #[arg(long, value_name = "NAME")]
         variant: Option<String>,
     },
@@ -332,6 +332,8 @@ impl Command {
                     } else {
                         invariants
                     },
+                    // `chaos check` judges a run folder: it injected nothing.
+                    injected_letters: Vec::new(),
                 };
                 check::check(&history, &state, json.as_deref(), &opts)
             }

@@ -167,6 +167,7 @@ fn the_selftest_catches_every_bug_variant_and_tampered_state() {
         "ack-before-commit: acknowledged INVALID (lost)",
         "dual-write: compensation INVALID (seats_locked_by_unknown_bookings)",
         "no-sweeper: liveness INVALID (locked_seats)",
+        "dead-letters-dropped: dead_letters INVALID (dropped_dead_letters)",
     ] {
         assert!(
             stdout.contains(&format!("FOUND   {caught}")),

@@ -48,6 +48,8 @@ pub struct Infra {
     pub consumer_rejoin_after: Option<Duration>,
     /// See [`CommonSettings::consumer_concurrency`].
     pub consumer_concurrency: usize,
+    /// See [`CommonSettings::bug_variant`].
+    pub bug_variant: Option<crate::bug_variants::BugVariant>,
 }
 
 impl Infra {
@@ -91,6 +93,7 @@ impl Infra {
             consumers,
             consumer_rejoin_after: common.consumer_rejoin_after,
             consumer_concurrency: common.consumer_concurrency,
+            bug_variant: common.bug_variant,
         })
     }
 
@@ -115,6 +118,10 @@ impl Infra {
         let mut options = ConsumerOptions::new(&self.topics.group(self.name), topics);
         options.rejoin_after = self.consumer_rejoin_after;
         options.concurrency = self.consumer_concurrency;
+        options.drop_dead_letters = crate::bug_variants::is_on(
+            self.bug_variant,
+            crate::bug_variants::BugVariant::DeadLettersDropped,
+        );
         let run = consumer::run(
             &self.brokers,
             &self.topics,

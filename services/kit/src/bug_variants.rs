@@ -36,16 +36,19 @@ pub enum BugVariant {
     DualWrite,
     /// inventory-service never starts its expired-lock sweeper.
     NoSweeper,
+    /// Every consumer drops a message it gives up on instead of parking it on `<topic>.DLT`.
+    DeadLettersDropped,
 }
 
 impl BugVariant {
     /// Every variant, in the self-test's order.
-    pub const ALL: [BugVariant; 5] = [
+    pub const ALL: [BugVariant; 6] = [
         BugVariant::NoStatusGuard,
         BugVariant::NoRefund,
         BugVariant::AckBeforeCommit,
         BugVariant::DualWrite,
         BugVariant::NoSweeper,
+        BugVariant::DeadLettersDropped,
     ];
 
     /// The name `BUG_VARIANT` and `chaos selftest --variant` take.
@@ -56,6 +59,7 @@ impl BugVariant {
             BugVariant::AckBeforeCommit => "ack-before-commit",
             BugVariant::DualWrite => "dual-write",
             BugVariant::NoSweeper => "no-sweeper",
+            BugVariant::DeadLettersDropped => "dead-letters-dropped",
         }
     }
 

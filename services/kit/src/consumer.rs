@@ -144,6 +144,9 @@ pub struct ConsumerOptions {
     /// Leave and rejoin the group after holding no partition this long (`None`: never). See
     /// the module docs.
     pub rejoin_after: Option<Duration>,
+    /// The `dead-letters-dropped` bug variant: a message given up on is logged and dropped
+    /// instead of parked (only ever set in builds with `kit::bug_variants`).
+    pub drop_dead_letters: bool,
 }
 
 impl ConsumerOptions {
@@ -156,6 +159,7 @@ impl ConsumerOptions {
             max_backoff: Duration::from_secs(3),
             rejoin_after: Some(Duration::from_secs(5)),
             concurrency: 1,
+            drop_dead_letters: false,
         }
     }
 }
@@ -526,6 +530,16 @@ async fn dead_letter(shared: &Shared, message: &OwnedMessage, error: &str, attem
     let topic = message.topic();
     let dlt = format!("{topic}.DLT");
     let logical = shared.logical.get(topic).copied().unwrap_or("unknown");
+    if shared.options.drop_dead_letters {
+        // The bug variant: acknowledged and gone; nothing is left to replay.
+        tracing::error!(
+            topic = logical,
+            offset = message.offset(),
+            error,
+            "message dropped"
+        );
+        return true;
+    }
     tracing::error!(
         topic = logical,
         partition = message.partition(),
