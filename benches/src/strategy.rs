@@ -125,13 +125,13 @@ impl Rig {
             }
             Strategy::PgUpdate | Strategy::PgSkipLocked => {
                 let mut tx = self.pool.begin().await?;
-                seats::release(&mut tx, booking, seats).await?;
+                seats::release(&mut tx, booking, seats, true).await?;
                 tx.commit().await?;
             }
             Strategy::Full => {
                 // on_seats_release: Postgres first, then Redis, inside the transaction.
                 let mut tx = self.pool.begin().await?;
-                seats::release(&mut tx, booking, seats).await?;
+                seats::release(&mut tx, booking, seats, true).await?;
                 self.lua.release(event, booking, seats).await?;
                 tx.commit().await?;
             }

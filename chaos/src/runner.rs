@@ -37,7 +37,7 @@ pub fn exit_code(ending: Ending) -> i32 {
     i32::from(runfiles::Exit::from(ending).code())
 }
 
-/// What a [`BeforeLoad`] step may touch.
+/// What a [`LoadStep`] may touch.
 #[derive(Debug, Clone)]
 pub struct LoadContext {
     /// The run's databases (direct URLs).
@@ -49,11 +49,12 @@ pub struct LoadContext {
     pub kafka: Option<(String, String)>,
 }
 
-/// Something done to the stack once its data is ready, just before the load starts: the
-/// self-test plants what a lost message leaves behind, or injects poison. It returns the poison
-/// it injected, which the checker then expects parked.
+/// Something done to the stack just before the load starts (its data ready) or just after it
+/// ends (before the quiesce): the self-test plants what a lost message leaves behind, or injects
+/// poison or a stale message. It returns the poison it injected, which the checker then expects
+/// parked.
 #[derive(Clone)]
-pub struct BeforeLoad(
+pub struct LoadStep(
     pub  Arc<
         dyn Fn(
                 LoadContext,
@@ -64,9 +65,9 @@ pub struct BeforeLoad(
     >,
 );
 
-impl std::fmt::Debug for BeforeLoad {
+impl std::fmt::Debug for LoadStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BeforeLoad(..)")
+        f.write_str("LoadStep(..)")
     }
 }
 
@@ -80,7 +81,9 @@ pub struct RunOptions {
     /// The scenario was stretched this many times (recorded in the run report; 0 or 1 = as written).
     pub stretch: u32,
     /// Done before the load starts (needs the run's databases: local mode or `[target.databases]`).
-    pub before_load: Option<BeforeLoad>,
+    pub before_load: Option<LoadStep>,
+    /// Done once the load has ended and the faults are healed, before the quiesce (same needs).
+    pub after_load: Option<LoadStep>,
 }
 
 /// One fault as it happened: `faults.json`'s type.
@@ -452,7 +455,7 @@ async fn run_in(
     let began = Instant::now();
     let mut result = drive(
         scenario,
-        options.before_load.as_ref(),
+        [options.before_load.as_ref(), options.after_load.as_ref()],
         &run_dir,
         &gateway,
         toxiproxy,
@@ -481,7 +484,7 @@ async fn run_in(
 
 async fn drive(
     scenario: &Scenario,
-    before_load: Option<&BeforeLoad>,
+    [before_load, after_load]: [Option<&LoadStep>; 2],
     run_dir: &Path,
     gateway: &str,
     toxiproxy: ToxiproxyClient,
@@ -536,24 +539,27 @@ async fn drive(
             }
         })
     };
-    let mut injected_letters = Vec::new();
-    if let Some(before_load) = before_load {
-        let context = LoadContext {
+    let context = || -> anyhow::Result<LoadContext> {
+        Ok(LoadContext {
             databases: databases
                 .clone()
-                .context("a before-load step needs the run's databases")?,
+                .context("a before- or after-load step needs the run's databases")?,
             event_id: data.event_id,
             kafka: local.map(|s| (s.kafka_brokers.clone(), s.topic_prefix.clone())),
-        };
-        injected_letters = (before_load.0)(context)
-            .await
-            .context("the before-load step")?;
+        })
+    };
+    let mut injected_letters = Vec::new();
+    if let Some(step) = before_load {
+        injected_letters.extend((step.0)(context()?).await.context("the before-load step")?);
     }
     let cpu_before = reports::cpu::ProcessSnapshot::take(std::process::id());
     let outcome = loadgen::run::run_plan(&plan, Some(tell)).await;
     schedule.abort();
     faults.heal_all().await;
     let outcome = outcome.map_err(|e| anyhow::anyhow!("loadgen: {e}"))?;
+    if let Some(step) = after_load {
+        injected_letters.extend((step.0)(context()?).await.context("the after-load step")?);
+    }
 
     // Fault windows with what the load did during each.
     let history = History::load(run_dir.join("loadgen/history.jsonl"))

@@ -18,13 +18,15 @@ use std::time::Instant;
 
 use anyhow::Context;
 use kit::bug_variants::BugVariant;
+use kit::kafka::{topic, Envelope};
+use kit::messages::SeatsCommand;
 use sqlx::Connection;
 use uuid::Uuid;
 
 use crate::checker::{self, Opts, Validity, Verdict};
 use crate::collect::collect_from_databases;
 use crate::local_stack::drop_databases;
-use crate::runner::{self, BeforeLoad, LoadContext, RunOptions};
+use crate::runner::{self, LoadContext, LoadStep, RunOptions};
 use crate::scenario::Scenario;
 
 /// How a part's build is broken.
@@ -58,7 +60,9 @@ pub struct Part {
     /// The invariant and anomaly the checker must report on the broken run.
     pub expect: (&'static str, &'static str),
     /// Done to the stack before the load (both runs).
-    before_load: Option<fn() -> BeforeLoad>,
+    before_load: Option<fn() -> LoadStep>,
+    /// Done to the stack after the load, before the quiesce (both runs).
+    after_load: Option<fn() -> LoadStep>,
 }
 
 /// The name of the last part, which tampers with a clean run's databases.
@@ -152,6 +156,7 @@ pub const PARTS: &[Part] = &[
         switch: Switch::UnsafeLocks,
         expect: ("double_booking", "double_booked_seats"),
         before_load: None,
+        after_load: None,
     },
     Part {
         name: "no-status-guard",
@@ -160,6 +165,7 @@ pub const PARTS: &[Part] = &[
         switch: Switch::Variant(BugVariant::NoStatusGuard),
         expect: ("notifications", "confirmation_for_unconfirmed_booking"),
         before_load: None,
+        after_load: None,
     },
     Part {
         name: "no-refund",
@@ -168,6 +174,7 @@ pub const PARTS: &[Part] = &[
         switch: Switch::Variant(BugVariant::NoRefund),
         expect: ("compensation", "captured_not_confirmed"),
         before_load: None,
+        after_load: None,
     },
     Part {
         name: "ack-before-commit",
@@ -176,6 +183,7 @@ pub const PARTS: &[Part] = &[
         switch: Switch::Variant(BugVariant::AckBeforeCommit),
         expect: ("acknowledged", "lost"),
         before_load: None,
+        after_load: None,
     },
     Part {
         name: "dual-write",
@@ -184,6 +192,7 @@ pub const PARTS: &[Part] = &[
         switch: Switch::Variant(BugVariant::DualWrite),
         expect: ("compensation", "seats_locked_by_unknown_bookings"),
         before_load: None,
+        after_load: None,
     },
     Part {
         name: "no-sweeper",
@@ -192,6 +201,7 @@ pub const PARTS: &[Part] = &[
         switch: Switch::Variant(BugVariant::NoSweeper),
         expect: ("liveness", "locked_seats"),
         before_load: Some(orphan_lock),
+        after_load: None,
     },
     Part {
         name: "dead-letters-dropped",
@@ -200,6 +210,16 @@ pub const PARTS: &[Part] = &[
         switch: Switch::Variant(BugVariant::DeadLettersDropped),
         expect: ("dead_letters", "dropped_dead_letters"),
         before_load: Some(poison),
+        after_load: None,
+    },
+    Part {
+        name: "release-without-owner-check",
+        breaks: "inventory's seats.release frees the seats it names whoever holds them",
+        schedule: STEADY,
+        switch: Switch::Variant(BugVariant::ReleaseWithoutOwnerCheck),
+        expect: ("seat_agreement", "confirmed_without_their_seats"),
+        before_load: None,
+        after_load: Some(stale_release),
     },
 ];
 
@@ -270,7 +290,7 @@ async fn run_schedule(
     out: &Path,
     name: &str,
     text: &str,
-    before_load: Option<BeforeLoad>,
+    [before_load, after_load]: [Option<LoadStep>; 2],
     keep_databases: bool,
 ) -> anyhow::Result<runner::RunReport> {
     runner::run(
@@ -280,6 +300,7 @@ async fn run_schedule(
             keep_databases,
             stretch: 1,
             before_load,
+            after_load,
         },
     )
     .await
@@ -300,7 +321,8 @@ pub async fn run(out: &Path, only: Option<&str>) -> anyhow::Result<Vec<Finding>>
     let total = parts.len() + usize::from(only.is_none_or(|o| o == TAMPERED));
     // A schedule's correct run (with its before-load step) is done once, whichever variants
     // share it.
-    let mut correct: HashMap<(&'static str, Option<usize>), Finding> = HashMap::new();
+    type Schedule = (&'static str, Option<usize>, Option<usize>);
+    let mut correct: HashMap<Schedule, Finding> = HashMap::new();
     for (i, part) in parts.iter().enumerate() {
         eprintln!(
             "selftest {}/{total}: {} ({})",
@@ -309,14 +331,18 @@ pub async fn run(out: &Path, only: Option<&str>) -> anyhow::Result<Vec<Finding>>
             part.breaks
         );
         let schedule_name = schedule_name(part.schedule);
-        let key = (schedule_name, part.before_load.map(|f| f as usize));
+        let key = (
+            schedule_name,
+            part.before_load.map(|f| f as usize),
+            part.after_load.map(|f| f as usize),
+        );
         if let std::collections::hash_map::Entry::Vacant(slot) = correct.entry(key) {
             let began = Instant::now();
             let report = run_schedule(
                 out,
                 &format!("{}-correct", part.name),
                 part.schedule,
-                part.before_load.map(|f| f()),
+                [part.before_load.map(|f| f()), part.after_load.map(|f| f())],
                 false,
             )
             .await?;
@@ -352,7 +378,7 @@ pub async fn run(out: &Path, only: Option<&str>) -> anyhow::Result<Vec<Finding>>
             out,
             part.name,
             &broken_text,
-            part.before_load.map(|f| f()),
+            [part.before_load.map(|f| f()), part.after_load.map(|f| f())],
             false,
         )
         .await;
@@ -389,8 +415,8 @@ fn schedule_name(schedule: &'static str) -> &'static str {
 /// Plants an orphaned seat lock: one AVAILABLE seat of the event turned LOCKED for a booking
 /// that does not exist, running out in 2 s. It is what a lost `seats.release` leaves behind;
 /// only the sweeper can free it.
-fn orphan_lock() -> BeforeLoad {
-    BeforeLoad(Arc::new(|context: LoadContext| {
+fn orphan_lock() -> LoadStep {
+    LoadStep(Arc::new(|context: LoadContext| {
         Box::pin(async move {
             let event = context.event_id;
             let mut inventory = sqlx::PgConnection::connect(&context.databases.inventory).await?;
@@ -415,8 +441,8 @@ fn orphan_lock() -> BeforeLoad {
 
 /// Injects one poison message (not an envelope) on `booking.initiated`, keyed by a fresh id:
 /// inventory-service must give up on it at once and park it. The checker expects it parked.
-fn poison() -> BeforeLoad {
-    BeforeLoad(Arc::new(|context: LoadContext| {
+fn poison() -> LoadStep {
+    LoadStep(Arc::new(|context: LoadContext| {
         Box::pin(async move {
             let (brokers, prefix) = context
                 .kafka
@@ -438,11 +464,75 @@ fn poison() -> BeforeLoad {
     }))
 }
 
+/// After the load, a stale `seats.release` (a booking that does not hold the seat, as a late
+/// release of a seat's previous holder would be) for one RESERVED seat; waits until
+/// inventory-service has consumed it, so the final state shows what it did. With the owner check
+/// it frees nothing.
+fn stale_release() -> LoadStep {
+    LoadStep(Arc::new(|context: LoadContext| {
+        Box::pin(async move {
+            let (brokers, prefix) = context
+                .kafka
+                .context("a stale release needs the local stack's broker")?;
+            let event = context.event_id;
+            let mut inventory = sqlx::PgConnection::connect(&context.databases.inventory).await?;
+            // The last bookings' confirms may still be on their way: wait for a RESERVED seat.
+            let mut seat = None;
+            for _ in 0..100 {
+                seat = sqlx::query_scalar(
+                    "SELECT id FROM seats WHERE event_id = $1 AND status = 'RESERVED' ORDER BY position LIMIT 1",
+                )
+                .bind(event)
+                .fetch_optional(&mut inventory)
+                .await?;
+                if seat.is_some() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let seat: Uuid = seat.context("the run reserved no seat within 10 s")?;
+            let stale = Uuid::new_v4();
+            let release = Envelope::new(
+                topic::SEATS_RELEASE,
+                SeatsCommand {
+                    booking_id: stale,
+                    event_id: event,
+                    seat_ids: vec![seat],
+                    reason: Some("EXPIRED".into()),
+                },
+            );
+            let producer = kit::kafka::producer(&brokers)?;
+            kit::bug_variants::publish_directly(
+                &producer,
+                &kit::kafka::Topics::new(prefix),
+                topic::SEATS_RELEASE,
+                &stale.to_string(),
+                &release,
+            )
+            .await?;
+            // inventory-service records every message it consumed in its inbox.
+            for _ in 0..300 {
+                let consumed: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM processed_messages WHERE event_id = $1)",
+                )
+                .bind(release.event_id)
+                .fetch_one(&mut inventory)
+                .await?;
+                if consumed {
+                    return Ok(Vec::new());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            anyhow::bail!("inventory-service did not consume the stale seats.release within 30 s")
+        })
+    }))
+}
+
 /// A clean run whose databases are then tampered with: a CONFIRMED booking turned FAILED while
 /// its seats stay RESERVED, and a PENDING booking added. The checker must name both.
 async fn tampered(out: &Path) -> anyhow::Result<Vec<Finding>> {
     let began = Instant::now();
-    let clean = run_schedule(out, TAMPERED, STEADY, None, true).await?;
+    let clean = run_schedule(out, TAMPERED, STEADY, [None, None], true).await?;
     let result = tamper_and_check(&clean).await;
     drop_databases(&clean.kept_databases).await;
     let (tampered_booking, pending_booking, verdict) = result?;

@@ -114,6 +114,7 @@ pub async fn run(scenarios: &[Scenario], out: &Path, stretch: u32) -> anyhow::Re
             keep_databases: false,
             stretch,
             before_load: None,
+            after_load: None,
         };
         let began = std::time::Instant::now();
         let row = match runner::run(&scenario.stretched(stretch), &options).await {

@@ -164,7 +164,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Only this part: unsafe-lock, no-status-guard, no-refund, ack-before-commit,
-        /// dual-write, no-sweeper, dead-letters-dropped or tampered-state.
+        /// dual-write, no-sweeper, dead-letters-dropped, release-without-owner-check or
+        /// tampered-state.
         #[arg(long, value_name = "NAME")]
         variant: Option<String>,
     },

@@ -48,6 +48,7 @@ pub async fn run(
         keep_databases,
         stretch,
         before_load: None,
+        after_load: None,
     };
     match crate::runner::run(&scenario, &options).await {
         Ok(report) => {

@@ -168,6 +168,7 @@ fn the_selftest_catches_every_bug_variant_and_tampered_state() {
         "dual-write: compensation INVALID (seats_locked_by_unknown_bookings)",
         "no-sweeper: liveness INVALID (locked_seats)",
         "dead-letters-dropped: dead_letters INVALID (dropped_dead_letters)",
+        "release-without-owner-check: seat_agreement INVALID (confirmed_without_their_seats)",
     ] {
         assert!(
             stdout.contains(&format!("FOUND   {caught}")),

@@ -73,6 +73,8 @@ pub struct Inventory {
     pub lock_ttl: Duration,
     pub unsafe_race_window: Duration,
     pub metrics: InventoryMetrics,
+    /// The deliberately broken behaviour switched on, if any (`kit::bug_variants`).
+    pub bug_variant: Option<kit::bug_variants::BugVariant>,
 }
 
 impl Inventory {
@@ -278,7 +280,17 @@ impl Inventory {
         let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
         };
-        let released = seats::release(&mut tx, command.booking_id, &command.seat_ids).await?;
+        let owner_checked = !kit::bug_variants::is_on(
+            self.bug_variant,
+            kit::bug_variants::BugVariant::ReleaseWithoutOwnerCheck,
+        );
+        let released = seats::release(
+            &mut tx,
+            command.booking_id,
+            &command.seat_ids,
+            owner_checked,
+        )
+        .await?;
         self.release_redis_or_defer(
             &mut tx,
             command.event_id,

@@ -263,16 +263,24 @@ pub async fn release(
     tx: &mut PgConnection,
     booking: Uuid,
     seats: &[Uuid],
+    owner_checked: bool,
 ) -> Result<u64, sqlx::Error> {
     lock_booking(tx, booking).await?;
     sqlx::query("INSERT INTO released_bookings (booking_id) VALUES ($1) ON CONFLICT DO NOTHING")
         .bind(booking)
         .execute(&mut *tx)
         .await?;
-    let released = sqlx::query(
+    // Without the owner check (the `release-without-owner-check` bug variant) a release frees
+    // the seats it names whoever holds them.
+    let holder = if owner_checked {
+        "booking_id = $1"
+    } else {
+        "booking_id IS NOT NULL AND $1::uuid IS NOT NULL"
+    };
+    let released = sqlx::query(&format!(
         "UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, locked_until = NULL, updated_at = now()
-          WHERE id = ANY($2) AND booking_id = $1",
-    )
+          WHERE id = ANY($2) AND {holder}"
+    ))
     .bind(booking)
     .bind(seats)
     .execute(&mut *tx)

@@ -49,6 +49,7 @@ impl Service for Application {
             lock_ttl: settings.lock_ttl,
             unsafe_race_window: settings.unsafe_race_window,
             metrics: InventoryMetrics::register(infra.metrics.registry()),
+            bug_variant: settings.common.bug_variant,
         });
         let relay = infra.relay();
         let handler_inventory = inventory.clone();

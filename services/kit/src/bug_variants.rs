@@ -38,17 +38,21 @@ pub enum BugVariant {
     NoSweeper,
     /// Every consumer drops a message it gives up on instead of parking it on `<topic>.DLT`.
     DeadLettersDropped,
+    /// inventory-service's `seats.release` frees the seats it names whoever holds them (no
+    /// check that the releasing booking is their holder).
+    ReleaseWithoutOwnerCheck,
 }
 
 impl BugVariant {
     /// Every variant, in the self-test's order.
-    pub const ALL: [BugVariant; 6] = [
+    pub const ALL: [BugVariant; 7] = [
         BugVariant::NoStatusGuard,
         BugVariant::NoRefund,
         BugVariant::AckBeforeCommit,
         BugVariant::DualWrite,
         BugVariant::NoSweeper,
         BugVariant::DeadLettersDropped,
+        BugVariant::ReleaseWithoutOwnerCheck,
     ];
 
     /// The name `BUG_VARIANT` and `chaos selftest --variant` take.
@@ -60,6 +64,7 @@ impl BugVariant {
             BugVariant::DualWrite => "dual-write",
             BugVariant::NoSweeper => "no-sweeper",
             BugVariant::DeadLettersDropped => "dead-letters-dropped",
+            BugVariant::ReleaseWithoutOwnerCheck => "release-without-owner-check",
         }
     }
 
