@@ -63,8 +63,11 @@ async fn proxy_and_toxic_lifecycle_matches_toxiproxy_shapes() {
         let echo = spawn_echo().await;
         let name = unique("lifecycle");
 
-        // Create: 201, toxiproxy's keys, listen shows the real port.
-        let body = json!({"name": name, "listen": "127.0.0.1:0", "upstream": echo.to_string()})
+        // Create: 201, toxiproxy's keys. The port is one bind(0) never hands out: while the proxy
+        // is disabled below its port is free, and another test of this binary binding port 0
+        // could otherwise take it before `enable` binds it again (seen once in CI).
+        let port = crate::helpers::free_port_below_ephemeral_range();
+        let body = json!({"name": name, "listen": format!("127.0.0.1:{port}"), "upstream": echo.to_string()})
             .to_string();
         let (status, proxy) = app.raw(Method::POST, "/proxies", Some(&body)).await;
         assert_eq!(status, 201, "{proxy}");

@@ -151,6 +151,22 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A free loopback port below the kernel's ephemeral range (`ip_local_port_range`), which
+/// `bind(127.0.0.1:0)` never returns: no test binding port 0 can take it.
+pub fn free_port_below_ephemeral_range() -> u16 {
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    // Start somewhere different in each process, so parallel test binaries rarely probe alike.
+    let span = low.saturating_sub(20_000).max(1);
+    let start = 20_000 + (std::process::id() % u32::from(span)) as u16;
+    (start..low)
+        .chain(20_000..start)
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port below the ephemeral range")
+}
+
 /// The sorted keys of a JSON object.
 pub fn keys(value: &serde_json::Value) -> Vec<String> {
     let mut keys: Vec<String> = value
