@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use anyhow::Context;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -121,19 +122,11 @@ async fn create_booking(
         return broken::dual_write(&state, row).await;
     }
     let mut tx = state.pool.begin().await?;
-    let Some(booking) = row.insert(&mut tx).await? else {
+    let Some(booking) = row.write(&mut tx, &state.transitions.topics).await? else {
         // A concurrent request with the same key won; answer with its booking.
         tx.rollback().await?;
         return replay_winner(&state.pool, &row).await;
     };
-    kit::outbox::enqueue(
-        &mut tx,
-        &state.transitions.topics,
-        topic::BOOKING_INITIATED,
-        &booking.id.to_string(),
-        &initiated(&booking),
-    )
-    .await?;
     kit::outbox::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(BookingDto::from(booking))).into_response())
 }
@@ -170,6 +163,27 @@ impl NewBooking {
         .bind(self.timeout)
         .fetch_optional(&mut *tx)
         .await
+    }
+
+    /// [`NewBooking::insert`] and its `booking.initiated` in the outbox, in the caller's
+    /// transaction; `None` (nothing written) when another request with the same key has a row.
+    async fn write(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        topics: &kit::kafka::Topics,
+    ) -> anyhow::Result<Option<Booking>> {
+        let Some(booking) = self.insert(tx).await.context("database query failed")? else {
+            return Ok(None);
+        };
+        kit::outbox::enqueue(
+            tx,
+            topics,
+            topic::BOOKING_INITIATED,
+            &booking.id.to_string(),
+            &initiated(&booking),
+        )
+        .await?;
+        Ok(Some(booking))
     }
 }
 
@@ -232,16 +246,7 @@ mod broken {
             tokio::time::sleep(ACK_DELAY).await;
             let write = async {
                 let mut tx = state.pool.begin().await?;
-                if let Some(booking) = row.insert(&mut tx).await? {
-                    kit::outbox::enqueue(
-                        &mut tx,
-                        &state.transitions.topics,
-                        topic::BOOKING_INITIATED,
-                        &booking.id.to_string(),
-                        &initiated(&booking),
-                    )
-                    .await?;
-                }
+                row.write(&mut tx, &state.transitions.topics).await?;
                 kit::outbox::commit(tx).await?;
                 anyhow::Ok(())
             };
