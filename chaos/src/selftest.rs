@@ -8,8 +8,9 @@
 //!
 //! Each schedule makes its violation certain by construction (a rendezvous, a lock that runs out
 //! before the payment, a kill while acknowledged bookings are unwritten, a crash on every fifth
-//! booking, a planted orphan lock), so every part runs once. A last part tampers with the
-//! databases of a clean run and checks the checker names what was tampered with.
+//! booking, a planted orphan lock, poison, a stale release, a byte-for-byte redelivery), so
+//! every part runs once. A last part tampers with the databases of a clean run and checks the
+//! checker names what was tampered with.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -57,8 +58,9 @@ pub struct Part {
     /// The schedule, a scenario with a `[stack]` section; the broken run adds its switch there.
     schedule: &'static str,
     switch: Switch,
-    /// The invariant and anomaly the checker must report on the broken run.
-    pub expect: (&'static str, &'static str),
+    /// The invariants and anomalies the checker must report on the broken run (each one a
+    /// finding of its own).
+    pub expect: &'static [(&'static str, &'static str)],
     /// Done to the stack before the load (both runs).
     before_load: Option<fn() -> LoadStep>,
     /// Done to the stack after the load, before the quiesce (both runs).
@@ -123,6 +125,8 @@ rate = "10/s"
 duration = "8s"
 scenarios = "book"
 seats_per_booking = "1"
+# a lost booking is polled this long, not loadgen's 90 s, before it is recorded
+confirm_timeout = "30s"
 [[faults]]
 at = "4s"
 for = "2s"
@@ -154,7 +158,7 @@ pub const PARTS: &[Part] = &[
         breaks: "inventory's lock is check-then-set with no Postgres guard",
         schedule: HOT_SEATS,
         switch: Switch::UnsafeLocks,
-        expect: ("double_booking", "double_booked_seats"),
+        expect: &[("double_booking", "double_booked_seats")],
         before_load: None,
         after_load: None,
     },
@@ -163,7 +167,7 @@ pub const PARTS: &[Part] = &[
         breaks: "booking-service confirms on any successful payment, whatever became of the booking and its seat lock",
         schedule: LATE_PAYMENT,
         switch: Switch::Variant(BugVariant::NoStatusGuard),
-        expect: ("notifications", "confirmation_for_unconfirmed_booking"),
+        expect: &[("notifications", "confirmation_for_unconfirmed_booking")],
         before_load: None,
         after_load: None,
     },
@@ -172,7 +176,7 @@ pub const PARTS: &[Part] = &[
         breaks: "payment-service keeps the money of a paid booking that fails, expires or is cancelled",
         schedule: LATE_PAYMENT,
         switch: Switch::Variant(BugVariant::NoRefund),
-        expect: ("compensation", "captured_not_confirmed"),
+        expect: &[("compensation", "captured_not_confirmed")],
         before_load: None,
         after_load: None,
     },
@@ -181,7 +185,7 @@ pub const PARTS: &[Part] = &[
         breaks: "booking-service answers 202 and writes the booking 2 s later",
         schedule: KILL_BOOKING,
         switch: Switch::Variant(BugVariant::AckBeforeCommit),
-        expect: ("acknowledged", "lost"),
+        expect: &[("acknowledged", "lost")],
         before_load: None,
         after_load: None,
     },
@@ -190,7 +194,7 @@ pub const PARTS: &[Part] = &[
         breaks: "booking-service publishes booking.initiated, then commits; every fifth booking crashes in between",
         schedule: STEADY,
         switch: Switch::Variant(BugVariant::DualWrite),
-        expect: ("compensation", "seats_locked_by_unknown_bookings"),
+        expect: &[("compensation", "seats_locked_by_unknown_bookings")],
         before_load: None,
         after_load: None,
     },
@@ -199,7 +203,7 @@ pub const PARTS: &[Part] = &[
         breaks: "inventory never returns expired locks to AVAILABLE",
         schedule: STEADY,
         switch: Switch::Variant(BugVariant::NoSweeper),
-        expect: ("liveness", "locked_seats"),
+        expect: &[("liveness", "locked_seats")],
         before_load: Some(orphan_lock),
         after_load: None,
     },
@@ -208,7 +212,7 @@ pub const PARTS: &[Part] = &[
         breaks: "every consumer drops a message it gives up on instead of parking it",
         schedule: STEADY,
         switch: Switch::Variant(BugVariant::DeadLettersDropped),
-        expect: ("dead_letters", "dropped_dead_letters"),
+        expect: &[("dead_letters", "dropped_dead_letters")],
         before_load: Some(poison),
         after_load: None,
     },
@@ -217,9 +221,21 @@ pub const PARTS: &[Part] = &[
         breaks: "inventory's seats.release frees the seats it names whoever holds them",
         schedule: STEADY,
         switch: Switch::Variant(BugVariant::ReleaseWithoutOwnerCheck),
-        expect: ("seat_agreement", "confirmed_without_their_seats"),
+        expect: &[("seat_agreement", "confirmed_without_their_seats")],
         before_load: None,
         after_load: Some(stale_release),
+    },
+    Part {
+        name: "inbox-off",
+        breaks: "payment- and notification-service take a redelivered message as new (no inbox, no unique key)",
+        schedule: STEADY,
+        switch: Switch::Variant(BugVariant::InboxOff),
+        expect: &[
+            ("compensation", "confirmed_with_several_captures"),
+            ("notifications", "confirmed_with_several_notifications"),
+        ],
+        before_load: None,
+        after_load: Some(redeliver),
     },
 ];
 
@@ -386,15 +402,17 @@ pub async fn run(out: &Path, only: Option<&str>) -> anyhow::Result<Vec<Finding>>
             std::env::remove_var("UNSAFE_RACE_WINDOW_MS");
         }
         let report = report?;
-        let (invariant, anomaly) = part.expect;
-        let example = first_example(&report.verdict, invariant, anomaly);
-        let valid = report.verdict.invariants.get(invariant).map(|v| v.valid);
-        findings.push(Finding {
-            expectation: format!("{}: {invariant} INVALID ({anomaly})", part.name),
-            found: valid == Some(Validity::False) && example.is_some(),
-            evidence: example.unwrap_or_else(|| not_valid(&report.verdict)),
-            seconds: began.elapsed().as_secs_f64(),
-        });
+        let seconds = began.elapsed().as_secs_f64();
+        for &(invariant, anomaly) in part.expect {
+            let example = first_example(&report.verdict, invariant, anomaly);
+            let valid = report.verdict.invariants.get(invariant).map(|v| v.valid);
+            findings.push(Finding {
+                expectation: format!("{}: {invariant} INVALID ({anomaly})", part.name),
+                found: valid == Some(Validity::False) && example.is_some(),
+                evidence: example.unwrap_or_else(|| not_valid(&report.verdict)),
+                seconds,
+            });
+        }
     }
     if only.is_none_or(|o| o == TAMPERED) {
         eprintln!("selftest {total}/{total}: {TAMPERED} (a clean run, then tampered databases)");
@@ -526,6 +544,167 @@ fn stale_release() -> LoadStep {
             anyhow::bail!("inventory-service did not consume the stale seats.release within 30 s")
         })
     }))
+}
+
+/// After the load, one confirmed booking's `payment.requested` and `booking.confirmed` delivered
+/// again, byte for byte (the same eventIds), as a consumer that crashed after handling them and
+/// before committing its offset reads them again; waits until payment- and notification-service
+/// have committed past the copies, so the final state shows what they did. With the inbox, the
+/// copies change nothing.
+fn redeliver() -> LoadStep {
+    LoadStep(Arc::new(|context: LoadContext| {
+        Box::pin(async move {
+            let (brokers, prefix) = context
+                .kafka
+                .context("a redelivery needs the local stack's broker")?;
+            let topics = kit::kafka::Topics::new(prefix);
+            let wanted = [
+                (topic::PAYMENT_REQUESTED, "payment-service"),
+                (topic::BOOKING_CONFIRMED, "notification-service"),
+            ];
+            let names: Vec<String> = wanted.iter().map(|(t, _)| topics.name(t)).collect();
+            let messages = {
+                let (brokers, names) = (brokers.clone(), names.clone());
+                tokio::task::spawn_blocking(move || {
+                    redelivery::one_confirmed_booking(&brokers, &names)
+                })
+                .await??
+            };
+            let producer = kit::kafka::producer(&brokers)?;
+            let mut copies = Vec::new();
+            for ((name, (_, service)), message) in names.iter().zip(wanted).zip(messages) {
+                let delivered = producer
+                    .send(
+                        rdkafka::producer::FutureRecord::to(name)
+                            .key(&message.key)
+                            .payload(&message.payload),
+                        std::time::Duration::from_secs(10),
+                    )
+                    .await
+                    .map_err(|(e, _)| anyhow::anyhow!("redelivering on {name}: {e}"))?;
+                copies.push(redelivery::Copy {
+                    group: topics.group(service),
+                    topic: name.clone(),
+                    partition: delivered.partition,
+                    offset: delivered.offset,
+                });
+            }
+            tokio::task::spawn_blocking(move || redelivery::wait_until_consumed(&brokers, &copies))
+                .await??;
+            Ok(Vec::new())
+        })
+    }))
+}
+
+/// Reading the run's topics and consumer groups for [`redeliver`] (librdkafka's blocking calls,
+/// run off the runtime).
+mod redelivery {
+    use std::time::{Duration, Instant};
+
+    use anyhow::Context;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Message, Offset, TopicPartitionList};
+
+    /// One message as it was on the broker.
+    pub struct Read {
+        pub key: Vec<u8>,
+        pub payload: Vec<u8>,
+    }
+
+    /// A copy sent again, and the group that must consume it.
+    pub struct Copy {
+        pub group: String,
+        pub topic: String,
+        pub partition: i32,
+        pub offset: i64,
+    }
+
+    /// The first message on `topics[1]` and the message on `topics[0]` with the same key (the
+    /// booking id), in the order of `topics`; waits up to 30 s for the pair.
+    pub fn one_confirmed_booking(brokers: &str, topics: &[String]) -> anyhow::Result<Vec<Read>> {
+        let reader: BaseConsumer = kit::kafka::consumer_config(brokers, "selftest-redelivery")
+            .set("enable.auto.commit", "false")
+            .create()
+            .context("cannot create a Kafka reader")?;
+        let mut assignment = TopicPartitionList::new();
+        for topic in topics {
+            let metadata = reader
+                .fetch_metadata(Some(topic), Duration::from_secs(10))
+                .with_context(|| format!("reading the partitions of {topic}"))?;
+            for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+                assignment.add_partition_offset(topic, partition.id(), Offset::Beginning)?;
+            }
+        }
+        reader.assign(&assignment)?;
+        let mut seen: Vec<Vec<(Vec<u8>, Vec<u8>)>> = vec![Vec::new(); topics.len()];
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let Some(message) = reader.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let message = message.context("reading the run's topics")?;
+            let Some(i) = topics.iter().position(|t| t == message.topic()) else {
+                continue;
+            };
+            if let (Some(key), Some(payload)) = (message.key(), message.payload()) {
+                seen[i].push((key.to_vec(), payload.to_vec()));
+            }
+            let Some((key, _)) = seen[1].first() else {
+                continue;
+            };
+            if let Some((_, requested)) = seen[0].iter().find(|(k, _)| k == key) {
+                return Ok(vec![
+                    Read {
+                        key: key.clone(),
+                        payload: requested.clone(),
+                    },
+                    Read {
+                        key: key.clone(),
+                        payload: seen[1][0].1.clone(),
+                    },
+                ]);
+            }
+        }
+        anyhow::bail!(
+            "no confirmed booking with its payment request on {} within 30 s",
+            topics.join(" and ")
+        )
+    }
+
+    /// Waits up to 60 s until each copy's group has committed an offset past it.
+    pub fn wait_until_consumed(brokers: &str, copies: &[Copy]) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for copy in copies {
+            // Only asks the group's coordinator for its offsets: this consumer never joins it.
+            let asker: BaseConsumer = kit::kafka::consumer_config(brokers, &copy.group)
+                .create()
+                .context("cannot create a Kafka client")?;
+            let mut partition = TopicPartitionList::new();
+            partition.add_partition(&copy.topic, copy.partition);
+            loop {
+                let committed = asker
+                    .committed_offsets(partition.clone(), Duration::from_secs(5))
+                    .ok()
+                    .and_then(|list| {
+                        list.find_partition(&copy.topic, copy.partition)
+                            .and_then(|p| p.offset().to_raw())
+                    });
+                if committed.is_some_and(|next| next > copy.offset) {
+                    break;
+                }
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "{} did not consume the copy on {} (partition {}, offset {}) within 60 s",
+                    copy.group,
+                    copy.topic,
+                    copy.partition,
+                    copy.offset
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A clean run whose databases are then tampered with: a CONFIRMED booking turned FAILED while

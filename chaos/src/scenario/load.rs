@@ -49,7 +49,13 @@ pub struct LoadSettings {
     pub seats_per_booking: (usize, usize),
     /// Seats the hot-seat persona fights over.
     pub hot_seats: usize,
+    /// How long loadgen polls a booking before recording it PENDING (`confirm_timeout`,
+    /// default loadgen's 90 s).
+    pub confirm_timeout: Duration,
 }
+
+/// `load.confirm_timeout` when the file leaves it out: loadgen's own default.
+pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(90);
 
 impl LoadSettings {
     /// The load window: how long the rate shape lasts.
@@ -75,6 +81,7 @@ pub(super) struct RawLoad {
     pub(super) strategy: Option<Spanned<String>>,
     pub(super) seats_per_booking: Option<Spanned<String>>,
     pub(super) hot_seats: Option<Spanned<u64>>,
+    pub(super) confirm_timeout: Option<Spanned<String>>,
 }
 
 impl Validator<'_> {
@@ -215,6 +222,21 @@ impl Validator<'_> {
                 }
             }
         }
+        let mut confirm_timeout = DEFAULT_CONFIRM_TIMEOUT;
+        if let Some(text) = &l.confirm_timeout {
+            match self.duration("load.confirm_timeout", text) {
+                Some(d) if d.is_zero() => {
+                    self.problem(
+                        &text.span(),
+                        "load.confirm_timeout",
+                        "must be longer than 0s",
+                    );
+                    ok = false;
+                }
+                Some(d) => confirm_timeout = d,
+                None => ok = false,
+            }
+        }
         if !ok {
             return None;
         }
@@ -228,6 +250,7 @@ impl Validator<'_> {
             strategy,
             seats_per_booking,
             hot_seats,
+            confirm_timeout,
         })
     }
 }

@@ -289,6 +289,7 @@ impl Scenario {
             .map_err(|e| format!("load.strategy: {e}"))?;
         plan.ops.seats_per_booking = load.seats_per_booking;
         plan.ops.hot_seats = load.hot_seats.max(1);
+        plan.ops.confirm_timeout = load.confirm_timeout;
         plan.set_thresholds(&self.thresholds)
             .map_err(|e| format!("thresholds: {e}"))?;
         Ok(plan)

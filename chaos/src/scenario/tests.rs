@@ -35,6 +35,7 @@ inflight = 400
 strategy = "random"
 seats_per_booking = "1..2"
 hot_seats = 10
+confirm_timeout = "20s"
 
 [[faults]]
 at = "2s"
@@ -224,6 +225,7 @@ fn the_load_plan_carries_the_load_and_thresholds() {
     assert_eq!(plan.inflight, 400);
     assert_eq!(plan.ops.seats_per_booking, (1, 2));
     assert_eq!(plan.ops.hot_seats, 10);
+    assert_eq!(plan.ops.confirm_timeout, Duration::from_secs(20));
     assert_eq!(plan.closed_users, 0);
     let saga: Vec<String> = plan
         .saga_rules
@@ -252,6 +254,8 @@ fn the_load_plan_equals_what_loadgen_makes_of_the_same_flags() {
         "book=8,hot-seat=1,cancel=1",
         "--inflight",
         "400",
+        "--confirm-timeout",
+        "20s",
         "--threshold",
         "unknown=0",
         "--threshold",
@@ -664,6 +668,20 @@ fn bad_load_knobs_are_refused() {
     );
     let text = edit("users = 50", "users = 0");
     assert_refused(&text, line(&text, "users"), "data.users", &["at least 1"]);
+    let text = edit("confirm_timeout = \"20s\"", "confirm_timeout = \"0s\"");
+    assert_refused(
+        &text,
+        line(&text, "confirm_timeout"),
+        "load.confirm_timeout",
+        &["longer than 0s"],
+    );
+    let text = edit("confirm_timeout = \"20s\"", "confirm_timeout = \"soon\"");
+    assert_refused(
+        &text,
+        line(&text, "confirm_timeout"),
+        "load.confirm_timeout",
+        &["not a duration"],
+    );
 }
 
 #[test]

@@ -169,6 +169,8 @@ fn the_selftest_catches_every_bug_variant_and_tampered_state() {
         "no-sweeper: liveness INVALID (locked_seats)",
         "dead-letters-dropped: dead_letters INVALID (dropped_dead_letters)",
         "release-without-owner-check: seat_agreement INVALID (confirmed_without_their_seats)",
+        "inbox-off: compensation INVALID (confirmed_with_several_captures)",
+        "inbox-off: notifications INVALID (confirmed_with_several_notifications)",
     ] {
         assert!(
             stdout.contains(&format!("FOUND   {caught}")),

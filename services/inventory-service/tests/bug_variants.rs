@@ -1,6 +1,6 @@
 //! The bug variants (`LOCK_STRATEGY=unsafe` here, `BUG_VARIANT` in `kit::bug_variants`) exist
 //! only in builds made for `chaos selftest`: the `bug-variants` features of inventory-service
-//! and kit (which booking-, payment- and inventory-service forward), turned on only by
+//! and kit (which booking-, payment-, notification- and inventory-service forward), turned on only by
 //! dev-dependencies and `chaos --features selftest`. This reads the workspace's normal
 //! dependency graph (what `cargo build --workspace`, the Docker image and `stack` compile) and
 //! fails if anything there enables either feature.

@@ -41,11 +41,16 @@ pub enum BugVariant {
     /// inventory-service's `seats.release` frees the seats it names whoever holds them (no
     /// check that the releasing booking is their holder).
     ReleaseWithoutOwnerCheck,
+    /// payment- and notification-service take every delivery as new: no inbox, and none of the
+    /// unique keys that also drop a second message about the same thing (a service written
+    /// without an inbox rarely has them). A redelivered `payment.requested` charges again; a
+    /// redelivered `booking.confirmed` mails the user again.
+    InboxOff,
 }
 
 impl BugVariant {
     /// Every variant, in the self-test's order.
-    pub const ALL: [BugVariant; 7] = [
+    pub const ALL: [BugVariant; 8] = [
         BugVariant::NoStatusGuard,
         BugVariant::NoRefund,
         BugVariant::AckBeforeCommit,
@@ -53,6 +58,7 @@ impl BugVariant {
         BugVariant::NoSweeper,
         BugVariant::DeadLettersDropped,
         BugVariant::ReleaseWithoutOwnerCheck,
+        BugVariant::InboxOff,
     ];
 
     /// The name `BUG_VARIANT` and `chaos selftest --variant` take.
@@ -65,6 +71,7 @@ impl BugVariant {
             BugVariant::NoSweeper => "no-sweeper",
             BugVariant::DeadLettersDropped => "dead-letters-dropped",
             BugVariant::ReleaseWithoutOwnerCheck => "release-without-owner-check",
+            BugVariant::InboxOff => "inbox-off",
         }
     }
 
@@ -135,6 +142,22 @@ pub async fn publish_directly<T: serde::Serialize>(
         .await
         .map_err(|(e, _)| anyhow::anyhow!("publishing {logical_topic}: {e}"))?;
     Ok(())
+}
+
+/// [`crate::inbox::begin`], or with [`BugVariant::InboxOff`] on, a plain transaction: the
+/// delivery is taken as new whether or not it was processed before.
+///
+/// # Errors
+/// When the database fails.
+pub async fn inbox_begin(
+    pool: &sqlx::PgPool,
+    delivery: &crate::consumer::Delivery,
+    active: Option<BugVariant>,
+) -> Result<Option<sqlx::Transaction<'static, sqlx::Postgres>>, sqlx::Error> {
+    if is_on(active, BugVariant::InboxOff) {
+        return pool.begin().await.map(Some);
+    }
+    crate::inbox::begin(pool, delivery).await
 }
 
 /// Whether `variant` is the one switched on. Always `false` in a build without the variants,

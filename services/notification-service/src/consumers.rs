@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use kit::app::Infra;
+use kit::bug_variants::BugVariant;
 use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::topic;
 use kit::messages::UserRegistered;
@@ -82,6 +83,8 @@ pub struct Notifications {
     /// `None` without `SMTP_URL`: notifications are recorded only.
     mailer: Option<Arc<dyn Mailer>>,
     metrics: NotificationMetrics,
+    /// The deliberately broken behaviour switched on, if any (`kit::bug_variants`).
+    bug_variant: Option<BugVariant>,
 }
 
 impl Notifications {
@@ -94,7 +97,29 @@ impl Notifications {
             pool,
             mailer,
             metrics,
+            bug_variant: None,
         }
+    }
+
+    /// The same handlers with `variant` switched on (a no-op in builds without the variants).
+    pub fn with_bug_variant(mut self, variant: Option<BugVariant>) -> Self {
+        self.bug_variant = variant;
+        self
+    }
+
+    /// Shapes the schema for the bug variant switched on: inbox-off drops the unique
+    /// `(booking_id, kind)` that would otherwise still drop a redelivered message. Nothing for
+    /// the correct build.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn prepare_bug_variant(&self) -> Result<(), sqlx::Error> {
+        if kit::bug_variants::is_on(self.bug_variant, BugVariant::InboxOff) {
+            sqlx::query("DROP INDEX IF EXISTS notifications_one_per_booking_and_kind")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Dispatches a delivery by topic.
@@ -170,7 +195,9 @@ impl Notifications {
         registered: Option<&UserRegistered>,
         draft: Draft,
     ) -> Result<Outcome, HandlerError> {
-        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
+        let Some(mut tx) =
+            kit::bug_variants::inbox_begin(&self.pool, delivery, self.bug_variant).await?
+        else {
             return Ok(Outcome::Duplicate);
         };
         if let Some(user) = registered {

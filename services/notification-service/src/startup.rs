@@ -31,11 +31,15 @@ impl Service for Application {
                 None
             }
         };
-        let notifications = Arc::new(Notifications::new(
-            infra.pool.clone(),
-            mailer,
-            NotificationMetrics::register(&infra.metrics)?,
-        ));
+        let notifications = Arc::new(
+            Notifications::new(
+                infra.pool.clone(),
+                mailer,
+                NotificationMetrics::register(&infra.metrics)?,
+            )
+            .with_bug_variant(settings.common.bug_variant),
+        );
+        notifications.prepare_bug_variant().await?;
         let state = AppState {
             pool: infra.pool.clone(),
             identity: infra.identity.clone(),

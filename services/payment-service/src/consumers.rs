@@ -104,6 +104,26 @@ impl Payments {
         self
     }
 
+    /// Whether the bug variant inbox-off is on: no inbox and no unique `booking_id`.
+    fn inbox_off(&self) -> bool {
+        kit::bug_variants::is_on(self.bug_variant, BugVariant::InboxOff)
+    }
+
+    /// Shapes the schema for the bug variant switched on: inbox-off drops the unique
+    /// `booking_id` that would otherwise still make a redelivered request charge nothing.
+    /// Nothing for the correct build.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn prepare_bug_variant(&self) -> Result<(), sqlx::Error> {
+        if self.inbox_off() {
+            sqlx::query("ALTER TABLE payments DROP CONSTRAINT IF EXISTS payments_booking_id_key")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Dispatches a delivery by topic.
     ///
     /// # Errors
@@ -129,17 +149,21 @@ impl Payments {
     pub async fn on_payment_requested(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let request = delivery.parse::<PaymentRequested>()?.payload;
         tracing::Span::current().record("booking_id", tracing::field::display(request.booking_id));
-        // Only a booking without a row is charged; the insert below still decides races.
-        let charge = if payment_exists(&self.pool, request.booking_id).await? {
+        // Only a booking without a row is charged; the insert below still decides races. (The
+        // bug variant inbox-off charges on every delivery.)
+        let inbox_off = self.inbox_off();
+        let charge = if !inbox_off && payment_exists(&self.pool, request.booking_id).await? {
             None
         } else {
             Some(self.processor.charge(request.amount_cents).await)
         };
-        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
+        let Some(mut tx) =
+            kit::bug_variants::inbox_begin(&self.pool, delivery, self.bug_variant).await?
+        else {
             return Ok(Outcome::Duplicate);
         };
         let inserted = match &charge {
-            Some(charge) => insert_charge(&mut tx, &request, charge).await?,
+            Some(charge) => insert_charge(&mut tx, &request, charge, !inbox_off).await?,
             None => None,
         };
         let charged = inserted.is_some();
@@ -194,10 +218,12 @@ impl Payments {
     pub async fn on_booking_closed(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let closed = delivery.parse::<ClosedBooking>()?.payload;
         tracing::Span::current().record("booking_id", tracing::field::display(closed.booking_id));
-        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
+        let Some(mut tx) =
+            kit::bug_variants::inbox_begin(&self.pool, delivery, self.bug_variant).await?
+        else {
             return Ok(Outcome::Duplicate);
         };
-        if insert_void(&mut tx, &closed).await? {
+        if insert_void(&mut tx, &closed, !self.inbox_off()).await? {
             kit::outbox::commit(tx).await?;
             tracing::info!(reason = %closed.reason, "booking closed before any charge; payment voided");
             return Ok(Outcome::Processed);
@@ -228,11 +254,14 @@ async fn payment_exists(pool: &PgPool, booking_id: Uuid) -> Result<bool, sqlx::E
 }
 
 /// Records the processor's answer; `None` when the booking has a row already (a concurrent
-/// duplicate or a close won: it blocks here until that transaction ends).
+/// duplicate or a close won: it blocks here until that transaction ends). Without
+/// `one_per_booking` (the bug variant inbox-off, whose schema has no unique `booking_id`) every
+/// answer is a new row.
 async fn insert_charge(
     tx: &mut PgConnection,
     request: &PaymentRequested,
     charge: &Charge,
+    one_per_booking: bool,
 ) -> Result<Option<Payment>, sqlx::Error> {
     let (status, amount_cents, reason) = match charge {
         Charge::Captured { amount_cents } => (PaymentStatus::Captured, *amount_cents, None),
@@ -245,8 +274,13 @@ async fn insert_charge(
     sqlx::query_as(&format!(
         "INSERT INTO payments (id, booking_id, user_id, amount_cents, status, failure_reason)
          VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (booking_id) DO NOTHING
+         {}
          RETURNING {}",
+        if one_per_booking {
+            "ON CONFLICT (booking_id) DO NOTHING"
+        } else {
+            ""
+        },
         Payment::COLUMNS
     ))
     .bind(Uuid::new_v4())
@@ -273,19 +307,29 @@ async fn lock_payment(
     .await
 }
 
-/// Inserts a VOIDED row when the booking has none; true when it did.
-async fn insert_void(tx: &mut PgConnection, closed: &ClosedBooking) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
+/// Inserts a VOIDED row when the booking has none; true when it did. Without `one_per_booking`
+/// (see [`insert_charge`]) the check is a plain `NOT EXISTS`, which a concurrent charge can race.
+async fn insert_void(
+    tx: &mut PgConnection,
+    closed: &ClosedBooking,
+    one_per_booking: bool,
+) -> Result<bool, sqlx::Error> {
+    let sql = if one_per_booking {
         "INSERT INTO payments (id, booking_id, user_id, amount_cents, status, failure_reason)
          VALUES ($1, $2, $3, 0, 'VOIDED', $4)
-         ON CONFLICT (booking_id) DO NOTHING",
-    )
-    .bind(Uuid::new_v4())
-    .bind(closed.booking_id)
-    .bind(closed.user_id)
-    .bind(&closed.reason)
-    .execute(&mut *tx)
-    .await?;
+         ON CONFLICT (booking_id) DO NOTHING"
+    } else {
+        "INSERT INTO payments (id, booking_id, user_id, amount_cents, status, failure_reason)
+         SELECT $1, $2, $3, 0, 'VOIDED', $4
+          WHERE NOT EXISTS (SELECT 1 FROM payments WHERE booking_id = $2)"
+    };
+    let inserted = sqlx::query(sql)
+        .bind(Uuid::new_v4())
+        .bind(closed.booking_id)
+        .bind(closed.user_id)
+        .bind(&closed.reason)
+        .execute(&mut *tx)
+        .await?;
     Ok(inserted.rows_affected() == 1)
 }
 

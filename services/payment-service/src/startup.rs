@@ -30,6 +30,7 @@ impl Service for Application {
             )
             .with_bug_variant(settings.common.bug_variant),
         );
+        payments.prepare_bug_variant().await?;
         let state = AppState {
             pool: infra.pool.clone(),
             identity: infra.identity.clone(),
