@@ -27,6 +27,22 @@ pub enum TargetError {
     Refused(String),
 }
 
+/// The longest a request here waits out `Retry-After` answers in all before it takes the answer.
+pub const MAX_BACK_OFF: Duration = Duration::from_secs(120);
+
+/// `Retry-After` in seconds (the form Stampede and most APIs send), at least 1 s.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let secs: u64 = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.max(1)))
+}
+
 /// A plain HTTP client for the target.
 #[derive(Clone)]
 pub struct Target {
@@ -91,6 +107,10 @@ impl Target {
     }
 
     /// Sends with an optional bearer token; the status and the JSON body (Null when not JSON).
+    ///
+    /// A 429 or 503 with `Retry-After` (a gateway's sign-up limit, a user service shedding
+    /// password hashes) is waited out and sent again, up to [`MAX_BACK_OFF`] in all, saying so
+    /// on stderr: preparing data is not the load, so being slowed down is not a failure.
     async fn send(
         &self,
         mut request: reqwest::RequestBuilder,
@@ -99,12 +119,33 @@ impl Target {
         if let Some(t) = token {
             request = request.bearer_auth(t);
         }
-        let response = request.send().await.map_err(|e| TargetError::Unreachable {
-            host: self.host.clone(),
-            reason: reason(&e),
-        })?;
-        let status = response.status().as_u16();
-        Ok((status, response.json().await.unwrap_or(Value::Null)))
+        let mut waited = Duration::ZERO;
+        loop {
+            let again = request.try_clone();
+            let response = request.send().await.map_err(|e| TargetError::Unreachable {
+                host: self.host.clone(),
+                reason: reason(&e),
+            })?;
+            let status = response.status().as_u16();
+            let retry_after = retry_after(&response).filter(|_| matches!(status, 429 | 503));
+            let body = response.json().await.unwrap_or(Value::Null);
+            match (retry_after, again) {
+                (Some(wait), Some(again)) if waited + wait <= MAX_BACK_OFF => {
+                    if waited.is_zero() {
+                        eprintln!(
+                            "loadgen: {} answered {status} {} with Retry-After {} s; waiting (for a load test, lift the target's sign-in limit, e.g. AUTH_RATE_PER_IP=off on Stampede's gateway)",
+                            self.host,
+                            body["error"]["code"].as_str().unwrap_or_default(),
+                            wait.as_secs()
+                        );
+                    }
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                    request = again;
+                }
+                _ => return Ok((status, body)),
+            }
+        }
     }
 
     /// Checks that the host answers the contract's event list.

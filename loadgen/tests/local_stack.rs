@@ -229,3 +229,41 @@ async fn an_open_model_run_records_every_booking_to_its_end() {
     assert!(stdout.contains("FAIL ttc-p99<1ms"), "{stdout}");
     assert!(stdout.contains("verdict: FAIL"), "{stdout}");
 }
+
+/// A gateway that limits sign-ups per address (as Stampede's does outside dev mode) slows
+/// `prepare`'s registrations down instead of failing them: loadgen waits out each
+/// `Retry-After` and every user is registered.
+#[tokio::test]
+async fn prepare_waits_out_a_sign_up_limit_instead_of_failing() {
+    let mut stack = InProcessStack::start(StackOptions::default()).await;
+    stack.stop_service_and_wait("gateway").await;
+    let port = stack
+        .start_service_with(
+            "gateway",
+            &[("AUTH_RATE_PER_IP", "2/s"), ("AUTH_BURST_PER_IP", "2")],
+        )
+        .await;
+    let gateway = format!("http://127.0.0.1:{port}");
+    let target = loadgen::target::Target::new(&gateway).unwrap();
+    let users = target
+        .register_many(&format!("limited-{}", Uuid::new_v4()), 8)
+        .await
+        .expect("every sign-up goes through, slowed down");
+    assert_eq!(users.len(), 8);
+    assert!(users.iter().all(|u| !u.token.is_empty()));
+    // The limit was on: an immediate burst past it is refused.
+    let client = reqwest::Client::new();
+    let mut refused = 0;
+    for i in 0..6 {
+        let answer = client
+            .post(format!("{gateway}/api/users/login"))
+            .json(
+                &serde_json::json!({"email": format!("nobody{i}@stampede.test"), "password": "x"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        refused += usize::from(answer.status() == reqwest::StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert!(refused >= 3, "{refused} of 6 refused");
+}

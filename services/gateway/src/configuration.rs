@@ -4,7 +4,13 @@ use std::time::Duration;
 
 use kit::config::{ConfigError, Env, FromEnv, Secret, DEV_INTERNAL_SECRET, DEV_JWT_SECRET};
 
+use crate::auth_limit::AuthRateLimit;
 use crate::upstream::{RoutingTable, Upstream, SERVICES};
+
+/// `AUTH_RATE_PER_IP` outside development mode.
+pub const DEFAULT_AUTH_RATE: &str = "10/s";
+/// `AUTH_BURST_PER_IP` when unset.
+pub const DEFAULT_AUTH_BURST: u32 = 20;
 
 /// Everything the gateway needs to start.
 #[derive(Debug, Clone)]
@@ -22,6 +28,10 @@ pub struct Settings {
     pub body_limit: usize,
     /// How long to wait for an upstream answer (`UPSTREAM_TIMEOUT_MS`, default 10 s); then 504.
     pub upstream_timeout: Duration,
+    /// Sign-in and sign-up requests per client address (`AUTH_RATE_PER_IP`, `10/s` or
+    /// `300/min`, or `off`; default 10/s, off with `STAMPEDE_ENV=dev` because the harness signs
+    /// thousands of users up from one address) with a burst of `AUTH_BURST_PER_IP` (default 20).
+    pub auth_limit: Option<AuthRateLimit>,
 }
 
 impl FromEnv for Settings {
@@ -56,8 +66,38 @@ impl FromEnv for Settings {
             routes: RoutingTable::new(upstreams),
             body_limit: env.parse_or("BODY_LIMIT_BYTES", 1_048_576)?,
             upstream_timeout: Duration::from_millis(env.parse_or("UPSTREAM_TIMEOUT_MS", 10_000)?),
+            auth_limit: auth_limit(env)?,
         })
     }
+}
+
+/// `AUTH_RATE_PER_IP` and `AUTH_BURST_PER_IP`; `None` for `off`.
+fn auth_limit(env: &Env) -> Result<Option<AuthRateLimit>, ConfigError> {
+    const RATE: &str = "AUTH_RATE_PER_IP";
+    let rate = env.string_or(
+        RATE,
+        if env.is_dev() {
+            "off"
+        } else {
+            DEFAULT_AUTH_RATE
+        },
+    );
+    if rate == "off" {
+        return Ok(None);
+    }
+    let parsed = rate.parse().map_err(|reason| ConfigError::Invalid {
+        name: RATE.to_string(),
+        value: rate.clone(),
+        reason,
+    })?;
+    let burst = env.parse_or(
+        "AUTH_BURST_PER_IP",
+        std::num::NonZeroU32::new(DEFAULT_AUTH_BURST).expect("the default burst is above 0"),
+    )?;
+    Ok(Some(AuthRateLimit {
+        rate: parsed,
+        burst,
+    }))
 }
 
 #[cfg(test)]
@@ -83,5 +123,40 @@ mod tests {
         ]);
         let err = Settings::from_env(&env).unwrap_err();
         assert!(err.to_string().contains("USER_SERVICE_URL"), "{err}");
+    }
+
+    #[test]
+    fn the_sign_in_limit_is_on_outside_dev_and_a_bad_one_is_named() {
+        let secrets = [
+            ("JWT_SECRET", "a-production-secret-of-at-least-32-bytes!"),
+            ("INTERNAL_SECRET", "another-production-secret-of-32-bytes+"),
+        ];
+        let production = Settings::from_env(&Env::from_pairs(&secrets)).unwrap();
+        let limit = production.auth_limit.expect("on by default outside dev");
+        assert_eq!(limit.rate.to_string(), DEFAULT_AUTH_RATE);
+        assert_eq!(limit.burst.get(), DEFAULT_AUTH_BURST);
+
+        let dev = Env::from_pairs(&[(kit::config::MODE_ENV, "dev")]);
+        assert_eq!(Settings::from_env(&dev).unwrap().auth_limit, None);
+        let chosen = Env::from_pairs(&[
+            (kit::config::MODE_ENV, "dev"),
+            ("AUTH_RATE_PER_IP", "300/min"),
+            ("AUTH_BURST_PER_IP", "5"),
+        ]);
+        let limit = Settings::from_env(&chosen).unwrap().auth_limit.unwrap();
+        assert_eq!(
+            (limit.rate.to_string(), limit.burst.get()),
+            ("300/min".into(), 5)
+        );
+
+        for (name, value) in [("AUTH_RATE_PER_IP", "10/h"), ("AUTH_BURST_PER_IP", "0")] {
+            let env = Env::from_pairs(&[
+                (kit::config::MODE_ENV, "dev"),
+                ("AUTH_RATE_PER_IP", "10/s"),
+                (name, value),
+            ]);
+            let err = Settings::from_env(&env).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
     }
 }

@@ -6,6 +6,7 @@ use kit::identity::IdentityKeys;
 use kit::metrics::Metrics;
 use kit::token::TokenKeys;
 
+use crate::auth_limit::AuthLimiter;
 use crate::configuration::Settings;
 use crate::routes::{router, GatewayState};
 
@@ -29,14 +30,18 @@ impl Service for Application {
             settings.body_limit,
             settings.upstream_timeout,
         )?;
-        let app = App::bind(
+        let limiter = settings.auth_limit.map(AuthLimiter::new);
+        let mut app = App::bind(
             "gateway",
             &format!("{}:{}", settings.host, settings.port),
-            router(state),
+            router(state, limiter.clone()),
             Metrics::new("gateway"),
             HealthChecks::new("gateway"),
         )
         .await?;
+        if let Some(limiter) = limiter {
+            app = app.worker("auth-limit", move |token| limiter.forget_idle(token));
+        }
         Ok(app)
     }
 

@@ -274,9 +274,14 @@ impl App {
             port = self.listener.local_addr()?.port(),
             "listening"
         );
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(serve_shutdown)
-            .await;
+        // Peer addresses reach handlers (the gateway limits sign-ins per client address).
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(serve_shutdown)
+        .await;
         token.cancel();
         for handle in handles {
             let _ = tokio::time::timeout(Duration::from_secs(5), handle).await;

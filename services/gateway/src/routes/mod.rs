@@ -11,6 +11,7 @@ use axum::Router;
 use kit::identity::IdentityKeys;
 use kit::token::TokenKeys;
 
+use crate::auth_limit::AuthLimiter;
 use crate::upstream::RoutingTable;
 
 /// Shared handles; cheap to clone.
@@ -56,11 +57,16 @@ impl GatewayState {
     }
 }
 
-/// The gateway's own routes (the shared /health and /metrics are added by `kit`).
-pub fn router(state: GatewayState) -> Router {
+/// The gateway's own routes (the shared /health and /metrics are added by `kit`); with
+/// `limiter`, sign-in and sign-up are limited per client address (`crate::auth_limit`).
+pub fn router(state: GatewayState, limiter: Option<AuthLimiter>) -> Router {
     Router::new()
         .route("/api", any(proxy::forward))
         .route("/api/{*rest}", any(proxy::forward))
         .route("/health/all", get(health::health_all))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            crate::auth_limit::limit,
+        ))
 }

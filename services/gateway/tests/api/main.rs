@@ -2,6 +2,7 @@
 //! instances (real Postgres and Kafka, a fresh database and topic prefix per test).
 
 mod auth;
+mod auth_limit;
 mod events;
 mod helpers;
 mod paths;
