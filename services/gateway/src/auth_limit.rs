@@ -12,9 +12,13 @@
 //!
 //! It complements user-service's per-account lockout (wrong passwords for one email) and its
 //! bounded hashing (503 `BUSY`): the lockout stops guessing one account from many addresses,
-//! this stops one address spraying many accounts or sign-ups. The key is the TCP peer: behind a
-//! load balancer that is the balancer, so set the limit there instead (or turn this off).
-//! Buckets of idle addresses are forgotten every minute, so memory follows the active ones.
+//! this stops one address spraying many accounts or sign-ups.
+//!
+//! The key is the TCP peer, unless `TRUSTED_PROXY_HOPS` says how many proxies of the
+//! operator's own stand in front (a load balancer, an ingress): then it is the address the
+//! farthest of them saw, read from the right of `X-Forwarded-For`, which each proxy appends to.
+//! Entries left of that are the client's to write and are never trusted. Buckets of idle
+//! addresses are forgotten every minute, so memory follows the active ones.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -24,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -96,10 +100,13 @@ impl AuthRateLimit {
 pub struct AuthLimiter {
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     clock: DefaultClock,
+    trusted_hops: usize,
 }
 
 impl AuthLimiter {
-    pub fn new(limit: AuthRateLimit) -> Self {
+    /// `trusted_hops`: proxies of the operator's own in front of the gateway (0: clients connect
+    /// directly, the peer is the client).
+    pub fn new(limit: AuthRateLimit, trusted_hops: usize) -> Self {
         let clock = DefaultClock::default();
         Self {
             limiter: Arc::new(RateLimiter::dashmap_with_clock(
@@ -107,7 +114,30 @@ impl AuthLimiter {
                 clock.clone(),
             )),
             clock,
+            trusted_hops,
         }
+    }
+
+    /// The client address to key on: the peer, or with trusted proxies in front the address
+    /// the farthest of them appended to `X-Forwarded-For` (the leftmost entry when fewer are
+    /// there; the peer when none parses).
+    fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if self.trusted_hops == 0 {
+            return peer;
+        }
+        let entries: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        let Some(last) = entries.len().checked_sub(1) else {
+            return peer;
+        };
+        entries[last.saturating_sub(self.trusted_hops - 1)]
+            .parse()
+            .unwrap_or(peer)
     }
 
     /// Takes a token for `address`; how long until the next one when there is none.
@@ -153,7 +183,8 @@ pub async fn limit(
     else {
         return next.run(request).await;
     };
-    match limiter.take(peer) {
+    let client = limiter.client(peer, request.headers());
+    match limiter.take(client) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
@@ -187,10 +218,13 @@ mod tests {
 
     #[test]
     fn an_address_gets_its_burst_then_waits_and_others_are_not_affected() {
-        let limiter = AuthLimiter::new(AuthRateLimit {
-            rate: "1/min".parse().unwrap(),
-            burst: NonZeroU32::new(3).unwrap(),
-        });
+        let limiter = AuthLimiter::new(
+            AuthRateLimit {
+                rate: "1/min".parse().unwrap(),
+                burst: NonZeroU32::new(3).unwrap(),
+            },
+            0,
+        );
         let one: IpAddr = "192.0.2.1".parse().unwrap();
         let two: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
@@ -202,5 +236,33 @@ mod tests {
             "{wait:?}"
         );
         limiter.take(two).unwrap();
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_client_is_read_from_the_right_of_x_forwarded_for() {
+        let limit = AuthRateLimit {
+            rate: "1/s".parse().unwrap(),
+            burst: NonZeroU32::new(1).unwrap(),
+        };
+        let peer: IpAddr = "10.0.0.9".parse().unwrap();
+        let headers = |values: &[&str]| {
+            let mut map = HeaderMap::new();
+            for v in values {
+                map.append("x-forwarded-for", v.parse().unwrap());
+            }
+            map
+        };
+        // A client-written entry, then what two proxies appended.
+        let forwarded = headers(&["6.6.6.6, 203.0.113.7", "10.0.0.2"]);
+        let direct = AuthLimiter::new(limit, 0);
+        assert_eq!(direct.client(peer, &forwarded), peer, "no proxy trusted");
+        let one = AuthLimiter::new(limit, 1);
+        assert_eq!(one.client(peer, &forwarded).to_string(), "10.0.0.2");
+        let two = AuthLimiter::new(limit, 2);
+        assert_eq!(two.client(peer, &forwarded).to_string(), "203.0.113.7");
+        let many = AuthLimiter::new(limit, 5);
+        assert_eq!(many.client(peer, &forwarded).to_string(), "6.6.6.6");
+        assert_eq!(one.client(peer, &headers(&[])), peer);
+        assert_eq!(one.client(peer, &headers(&["not-an-address"])), peer);
     }
 }

@@ -32,6 +32,9 @@ pub struct Settings {
     /// `300/min`, or `off`; default 10/s, off with `STAMPEDE_ENV=dev` because the harness signs
     /// thousands of users up from one address) with a burst of `AUTH_BURST_PER_IP` (default 20).
     pub auth_limit: Option<AuthRateLimit>,
+    /// Proxies of the operator's own in front of the gateway (`TRUSTED_PROXY_HOPS`, default 0):
+    /// the sign-in limit then keys on the address the farthest one saw (`X-Forwarded-For`).
+    pub trusted_proxy_hops: usize,
 }
 
 impl FromEnv for Settings {
@@ -67,6 +70,7 @@ impl FromEnv for Settings {
             body_limit: env.parse_or("BODY_LIMIT_BYTES", 1_048_576)?,
             upstream_timeout: Duration::from_millis(env.parse_or("UPSTREAM_TIMEOUT_MS", 10_000)?),
             auth_limit: auth_limit(env)?,
+            trusted_proxy_hops: env.parse_or("TRUSTED_PROXY_HOPS", 0)?,
         })
     }
 }

@@ -30,7 +30,9 @@ impl Service for Application {
             settings.body_limit,
             settings.upstream_timeout,
         )?;
-        let limiter = settings.auth_limit.map(AuthLimiter::new);
+        let limiter = settings
+            .auth_limit
+            .map(|limit| AuthLimiter::new(limit, settings.trusted_proxy_hops));
         let mut app = App::bind(
             "gateway",
             &format!("{}:{}", settings.host, settings.port),

@@ -83,3 +83,42 @@ async fn a_sign_in_flood_from_one_address_gets_429_with_retry_after_and_other_ro
     assert_eq!(me.status(), StatusCode::OK);
     stop.cancel();
 }
+
+/// Behind one trusted proxy the limit keys on the address that proxy appended to
+/// `X-Forwarded-For`: two clients of one proxy get their own buckets, and a client that writes
+/// its own entries in front cannot get a fresh one.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
+    let stack = spawn_stack().await;
+    let user = stack.register("prox").await;
+    let stop = CancellationToken::new();
+    let gateway = spawn_gateway(
+        &[
+            ("USER_SERVICE_URL", stack.user_service.clone()),
+            ("AUTH_RATE_PER_IP", "1/min".into()),
+            ("AUTH_BURST_PER_IP", "2".into()),
+            ("TRUSTED_PROXY_HOPS", "1".into()),
+        ],
+        10_000,
+        &stop,
+    )
+    .await;
+    let login = |forwarded: &str| {
+        send(
+            stack
+                .client
+                .post(format!("{gateway}/api/users/login"))
+                .header("x-forwarded-for", forwarded)
+                .json(&json!({"email": user.email, "password": user.password})),
+        )
+    };
+    for _ in 0..2 {
+        assert_eq!(login("198.51.100.1").await.status(), StatusCode::OK);
+    }
+    // The client forges a new leftmost entry; the proxy's own entry still names it.
+    let forged = login("192.0.2.77, 198.51.100.1").await;
+    assert_error(forged, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED").await;
+    // Another client of the same proxy is not affected.
+    assert_eq!(login("198.51.100.2").await.status(), StatusCode::OK);
+    stop.cancel();
+}
