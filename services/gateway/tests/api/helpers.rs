@@ -227,3 +227,15 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     );
     message.to_string()
 }
+
+/// The `Retry-After` of `response`, in seconds; panics when it is missing or not a number.
+pub fn retry_after_secs(response: &Response) -> u64 {
+    response
+        .headers()
+        .get("retry-after")
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}

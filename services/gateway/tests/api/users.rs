@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, spawn_stack};
+use crate::helpers::{assert_error, retry_after_secs, spawn_stack};
 use kit::app::Service;
 
 #[tokio::test]
@@ -153,14 +153,7 @@ async fn repeated_wrong_passwords_lock_the_account_with_a_429_and_retry_after() 
         );
     }
     let locked = login(&user.email, &user.password).await;
-    let retry_after: u64 = locked
-        .headers()
-        .get("retry-after")
-        .expect("a Retry-After header")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after_secs(&locked);
     assert_eq!(
         retry_after, 1,
         "the first lockout is LOGIN_LOCKOUT_MS = 1 s"
