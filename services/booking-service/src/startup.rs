@@ -30,6 +30,7 @@ impl Service for Application {
             transitions: transitions.clone(),
             limits: Limits {
                 max_seats: settings.max_seats,
+                max_open_bookings: settings.max_open_bookings,
                 booking_timeout: settings.booking_timeout,
             },
             bug_variant: settings.common.bug_variant,

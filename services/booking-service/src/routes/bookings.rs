@@ -122,6 +122,17 @@ async fn create_booking(
         return broken::dual_write(&state, row).await;
     }
     let mut tx = state.pool.begin().await?;
+    if let Some(max) = state.limits.max_open_bookings {
+        let open = open_bookings(&mut tx, row.user_id).await?;
+        if open >= i64::from(max) {
+            tx.rollback().await?;
+            return Err(ApiError::too_many_requests(
+                "TOO_MANY_OPEN_BOOKINGS",
+                format!("you have {open} bookings waiting for payment (at most {max}); wait until one is confirmed or closed"),
+                1,
+            ));
+        }
+    }
     let Some(booking) = row.write(&mut tx, &state.transitions.topics).await? else {
         // A concurrent request with the same key won; answer with its booking.
         tx.rollback().await?;
@@ -129,6 +140,19 @@ async fn create_booking(
     };
     kit::outbox::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, ApiJson(BookingDto::from(booking))).into_response())
+}
+
+/// The user's PENDING bookings, counted under a per-user transaction lock: two concurrent
+/// requests of one user cannot both see room under the cap.
+async fn open_bookings(tx: &mut sqlx::PgConnection, user_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 3003))")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query_scalar("SELECT count(*) FROM bookings WHERE user_id = $1 AND status = 'PENDING'")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await
 }
 
 /// A booking about to be written: the checked request with its price and key.

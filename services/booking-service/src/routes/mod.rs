@@ -27,5 +27,7 @@ pub struct AppState {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_seats: usize,
+    /// Most PENDING bookings per user; `None`: no cap.
+    pub max_open_bookings: Option<u32>,
     pub booking_timeout: std::time::Duration,
 }

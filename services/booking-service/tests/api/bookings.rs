@@ -153,3 +153,42 @@ async fn bad_booking_requests_are_4xx_envelopes_and_book_nothing() {
     assert_error(anonymous, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     assert_eq!(app.booking_count().await, 0, "nothing was booked");
 }
+
+/// With a cap of two open bookings per user, five concurrent requests of one user book exactly
+/// two; the rest are 429 envelopes that book nothing, and another user is not affected.
+#[tokio::test]
+async fn a_user_holds_at_most_the_capped_number_of_open_bookings_even_under_concurrency() {
+    let app =
+        crate::helpers::spawn_app_configured(std::time::Duration::from_secs(60), Some(2)).await;
+    let greedy = identity("user");
+    let seats: Vec<[Uuid; 1]> = app.seats[..5].iter().map(|s| [*s]).collect();
+    let attempts = seats.iter().map(|seat| app.book(&greedy, seat, None));
+    let answers = futures::future::join_all(attempts).await;
+    let mut accepted = 0;
+    for answer in answers {
+        if answer.status() == StatusCode::ACCEPTED {
+            accepted += 1;
+        } else {
+            let message = assert_error(
+                answer,
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_OPEN_BOOKINGS",
+            )
+            .await;
+            assert!(message.contains("at most 2"), "{message}");
+        }
+    }
+    assert_eq!(accepted, 2, "exactly the cap is booked");
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM bookings WHERE user_id = $1 AND status = 'PENDING'",
+    )
+    .bind(greedy.user_id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(pending, 2, "nothing refused was written");
+
+    let other = identity("user");
+    let answer = app.book(&other, &[app.seats[0]], None).await;
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+}

@@ -51,12 +51,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// booking-service whose PENDING bookings expire after `booking_timeout`.
 pub async fn spawn_app_with(booking_timeout: Duration) -> TestApp {
+    spawn_app_configured(booking_timeout, None).await
+}
+
+/// booking-service with a cap of `max_open_bookings` PENDING bookings per user.
+pub async fn spawn_app_configured(
+    booking_timeout: Duration,
+    max_open_bookings: Option<u32>,
+) -> TestApp {
     let common = testing::fresh_common("ticketflow_bookings", &TOPICS).await;
     let settings = booking_service::Settings {
         common: common.clone(),
         booking_timeout,
         expiry_scan_interval: Duration::from_millis(100),
         max_seats: 4,
+        max_open_bookings,
     };
     let service = TestService::build::<booking_service::Application>(settings, &common).await;
     let created = testing::event_created(
