@@ -1,24 +1,36 @@
-//! argon2id hashing, run on the blocking pool and bounded: a hash takes tens of milliseconds of
+//! argon2id hashing, on threads of its own and bounded: a hash takes tens of milliseconds of
 //! CPU and ~19 MiB of memory.
 //!
-//! On the async workers a hash would stall every request sharing the worker, so it runs on the
-//! blocking pool; unbounded, a login flood would start one 19 MiB hash per request at once and
-//! exhaust memory. [`Hashing`] holds a fixed number of slots: a request waits for one at most
-//! `queue_wait` and is otherwise shed with a 503 `BUSY` and `Retry-After`, so memory stays at
-//! `slots x 19 MiB` and `/health` keeps answering.
+//! On the async workers a hash would stall every request sharing the worker, so it runs on
+//! `slots` dedicated threads; unbounded, a login flood would start one 19 MiB hash per request
+//! at once and exhaust memory. [`Hashing`] holds a fixed number of slots: a request waits for
+//! one at most `queue_wait` and is otherwise shed with a 503 `BUSY` and `Retry-After`, so
+//! `/health` keeps answering.
+//!
+//! Why threads of its own, each reusing one argon2 memory buffer: freed, a 19 MiB buffer is not
+//! given back to the system. glibc raises its mmap threshold to the size of a freed mapping, so
+//! later buffers come from the heap of the freeing thread's arena and stay there, one per thread
+//! that ever hashed; tokio's blocking pool hands each hash to whichever of its many threads is
+//! idle. Measured with `login-flood` (benches/README.md): 10 connections drove user-service from
+//! 46 MiB to 541 MiB on the blocking pool, 236 MiB on two threads of its own allocating per hash,
+//! and 65 MiB with the threshold pinned. Each hashing thread now keeps one buffer
+//! (`Argon2::hash_password_into_with_memory`), so memory is `slots x 19 MiB` by construction,
+//! whatever the allocator does.
 //!
 //! ```text
-//!   request ──> slot free within queue_wait? ── yes ──> argon2 on the blocking pool ──> answer
+//!   request ──> slot free within queue_wait? ── yes ──> argon2 on a hashing thread ──> answer
 //!                                            └─ no ───> 503 BUSY, Retry-After: 1
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::cell::RefCell;
+
 use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+    rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString,
 };
-use argon2::Argon2;
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use kit::ApiError;
 use tokio::sync::Semaphore;
 
@@ -45,18 +57,92 @@ impl From<PasswordError> for ApiError {
     }
 }
 
+thread_local! {
+    /// This hashing thread's argon2 memory, reused by every hash it computes.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// argon2 of `password` and `salt` into an output of `len` bytes, in this thread's reused
+/// memory. Memory grown for a stored hash with a larger `m` than the default is given back.
+fn argon2_in_reused_memory(
+    argon: &Argon2<'_>,
+    params: &Params,
+    password: &[u8],
+    salt: Salt<'_>,
+    len: usize,
+) -> anyhow::Result<Output> {
+    let mut salt_bytes = [0u8; 64];
+    let salt = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    MEMORY.with_borrow_mut(|memory| {
+        memory.resize(params.block_count(), Block::default());
+        let output = Output::init_with(len, |out| {
+            argon
+                .hash_password_into_with_memory(password, salt, out, &mut memory[..])
+                .map_err(Into::into)
+        })
+        .map_err(|e| anyhow::anyhow!("argon2 failed: {e}"));
+        let usual = Params::default().block_count();
+        if memory.len() > usual {
+            memory.truncate(usual);
+            memory.shrink_to_fit();
+        }
+        output
+    })
+}
+
+/// Work for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads, fed through one queue; they end when the last [`Hashing`] is dropped.
+#[derive(Debug)]
+struct Threads {
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl Threads {
+    fn start(count: usize) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..count {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || loop {
+                    let job = match queue.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                })
+                .expect("the OS starts a hashing thread");
+        }
+        Self {
+            jobs: Mutex::new(jobs),
+        }
+    }
+}
+
 /// The password hashing slots of one process.
 #[derive(Debug, Clone)]
 pub struct Hashing {
     slots: Arc<Semaphore>,
+    threads: Arc<Threads>,
     queue_wait: Duration,
 }
 
 impl Hashing {
-    /// `slots` hashes at once (at least 1); a request waits at most `queue_wait` for one.
+    /// `slots` hashes at once (at least 1), on as many threads of their own; a request waits at
+    /// most `queue_wait` for one.
     pub fn new(slots: usize, queue_wait: Duration) -> Self {
+        let slots = slots.max(1);
         Self {
-            slots: Arc::new(Semaphore::new(slots.max(1))),
+            slots: Arc::new(Semaphore::new(slots)),
+            threads: Arc::new(Threads::start(slots)),
             queue_wait,
         }
     }
@@ -68,10 +154,24 @@ impl Hashing {
     pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
         self.run(move || {
             let salt = SaltString::generate(&mut OsRng);
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| anyhow::anyhow!("argon2 failed: {e}"))
+            let params = Params::default();
+            let argon = Argon2::new(Algorithm::default(), Version::default(), params.clone());
+            let hash = argon2_in_reused_memory(
+                &argon,
+                &params,
+                password.as_bytes(),
+                salt.as_salt(),
+                Params::DEFAULT_OUTPUT_LEN,
+            )?;
+            let phc = PasswordHash {
+                algorithm: Algorithm::default().ident(),
+                version: Some(Version::default().into()),
+                params: ParamsString::try_from(&params)
+                    .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?,
+                salt: Some(salt.as_salt()),
+                hash: Some(hash),
+            };
+            Ok(phc.to_string())
         })
         .await
     }
@@ -83,11 +183,30 @@ impl Hashing {
     /// not a PHC string.
     pub async fn verify(&self, password: String, stored: String) -> Result<bool, PasswordError> {
         self.run(move || {
-            let parsed = PasswordHash::new(&stored)
-                .map_err(|e| anyhow::anyhow!("stored hash is invalid: {e}"))?;
-            Ok(Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok())
+            let invalid = |e: String| anyhow::anyhow!("stored hash is invalid: {e}");
+            let parsed = PasswordHash::new(&stored).map_err(|e| invalid(e.to_string()))?;
+            let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+                return Err(invalid("no salt or no hash".into()));
+            };
+            let algorithm =
+                Algorithm::try_from(parsed.algorithm).map_err(|e| invalid(e.to_string()))?;
+            let version = parsed
+                .version
+                .map(Version::try_from)
+                .transpose()
+                .map_err(|e| invalid(e.to_string()))?
+                .unwrap_or_default();
+            let params = Params::try_from(&parsed).map_err(|e| invalid(e.to_string()))?;
+            let argon = Argon2::new(algorithm, version, params.clone());
+            let computed = argon2_in_reused_memory(
+                &argon,
+                &params,
+                password.as_bytes(),
+                salt,
+                expected.len(),
+            )?;
+            // `Output`'s equality is constant-time.
+            Ok(computed == expected)
         })
         .await
     }
@@ -100,12 +219,22 @@ impl Hashing {
             .await
             .map_err(|_| PasswordError::Busy)?
             .map_err(|_| PasswordError::Busy)?;
-        let result = tokio::task::spawn_blocking(move || {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let _slot = permit; // held until argon2 is done, even if the request went away
-            work()
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("hashing task panicked: {e}"))?;
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            let _ = answer.send(result);
+        });
+        self.threads
+            .jobs
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the hashing queue is poisoned"))?
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("the hashing threads are gone"))?;
+        let result = answered
+            .await
+            .map_err(|_| anyhow::anyhow!("a hashing thread dropped the job"))?
+            .map_err(|_| anyhow::anyhow!("hashing panicked"))?;
         Ok(result?)
     }
 
@@ -142,5 +271,40 @@ mod tests {
             .await
             .unwrap());
         assert!(!hashing.verify("wrong horse".into(), stored).await.unwrap());
+    }
+
+    /// Hashes made by the argon2 crate's own `hash_password` (every hash stored before the
+    /// reused memory) verify, and ours verify with the crate's `verify_password`.
+    #[tokio::test]
+    async fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let hashing = Hashing::new(2, Duration::from_secs(5));
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::default()
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert!(hashing
+            .verify("correct horse".into(), theirs.clone())
+            .await
+            .unwrap());
+        assert!(!hashing.verify("wrong".into(), theirs).await.unwrap());
+        let ours = hashing.hash("correct horse".into()).await.unwrap();
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        assert!(Argon2::default()
+            .verify_password(b"wrong", &parsed)
+            .is_err());
+        // A stored hash that is not a PHC string is an error, not a "no".
+        assert!(hashing
+            .verify("x".into(), "not a hash".into())
+            .await
+            .is_err());
     }
 }
