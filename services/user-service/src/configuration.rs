@@ -27,8 +27,8 @@ pub struct Settings {
     pub lockout: LockoutPolicy,
 }
 
-/// The CPUs this process may use (1 when unknown): argon2 is CPU-bound, more slots than CPUs
-/// only queue inside the blocking pool while holding their memory.
+/// The CPUs this process may use (1 when unknown): argon2 is CPU-bound, so more slots than CPUs
+/// would only hold more memory without hashing any faster.
 pub fn default_hash_slots() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
