@@ -457,6 +457,24 @@ fn orphan_lock() -> LoadStep {
     }))
 }
 
+/// Puts `payload` on the broker-side topic `topic` as it is (no envelope), keyed by `key`.
+async fn send_raw(
+    producer: &rdkafka::producer::FutureProducer,
+    topic: &str,
+    key: &[u8],
+    payload: &[u8],
+) -> anyhow::Result<rdkafka::producer::future_producer::Delivery> {
+    producer
+        .send(
+            rdkafka::producer::FutureRecord::to(topic)
+                .key(key)
+                .payload(payload),
+            std::time::Duration::from_secs(10),
+        )
+        .await
+        .map_err(|(e, _)| anyhow::anyhow!("sending to {topic}: {e}"))
+}
+
 /// Injects one poison message (not an envelope) on `booking.initiated`, keyed by a fresh id:
 /// inventory-service must give up on it at once and park it. The checker expects it parked.
 fn poison() -> LoadStep {
@@ -468,15 +486,13 @@ fn poison() -> LoadStep {
             let topic = kit::kafka::Topics::new(prefix).name(kit::kafka::topic::BOOKING_INITIATED);
             let key = Uuid::new_v4().to_string();
             let producer = kit::kafka::producer(&brokers)?;
-            producer
-                .send(
-                    rdkafka::producer::FutureRecord::to(&topic)
-                        .key(&key)
-                        .payload("selftest poison: not a message envelope"),
-                    std::time::Duration::from_secs(10),
-                )
-                .await
-                .map_err(|(e, _)| anyhow::anyhow!("injecting poison on {topic}: {e}"))?;
+            send_raw(
+                &producer,
+                &topic,
+                key.as_bytes(),
+                b"selftest poison: not a message envelope",
+            )
+            .await?;
             Ok(vec![checker::InjectedLetter { topic, key }])
         })
     }))
@@ -573,15 +589,7 @@ fn redeliver() -> LoadStep {
             let producer = kit::kafka::producer(&brokers)?;
             let mut copies = Vec::new();
             for ((name, (_, service)), message) in names.iter().zip(wanted).zip(messages) {
-                let delivered = producer
-                    .send(
-                        rdkafka::producer::FutureRecord::to(name)
-                            .key(&message.key)
-                            .payload(&message.payload),
-                        std::time::Duration::from_secs(10),
-                    )
-                    .await
-                    .map_err(|(e, _)| anyhow::anyhow!("redelivering on {name}: {e}"))?;
+                let delivered = send_raw(&producer, name, &message.key, &message.payload).await?;
                 copies.push(redelivery::Copy {
                     group: topics.group(service),
                     topic: name.clone(),

@@ -271,20 +271,19 @@ pub async fn release(
         .execute(&mut *tx)
         .await?;
     // Without the owner check (the `release-without-owner-check` bug variant) a release frees
-    // the seats it names whoever holds them.
-    let holder = if owner_checked {
-        "booking_id = $1"
-    } else {
-        "booking_id IS NOT NULL AND $1::uuid IS NOT NULL"
-    };
-    let released = sqlx::query(&format!(
+    // the seats it names whoever holds them. Two fixed statements: nothing built per release.
+    let statement = if owner_checked {
         "UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, locked_until = NULL, updated_at = now()
-          WHERE id = ANY($2) AND {holder}"
-    ))
-    .bind(booking)
-    .bind(seats)
-    .execute(&mut *tx)
-    .await?;
+          WHERE id = ANY($2) AND booking_id = $1"
+    } else {
+        "UPDATE seats SET status = 'AVAILABLE', booking_id = NULL, locked_until = NULL, updated_at = now()
+          WHERE id = ANY($2) AND booking_id IS NOT NULL AND $1::uuid IS NOT NULL"
+    };
+    let released = sqlx::query(statement)
+        .bind(booking)
+        .bind(seats)
+        .execute(&mut *tx)
+        .await?;
     Ok(released.rows_affected())
 }
 

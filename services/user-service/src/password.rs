@@ -98,7 +98,7 @@ type Job = Box<dyn FnOnce() + Send>;
 /// The hashing threads, fed through one queue; they end when the last [`Hashing`] is dropped.
 #[derive(Debug)]
 struct Threads {
-    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl Threads {
@@ -121,9 +121,7 @@ impl Threads {
                 })
                 .expect("the OS starts a hashing thread");
         }
-        Self {
-            jobs: Mutex::new(jobs),
-        }
+        Self { jobs }
     }
 }
 
@@ -227,8 +225,6 @@ impl Hashing {
         });
         self.threads
             .jobs
-            .lock()
-            .map_err(|_| anyhow::anyhow!("the hashing queue is poisoned"))?
             .send(job)
             .map_err(|_| anyhow::anyhow!("the hashing threads are gone"))?;
         let result = answered
