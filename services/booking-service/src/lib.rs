@@ -1,6 +1,9 @@
 //! booking-service (:3003): owns the booking saga.
 //!
 //! ```text
+//!   event.created       the event (ON_SALE) and its seat prices -> the catalog
+//!   event.updated       name and sale status, when newer than what the catalog has
+//!   POST /api/bookings  event not ON_SALE -> 409 EVENT_NOT_ON_SALE, nothing written
 //!   POST /api/bookings ──tx──> PENDING/AWAITING_SEATS + outbox booking.initiated ──> 202
 //!   seats.locked        PENDING/AWAITING_SEATS   -> AWAITING_PAYMENT + payment.requested
 //!                       terminal                 -> seats.release (the lock came too late)

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::{topic, Envelope};
 use kit::messages::{
-    seat_id, EventCreated, PaymentProcessed, PaymentRequested, SeatsLockFailed, SeatsLocked,
-    SEATS_LOST,
+    seat_id, EventCreated, EventUpdated, PaymentProcessed, PaymentRequested, SeatsLockFailed,
+    SeatsLocked, SEATS_LOST,
 };
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -14,8 +14,9 @@ use uuid::Uuid;
 use crate::state::{lock_booking, Booking, Transitions};
 
 /// Topics booking-service consumes.
-pub const TOPICS: [&str; 4] = [
+pub const TOPICS: [&str; 5] = [
     topic::EVENT_CREATED,
+    topic::EVENT_UPDATED,
     topic::SEATS_LOCKED,
     topic::SEATS_LOCK_FAILED,
     topic::PAYMENT_PROCESSED,
@@ -34,6 +35,7 @@ impl Saga {
     pub async fn handle(self: Arc<Self>, delivery: Delivery) -> Result<Outcome, HandlerError> {
         match delivery.topic {
             topic::EVENT_CREATED => self.on_event_created(&delivery).await,
+            topic::EVENT_UPDATED => self.on_event_updated(&delivery).await,
             topic::SEATS_LOCKED => self.on_seats_locked(&delivery).await,
             topic::SEATS_LOCK_FAILED => self.on_lock_failed(&delivery).await,
             topic::PAYMENT_PROCESSED => self.on_payment_processed(&delivery).await,
@@ -57,11 +59,16 @@ impl Saga {
         let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
         };
-        sqlx::query("INSERT INTO events (event_id, name) VALUES ($1, $2) ON CONFLICT (event_id) DO UPDATE SET name = $2")
-            .bind(event.event_id)
-            .bind(&event.name)
-            .execute(&mut *tx)
-            .await?;
+        // An event.updated applied before (it travels on another topic, so it may overtake
+        // event.created) holds a newer name: keep it.
+        sqlx::query(
+            "INSERT INTO events (event_id, name) VALUES ($1, $2)
+             ON CONFLICT (event_id) DO UPDATE SET name = $2 WHERE events.status_updated_at IS NULL",
+        )
+        .bind(event.event_id)
+        .bind(&event.name)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO seat_catalog (seat_id, event_id, price_cents)
              SELECT s, $1, p FROM UNNEST($2::uuid[], $3::bigint[]) AS t(s, p)
@@ -74,6 +81,35 @@ impl Saga {
         .await?;
         kit::outbox::commit(tx).await?;
         Ok(Outcome::Processed)
+    }
+
+    /// Name and sale status of an event, applied only over an older state (`updated_at` is
+    /// event-service's clock, one writer per event). An update that overtook its event.created
+    /// makes the row; the seat prices follow with event.created, and until then a booking of
+    /// that event is refused as naming unknown seats.
+    async fn on_event_updated(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
+        let event = delivery.parse::<EventUpdated>()?.payload;
+        let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
+            return Ok(Outcome::Duplicate);
+        };
+        let applied = sqlx::query(
+            "INSERT INTO events (event_id, name, status, status_updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (event_id) DO UPDATE SET name = $2, status = $3, status_updated_at = $4
+             WHERE events.status_updated_at IS NULL OR events.status_updated_at < $4",
+        )
+        .bind(event.event_id)
+        .bind(&event.name)
+        .bind(&event.status)
+        .bind(event.updated_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        kit::outbox::commit(tx).await?;
+        Ok(if applied == 1 {
+            Outcome::Processed
+        } else {
+            Outcome::Ignored
+        })
     }
 
     /// Opens the handler's transaction, claims `delivery` in the inbox and locks the booking's

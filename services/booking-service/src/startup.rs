@@ -46,7 +46,10 @@ impl Service for Application {
         let expiry_pool = infra.pool.clone();
         let interval = settings.expiry_scan_interval;
         let app = infra
-            .app_with_relay(&settings.common.bind_address(), router().with_state(state))
+            .app_with_relay(
+                &settings.common.bind_address(),
+                kit::openapi::documented("booking-service", router(), state),
+            )
             .await?
             .worker("consumer", move |token| {
                 consumer_infra.run_consumer(&TOPICS, handler, token)

@@ -46,7 +46,7 @@ impl Booking {
 
 /// A booking as the API shows it.
 // Kept apart from the row `Booking`: the API adds `totalAmount` and never shows stage or hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingDto {
     pub id: Uuid,

@@ -26,7 +26,10 @@ impl Service for Application {
             },
         };
         let app = infra
-            .app_with_relay(&settings.common.bind_address(), router().with_state(state))
+            .app_with_relay(
+                &settings.common.bind_address(),
+                kit::openapi::documented("event-service", router(), state),
+            )
             .await?;
         Ok(app)
     }

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// A seat as the API shows it (the contract's shape plus its price).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeatDto {
     pub id: Uuid,
@@ -21,6 +21,7 @@ pub struct SeatDto {
     pub status: String,
     pub booking_id: Option<Uuid>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub price_cents: i64,
     pub price: f64,
 }

@@ -158,6 +158,18 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
 }
 
+/// The 405 of a route that does not take the method, in the envelope (axum's own has no body).
+pub async fn method_not_allowed_fallback(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

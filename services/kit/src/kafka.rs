@@ -27,6 +27,8 @@ use crate::consumer_watch::ConsumerWatch;
 pub mod topic {
     pub const USER_REGISTERED: &str = "ticketflow.user.registered";
     pub const EVENT_CREATED: &str = "ticketflow.event.created";
+    /// Not in TicketFlow (its events have no status): an event's name or sale status changed.
+    pub const EVENT_UPDATED: &str = "ticketflow.event.updated";
     pub const BOOKING_INITIATED: &str = "ticketflow.booking.initiated";
     pub const SEATS_LOCKED: &str = "ticketflow.seats.locked";
     pub const SEATS_LOCK_FAILED: &str = "ticketflow.seats.lock-failed";
@@ -39,9 +41,10 @@ pub mod topic {
     pub const BOOKING_CANCELLED: &str = "ticketflow.booking.cancelled";
 
     /// All of them, in the order of the saga.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 13] = [
         USER_REGISTERED,
         EVENT_CREATED,
+        EVENT_UPDATED,
         BOOKING_INITIATED,
         SEATS_LOCKED,
         SEATS_LOCK_FAILED,
@@ -419,7 +422,7 @@ mod tests {
     fn topics_are_prefixed_and_have_dead_letters() {
         let topics = Topics::new("t1.");
         let all = topics.all_with_dlt();
-        assert_eq!(all.len(), 24);
+        assert_eq!(all.len(), 26);
         assert!(all.contains(&"t1.ticketflow.booking.initiated.DLT".to_string()));
     }
 }

@@ -39,6 +39,7 @@ pub mod json;
 pub mod kafka;
 pub mod messages;
 pub mod metrics;
+pub mod openapi;
 pub mod outbox;
 pub mod query;
 pub mod seed;

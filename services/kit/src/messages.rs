@@ -31,6 +31,24 @@ pub struct EventCreated {
     pub sections: Vec<SectionLayout>,
 }
 
+/// An event's sale status: only `ON_SALE` events can be booked. TicketFlow's events have no
+/// status, so an event it announces (an `event.created` without one) is on sale.
+pub const ON_SALE: &str = "ON_SALE";
+
+/// `ticketflow.event.updated`, key = eventId (a Stampede addition; TicketFlow publishes nothing
+/// on update): the event's name and sale status after an update, as of `updated_at`. A consumer
+/// applies it only over an older state, so a redelivered or replayed old update changes nothing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EventUpdated {
+    #[serde(rename = "ticketEventId")]
+    pub event_id: Uuid,
+    pub name: String,
+    /// `ON_SALE`, `SOLD_OUT`, `CANCELLED` or `DRAFT`.
+    pub status: String,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// One priced section of a seat map.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -1,5 +1,5 @@
 //! Serving a service's router: the shared routes (/health, /metrics), the shared layers (tracing
-//! span per matched route, metrics, timeout, envelope 404) and graceful shutdown.
+//! span per matched route, metrics, timeout, envelope 404 and 405) and graceful shutdown.
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::error::not_found_fallback;
+use crate::error::{method_not_allowed_fallback, not_found_fallback};
 use crate::health::{health_handler, HealthChecks};
 use crate::metrics::{metrics_handler, track_http, Metrics};
 
@@ -24,6 +24,7 @@ pub fn with_common_routes(routes: Router, metrics: Metrics, health: HealthChecks
     routes
         .merge(shared)
         .fallback(not_found_fallback)
+        .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(axum::middleware::from_fn_with_state(metrics, track_http))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,

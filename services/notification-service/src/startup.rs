@@ -48,7 +48,7 @@ impl Service for Application {
         let app = App::bind(
             infra.name,
             &settings.common.bind_address(),
-            router().with_state(state),
+            kit::openapi::documented("notification-service", router(), state),
             infra.metrics.clone(),
             infra.health(),
         )

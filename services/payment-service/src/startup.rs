@@ -37,7 +37,10 @@ impl Service for Application {
         };
         let consumer_infra = infra.clone();
         let app = infra
-            .app_with_relay(&settings.common.bind_address(), router().with_state(state))
+            .app_with_relay(
+                &settings.common.bind_address(),
+                kit::openapi::documented("payment-service", router(), state),
+            )
             .await?
             .worker("consumer", move |token| {
                 consumers::run(consumer_infra, payments, token)

@@ -38,7 +38,10 @@ impl Service for Application {
             lockout: Lockout::new(settings.lockout),
         };
         let app = infra
-            .app_with_relay(&settings.common.bind_address(), router().with_state(state))
+            .app_with_relay(
+                &settings.common.bind_address(),
+                kit::openapi::documented("user-service", router(), state),
+            )
             .await?;
         Ok(app)
     }

@@ -7,32 +7,39 @@ use anyhow::Context;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use kit::bug_variants::{is_on, BugVariant};
 use kit::kafka::{topic, Envelope};
-use kit::messages::BookingInitiated;
+use kit::messages::{BookingInitiated, ON_SALE};
+use kit::openapi::ErrorResponses;
 use kit::query::{whole_number, ApiQuery};
 use kit::{ApiError, ApiJson, Identity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{AppState, Limits};
 use crate::state::{lock_booking, Booking, BookingDto, COLUMNS};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/bookings", post(create_booking))
-        .route("/api/bookings/my", get(my_bookings))
-        .route("/api/bookings/{id}", get(get_booking))
-        .route("/api/bookings/{id}/cancel", post(cancel_booking))
+/// The routes, each with its OpenAPI description (`kit::openapi`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_booking))
+        .routes(routes!(my_bookings))
+        .routes(routes!(get_booking))
+        .routes(routes!(cancel_booking))
 }
 
-#[derive(Deserialize)]
+/// A booking request: the event and 1 to `MAX_SEATS_PER_BOOKING` distinct seats of it. The
+/// price and event name are the server's to decide; any other field is ignored.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateBooking {
+    #[schema(format = Uuid)]
     event_id: String,
+    #[schema(inline, value_type = Vec<Uuid>, min_items = 1)]
     seat_ids: Vec<String>,
 }
 
@@ -89,6 +96,23 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_string()))
 }
 
+/// Books seats: 202 with the PENDING booking; the saga confirms or fails it (poll
+/// `GET /api/bookings/{id}`, or long-poll with `waitMs`).
+#[utoipa::path(
+    post,
+    path = "/api/bookings",
+    tag = "bookings",
+    request_body = CreateBooking,
+    params(
+        ("Idempotency-Key" = Option<String>, Header,
+         description = "1-200 characters: the same user, key and body answer the same booking (`idempotent-replayed: true`); another body is a 422 IDEMPOTENCY_KEY_REUSED"),
+    ),
+    responses(
+        (status = 202, description = "accepted, PENDING", body = BookingDto),
+        ErrorResponses,
+    ),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
 async fn create_booking(
     State(state): State<AppState>,
@@ -347,19 +371,31 @@ async fn find_by_key(pool: &PgPool, user: Uuid, key: &str) -> Result<Option<Book
     .await?)
 }
 
-/// The event's name and the seats' total price, from the catalog built from event.created.
+/// The event's name and the seats' total price, from the catalog built from event.created and
+/// event.updated; an event that is not on sale (DRAFT, SOLD_OUT, CANCELLED) is refused here.
 async fn price(pool: &PgPool, request: &BookingRequest) -> Result<(String, i64), ApiError> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM events WHERE event_id = $1")
-        .bind(request.event_id)
-        .fetch_optional(pool)
-        .await?;
-    let name = name.ok_or_else(|| {
-        ApiError::new(
+    let event: Option<(String, String)> =
+        sqlx::query_as("SELECT name, status FROM events WHERE event_id = $1")
+            .bind(request.event_id)
+            .fetch_optional(pool)
+            .await?;
+    let Some((name, status)) = event else {
+        return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "EVENT_NOT_FOUND",
             "no such event is on sale",
-        )
-    })?;
+        ));
+    };
+    if status != ON_SALE {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "EVENT_NOT_ON_SALE",
+            format!(
+                "event {} is {status}: only events ON_SALE can be booked",
+                request.event_id
+            ),
+        ));
+    }
     let priced: Vec<(Uuid, i64)> = sqlx::query_as(
         "SELECT seat_id, price_cents FROM seat_catalog WHERE event_id = $1 AND seat_id = ANY($2)",
     )
@@ -387,11 +423,21 @@ struct MyQuery {
     limit: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The caller's bookings, newest first.
+#[derive(Serialize, ToSchema)]
 struct BookingList {
     bookings: Vec<BookingDto>,
 }
 
+/// The caller's bookings, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/bookings/my",
+    tag = "bookings",
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size (default 100)")),
+    responses((status = 200, description = "the caller's bookings", body = BookingList), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn my_bookings(
     State(pool): State<PgPool>,
     identity: Identity,
@@ -462,6 +508,22 @@ async fn read_booking(pool: &PgPool, id: Uuid, lock: bool) -> Result<Booking, Ap
 
 /// `GET /api/bookings/{id}`, and with `?waitMs=N` a long poll: the answer comes as soon as the
 /// booking is no longer PENDING, or after N ms (at most [`MAX_WAIT_MS`]) with what it is then.
+#[utoipa::path(
+    get,
+    path = "/api/bookings/{id}",
+    tag = "bookings",
+    params(
+        ("id" = Uuid, Path, description = "the booking"),
+        ("waitMs" = Option<u32>, Query, minimum = 0, maximum = 60000,
+         description = "long poll: answer when the booking leaves PENDING, or after this many ms (at most 5000 honoured)"),
+    ),
+    responses(
+        (status = 200, description = "the booking (the caller's own, or any for an admin)", body = BookingDto,
+         headers(("x-long-poll-max-ms" = u64, description = "with waitMs: the longest wait honoured"))),
+        ErrorResponses,
+    ),
+    security(("bearer" = []))
+)]
 async fn get_booking(
     State(state): State<AppState>,
     identity: Identity,
@@ -498,6 +560,16 @@ async fn get_booking(
     Ok(response)
 }
 
+/// Cancels a PENDING or CONFIRMED booking (a capture is refunded, the seats freed); any other
+/// status is a 409 INVALID_STATE.
+#[utoipa::path(
+    post,
+    path = "/api/bookings/{id}/cancel",
+    tag = "bookings",
+    params(("id" = Uuid, Path, description = "the booking")),
+    responses((status = 200, description = "the booking, CANCELLED", body = BookingDto), ErrorResponses),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
 async fn cancel_booking(
     State(state): State<AppState>,

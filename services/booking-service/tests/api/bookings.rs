@@ -192,3 +192,34 @@ async fn a_user_holds_at_most_the_capped_number_of_open_bookings_even_under_conc
     let answer = app.book(&other, &[app.seats[0]], None).await;
     assert_eq!(answer.status(), StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn only_events_on_sale_are_bookable_and_an_older_update_never_wins() {
+    // Arrange
+    let app = spawn_app().await;
+    let user = identity("user");
+    let t0 = chrono::Utc::now();
+
+    // Act + Assert: the admin takes the event off sale (DRAFT): a 409 envelope, nothing written
+    app.event_updated("DRAFT", t0).await;
+    let refused = app.book(&user, &app.seats[..1], None).await;
+    assert_error(refused, StatusCode::CONFLICT, "EVENT_NOT_ON_SALE").await;
+    assert_eq!(app.booking_count().await, 0);
+
+    // back on sale: bookable again
+    app.event_updated("ON_SALE", t0 + chrono::Duration::seconds(1))
+        .await;
+    app.book_ok(&user, &app.seats[..1]).await;
+
+    // an older update (redelivered, replayed from a dead-letter topic) changes nothing
+    app.event_updated("CANCELLED", t0 + chrono::Duration::milliseconds(500))
+        .await;
+    app.book_ok(&user, &app.seats[1..2]).await;
+
+    // a newer cancellation closes the sale
+    app.event_updated("CANCELLED", t0 + chrono::Duration::seconds(2))
+        .await;
+    let refused = app.book(&user, &app.seats[2..3], None).await;
+    assert_error(refused, StatusCode::CONFLICT, "EVENT_NOT_ON_SALE").await;
+    assert_eq!(app.booking_count().await, 2);
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use kit::identity::Identity;
 use kit::kafka::{topic, Envelope};
-use kit::messages::{EventCreated, PaymentProcessed, SeatsLockFailed, SeatsLocked};
+use kit::messages::{EventCreated, EventUpdated, PaymentProcessed, SeatsLockFailed, SeatsLocked};
 use kit::testing::{self, TestService};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -20,8 +20,9 @@ pub const VIP_CENTS: i64 = 15_000;
 pub const FLOOR_CENTS: i64 = 8_000;
 
 /// Topics booking-service reads and writes.
-const TOPICS: [&str; 11] = [
+const TOPICS: [&str; 12] = [
     topic::EVENT_CREATED,
+    topic::EVENT_UPDATED,
     topic::SEATS_LOCKED,
     topic::SEATS_LOCK_FAILED,
     topic::PAYMENT_PROCESSED,
@@ -162,6 +163,23 @@ impl TestApp {
             .fetch_one(&self.pool)
             .await
             .expect("count query")
+    }
+
+    /// event-service's `event.updated` for the test event: `status` as of `updated_at`;
+    /// returns once booking-service consumed it.
+    pub async fn event_updated(&self, status: &str, updated_at: chrono::DateTime<Utc>) {
+        let message = Envelope::new(
+            topic::EVENT_UPDATED,
+            EventUpdated {
+                event_id: self.event.event_id,
+                name: self.event.name.clone(),
+                status: status.into(),
+                updated_at,
+            },
+        );
+        self.publish(topic::EVENT_UPDATED, self.event.event_id, &message)
+            .await;
+        self.wait_until_consumed(message.event_id).await;
     }
 
     /// Inventory's answer: every seat of the booking is locked for five minutes.

@@ -3,29 +3,31 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Utc};
 use kit::kafka::{topic, Envelope};
-use kit::messages::EventCreated;
+use kit::messages::{EventCreated, EventUpdated};
+use kit::openapi::ErrorResponses;
 use kit::query::ApiQuery;
 use kit::{ApiError, ApiJson, Identity};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{AppState, Limits};
 use crate::domain::{bounded_text, Cents, Page, Pricing, SeatLayout};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/events", get(list_events).post(create_event))
-        .route("/api/events/{id}", get(get_event).put(update_event))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_events, create_event))
+        .routes(routes!(get_event, update_event))
 }
 
 /// Prices per section in currency units; any omitted one follows the seed's ratio to `ticket_price`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 struct PricingDto {
     vip: Option<f64>,
@@ -33,26 +35,38 @@ struct PricingDto {
     balcony: Option<f64>,
 }
 
-#[derive(Deserialize)]
+/// A new event. Prices are currency units with at most two decimals; `total_seats`
+/// 1..=MAX_EVENT_SEATS (default 116) cannot change later.
+#[derive(Deserialize, ToSchema)]
 struct CreateEvent {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     description: String,
+    #[schema(format = Uuid)]
     venue_id: String,
+    #[schema(format = DateTime)]
     event_date: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100)]
     category: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1)]
     total_seats: Option<i64>,
+    #[schema(minimum = 0)]
     ticket_price: f64,
     #[serde(default)]
     pricing: Option<PricingDto>,
 }
 
-#[derive(Deserialize)]
+/// The fields to change; `status` is ON_SALE, SOLD_OUT, CANCELLED or DRAFT (only ON_SALE events
+/// can be booked); `total_seats`, if given, must equal the current count.
+#[derive(Deserialize, ToSchema)]
 struct UpdateEvent {
     name: Option<String>,
     description: Option<String>,
+    #[schema(format = DateTime)]
     event_date: Option<String>,
     category: Option<String>,
     status: Option<String>,
@@ -83,7 +97,7 @@ struct EventRow {
 }
 
 /// An event as the API shows it (snake_case as in the seed; prices in currency units).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EventDto {
     pub id: Uuid,
     pub name: String,
@@ -95,6 +109,8 @@ pub struct EventDto {
     pub total_seats: i32,
     /// The lowest (BALCONY) price.
     pub ticket_price: f64,
+    /// `{"VIP": .., "FLOOR": .., "BALCONY": ..}` in currency units.
+    #[schema(value_type = Object)]
     pub pricing: serde_json::Value,
     pub status: String,
     pub created_at: DateTime<Utc>,
@@ -126,12 +142,14 @@ impl From<EventRow> for EventDto {
     }
 }
 
-#[derive(Serialize)]
+/// `{"event": ...}`.
+#[derive(Serialize, ToSchema)]
 struct EventResponse {
     event: EventDto,
 }
 
-#[derive(Serialize)]
+/// A page of events by date; `total` counts every match.
+#[derive(Serialize, ToSchema)]
 struct EventList {
     events: Vec<EventDto>,
     total: i64,
@@ -220,6 +238,18 @@ fn parse_number(field: &str, raw: Option<&str>) -> Result<Option<u32>, ApiError>
     .transpose()
 }
 
+/// Events by date, paged, optionally searched (name, description, category).
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "events",
+    params(
+        ("page" = Option<u32>, Query, minimum = 1, description = "1-based page (default 1)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "page size (default 20)"),
+        ("search" = Option<String>, Query, description = "case-insensitive substring"),
+    ),
+    responses((status = 200, description = "a page of events", body = EventList), ErrorResponses)
+)]
 #[tracing::instrument(skip_all)]
 async fn list_events(
     State(pool): State<PgPool>,
@@ -273,6 +303,14 @@ async fn fetch_event(pool: &PgPool, id: Uuid) -> Result<EventDto, ApiError> {
         .ok_or_else(|| ApiError::not_found("no such event"))
 }
 
+/// One event.
+#[utoipa::path(
+    get,
+    path = "/api/events/{id}",
+    tag = "events",
+    params(("id" = Uuid, Path, description = "the event")),
+    responses((status = 200, description = "the event", body = EventResponse), ErrorResponses)
+)]
 #[tracing::instrument(skip_all)]
 async fn get_event(
     State(pool): State<PgPool>,
@@ -282,6 +320,15 @@ async fn get_event(
     Ok(ApiJson(EventResponse { event }))
 }
 
+/// Creates an event (admin) and announces its seat map (`event.created`).
+#[utoipa::path(
+    post,
+    path = "/api/events",
+    tag = "events",
+    request_body = CreateEvent,
+    responses((status = 201, description = "the event, ON_SALE", body = EventResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(skip_all)]
 async fn create_event(
     State(state): State<AppState>,
@@ -345,16 +392,27 @@ async fn insert_event(state: &AppState, event: &NewEvent) -> Result<Uuid, ApiErr
     Ok(id)
 }
 
+/// Changes an event (admin) and announces its name and status (`event.updated`).
+#[utoipa::path(
+    put,
+    path = "/api/events/{id}",
+    tag = "events",
+    params(("id" = Uuid, Path, description = "the event")),
+    request_body = UpdateEvent,
+    responses((status = 200, description = "the event as changed", body = EventResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(skip_all)]
 async fn update_event(
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     identity: Identity,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateEvent>,
 ) -> Result<ApiJson<EventResponse>, ApiError> {
     identity.require_admin()?;
     let id = parse_id(&id)?;
-    let current = fetch_event(&pool, id).await?;
+    let pool = &state.pool;
+    let current = fetch_event(pool, id).await?;
     if body
         .total_seats
         .is_some_and(|n| n != i64::from(current.total_seats))
@@ -385,18 +443,41 @@ async fn update_event(
         Some(_) => return Err(v(format!("status must be one of {}", STATUSES.join(", ")))),
         None => current.status,
     };
-    sqlx::query(
+    // The row and its event.updated commit together: booking-service, which refuses bookings for
+    // events not on sale, learns every change of name or status, in order (key = event id).
+    let mut tx = pool.begin().await?;
+    let updated_at: DateTime<Utc> = sqlx::query_scalar(
         "UPDATE events SET name = $2, description = $3, category = $4, event_date = $5, status = $6,
-                updated_at = now() WHERE id = $1",
+                updated_at = now() WHERE id = $1 RETURNING updated_at",
     )
     .bind(id)
-    .bind(name)
+    .bind(&name)
     .bind(description)
     .bind(category)
     .bind(event_date)
-    .bind(status)
-    .execute(&pool)
+    .bind(&status)
+    .fetch_one(&mut *tx)
     .await?;
-    let event = fetch_event(&pool, id).await?;
+    // Sent on every update, not only when name or status changed: `current` was read before
+    // this transaction, and a concurrent update may have changed what it says.
+    let message = Envelope::new(
+        topic::EVENT_UPDATED,
+        EventUpdated {
+            event_id: id,
+            name,
+            status,
+            updated_at,
+        },
+    );
+    kit::outbox::enqueue(
+        &mut tx,
+        &state.topics,
+        topic::EVENT_UPDATED,
+        &id.to_string(),
+        &message,
+    )
+    .await?;
+    kit::outbox::commit(tx).await?;
+    let event = fetch_event(pool, id).await?;
     Ok(ApiJson(EventResponse { event }))
 }

@@ -4,7 +4,6 @@ mod events;
 mod venues;
 
 use axum::extract::FromRef;
-use axum::Router;
 use kit::identity::IdentityKeys;
 use kit::kafka::Topics;
 use sqlx::PgPool;
@@ -24,7 +23,7 @@ pub struct Limits {
     pub max_event_seats: u32,
 }
 
-/// Every route of the service.
-pub fn router() -> Router<AppState> {
+/// Every route of the service, with its OpenAPI description (`kit::openapi`).
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
     events::router().merge(venues::router())
 }

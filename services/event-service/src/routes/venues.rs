@@ -2,36 +2,43 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
 use chrono::{DateTime, Utc};
+use kit::openapi::ErrorResponses;
 use kit::{ApiError, ApiJson, Identity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
 use crate::domain::bounded_text;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/venues", post(create_venue).get(list_venues))
-        .route("/api/venues/{id}", get(get_venue))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_venue, list_venues))
+        .routes(routes!(get_venue))
 }
 
-#[derive(Deserialize)]
+/// A new venue: a name (1-200 characters), optional address and city, capacity 0..=1000000.
+#[derive(Deserialize, ToSchema)]
 struct CreateVenue {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     address: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     city: String,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000)]
     capacity: Option<i64>,
 }
 
 /// A venue as the API shows it (snake_case as in the seed).
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 struct VenueDto {
     id: Uuid,
     name: String,
@@ -41,16 +48,27 @@ struct VenueDto {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Serialize)]
+/// `{"venue": ...}`.
+#[derive(Serialize, ToSchema)]
 struct VenueResponse {
     venue: VenueDto,
 }
 
-#[derive(Serialize)]
+/// Every venue, by name (at most 1,000).
+#[derive(Serialize, ToSchema)]
 struct VenueList {
     venues: Vec<VenueDto>,
 }
 
+/// Creates a venue (admin).
+#[utoipa::path(
+    post,
+    path = "/api/venues",
+    tag = "venues",
+    request_body = CreateVenue,
+    responses((status = 201, description = "the venue", body = VenueResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
 async fn create_venue(
     State(pool): State<PgPool>,
     identity: Identity,
@@ -84,6 +102,13 @@ async fn create_venue(
     Ok((StatusCode::CREATED, ApiJson(VenueResponse { venue })))
 }
 
+/// Every venue, by name.
+#[utoipa::path(
+    get,
+    path = "/api/venues",
+    tag = "venues",
+    responses((status = 200, description = "the venues", body = VenueList), ErrorResponses)
+)]
 async fn list_venues(State(pool): State<PgPool>) -> Result<ApiJson<VenueList>, ApiError> {
     let venues = sqlx::query_as(
         "SELECT id, name, address, city, capacity, created_at FROM venues ORDER BY name, id LIMIT 1000",
@@ -93,6 +118,14 @@ async fn list_venues(State(pool): State<PgPool>) -> Result<ApiJson<VenueList>, A
     Ok(ApiJson(VenueList { venues }))
 }
 
+/// One venue.
+#[utoipa::path(
+    get,
+    path = "/api/venues/{id}",
+    tag = "venues",
+    params(("id" = Uuid, Path, description = "the venue")),
+    responses((status = 200, description = "the venue", body = VenueResponse), ErrorResponses)
+)]
 async fn get_venue(
     State(pool): State<PgPool>,
     Path(id): Path<String>,

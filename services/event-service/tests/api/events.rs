@@ -166,6 +166,7 @@ async fn updates_change_what_they_name_but_never_the_seat_count() {
     let venue = app.create_venue("Hall").await;
     let event = app.create_event(&venue, json!({"total_seats": 116})).await;
     let path = format!("/api/events/{}", event["id"].as_str().unwrap());
+    let announced = app.reader(topic::EVENT_UPDATED);
 
     // Act
     let response = app.update(&path, &json!({"name": "Renamed", "status": "SOLD_OUT", "event_date": "2027-07-01T21:00:00+01:00",
@@ -193,6 +194,16 @@ async fn updates_change_what_they_name_but_never_the_seat_count() {
     };
     assert!(time(&updated["updated_at"]) > time(&event["updated_at"]));
     assert_eq!(app.get_ok(&path).await["event"], *updated);
+    // booking-service learns the new name and sale status from event.updated, keyed by the event
+    let (key, message) = announced
+        .wait_for(WAIT, |m| m["ticketEventId"] == event["id"])
+        .await
+        .expect("event.updated is published");
+    assert_eq!(key.as_deref(), event["id"].as_str());
+    assert_eq!(message["eventType"], "event.updated");
+    assert_eq!(message["name"], "Renamed");
+    assert_eq!(message["status"], "SOLD_OUT");
+    assert_eq!(time(&message["updatedAt"]), time(&updated["updated_at"]));
 
     let resize = app.update(&path, &json!({"total_seats": 117})).await;
     let message = assert_error(resize, StatusCode::BAD_REQUEST, "VALIDATION_ERROR").await;

@@ -21,7 +21,11 @@ pub struct TestApp {
 kit::deref_test_service!(TestApp);
 
 pub async fn spawn_app() -> TestApp {
-    let common = testing::fresh_common("ticketflow_events", &[topic::EVENT_CREATED]).await;
+    let common = testing::fresh_common(
+        "ticketflow_events",
+        &[topic::EVENT_CREATED, topic::EVENT_UPDATED],
+    )
+    .await;
     let settings = event_service::Settings {
         common: common.clone(),
         max_event_seats: MAX_EVENT_SEATS,

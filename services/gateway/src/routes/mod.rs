@@ -1,6 +1,8 @@
-//! The gateway's routes: the proxy for `/api/...` and `/health/all`.
+//! The gateway's routes: the proxy for `/api/...`, `/health/all` and the merged OpenAPI
+//! document at `/openapi.json`.
 
 mod health;
+mod openapi;
 mod proxy;
 
 use std::sync::Arc;
@@ -64,6 +66,7 @@ pub fn router(state: GatewayState, limiter: Option<AuthLimiter>) -> Router {
         .route("/api", any(proxy::forward))
         .route("/api/{*rest}", any(proxy::forward))
         .route("/health/all", get(health::health_all))
+        .route(kit::openapi::DOCUMENT_PATH, get(openapi::document))
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
             limiter,

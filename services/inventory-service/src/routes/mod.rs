@@ -5,6 +5,7 @@ mod seats;
 use axum::Router;
 use sqlx::PgPool;
 
+/// The routes with their OpenAPI document (`kit::openapi`).
 pub fn router(pool: PgPool) -> Router {
-    seats::router().with_state(pool)
+    kit::openapi::documented("inventory-service", seats::router(), pool)
 }

@@ -7,21 +7,22 @@
 //! counts the seats that match the filter.
 
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::Router;
+use kit::openapi::ErrorResponses;
 use kit::query::{whole_number, ApiQuery};
 use kit::{ApiError, ApiJson};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::seats::{self, SeatDto};
 
-pub fn router() -> Router<PgPool> {
-    Router::new()
-        .route("/api/inventory/events/{event_id}/seats", get(list_seats))
-        .route("/api/inventory/events/{event_id}/summary", get(summary))
+pub fn router() -> OpenApiRouter<PgPool> {
+    OpenApiRouter::new()
+        .routes(routes!(list_seats))
+        .routes(routes!(summary))
 }
 
 #[derive(Deserialize)]
@@ -32,10 +33,22 @@ struct SeatQuery {
     offset: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Seats of an event; `total` counts every seat that matches the filter, not only this page.
+#[derive(Serialize, ToSchema)]
 struct SeatList {
     seats: Vec<SeatDto>,
     total: i64,
+}
+
+/// Seats of an event per status.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct SeatSummary {
+    event_id: Uuid,
+    total: i64,
+    available: i64,
+    locked: i64,
+    reserved: i64,
 }
 
 const STATUSES: [&str; 3] = ["AVAILABLE", "LOCKED", "RESERVED"];
@@ -44,6 +57,20 @@ fn parse_event_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::validation("eventId must be a UUID"))
 }
 
+/// The seat map of an event, whole or filtered and paged; an unknown event has no seats.
+#[utoipa::path(
+    get,
+    path = "/api/inventory/events/{event_id}/seats",
+    tag = "inventory",
+    params(
+        ("event_id" = Uuid, Path, description = "the event"),
+        ("status" = Option<String>, Query, description = "AVAILABLE, LOCKED or RESERVED (any case)"),
+        ("section" = Option<String>, Query, description = "VIP, FLOOR, BALCONY, ..."),
+        ("limit" = Option<u32>, Query, maximum = 100000, description = "page size (default: every seat)"),
+        ("offset" = Option<u32>, Query, description = "seats to skip"),
+    ),
+    responses((status = 200, description = "the seats", body = SeatList), ErrorResponses)
+)]
 async fn list_seats(
     State(pool): State<PgPool>,
     Path(event_id): Path<String>,
@@ -76,10 +103,18 @@ async fn list_seats(
     Ok(ApiJson(SeatList { seats, total }))
 }
 
+/// How many seats of an event are available, locked and reserved.
+#[utoipa::path(
+    get,
+    path = "/api/inventory/events/{event_id}/summary",
+    tag = "inventory",
+    params(("event_id" = Uuid, Path, description = "the event")),
+    responses((status = 200, description = "seat counts", body = SeatSummary), ErrorResponses)
+)]
 async fn summary(
     State(pool): State<PgPool>,
     Path(event_id): Path<String>,
-) -> Result<ApiJson<Value>, ApiError> {
+) -> Result<ApiJson<SeatSummary>, ApiError> {
     let event_id = parse_event_id(&event_id)?;
     let counts = seats::summary(&pool, event_id).await?;
     if counts.is_empty() {
@@ -91,11 +126,11 @@ async fn summary(
             .find(|(s, _)| s == status)
             .map_or(0, |(_, n)| *n)
     };
-    Ok(ApiJson(json!({
-        "eventId": event_id,
-        "total": counts.iter().map(|(_, n)| n).sum::<i64>(),
-        "available": count("AVAILABLE"),
-        "locked": count("LOCKED"),
-        "reserved": count("RESERVED"),
-    })))
+    Ok(ApiJson(SeatSummary {
+        event_id,
+        total: counts.iter().map(|(_, n)| n).sum::<i64>(),
+        available: count("AVAILABLE"),
+        locked: count("LOCKED"),
+        reserved: count("RESERVED"),
+    }))
 }

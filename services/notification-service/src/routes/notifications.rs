@@ -1,12 +1,14 @@
 //! `GET /api/notifications/recent`: the caller's latest notifications, newest first.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Utc};
+use kit::openapi::ErrorResponses;
 use kit::{ApiError, ApiJson, Identity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
@@ -14,12 +16,12 @@ use super::AppState;
 /// At most this many notifications per answer.
 const RECENT_LIMIT: i64 = 50;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/notifications/recent", get(recent))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(recent))
 }
 
 /// A notification as the API shows it (camelCase).
-#[derive(Debug, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationDto {
     pub id: Uuid,
@@ -33,11 +35,20 @@ pub struct NotificationDto {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize)]
+/// The caller's latest notifications, newest first.
+#[derive(Serialize, ToSchema)]
 struct RecentResponse {
     notifications: Vec<NotificationDto>,
 }
 
+/// The caller's latest 50 notifications, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/notifications/recent",
+    tag = "notifications",
+    responses((status = 200, description = "the notifications", body = RecentResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
 async fn recent(
     State(pool): State<PgPool>,

@@ -2,28 +2,27 @@
 //! admin).
 
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::Router;
 use chrono::{DateTime, Utc};
+use kit::openapi::ErrorResponses;
 use kit::{ApiError, ApiJson, Identity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
 use crate::domain::Payment;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/payments/{id}", get(get_payment))
-        .route(
-            "/api/payments/booking/{booking_id}",
-            get(get_payment_by_booking),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_payment))
+        .routes(routes!(get_payment_by_booking))
 }
 
 /// A payment as the API shows it (camelCase; `amount` in currency units).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentDto {
     pub id: Uuid,
@@ -55,7 +54,8 @@ impl From<Payment> for PaymentDto {
     }
 }
 
-#[derive(Serialize)]
+/// `{"payment": ...}`.
+#[derive(Serialize, ToSchema)]
 struct PaymentResponse {
     payment: PaymentDto,
 }
@@ -81,6 +81,15 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no such payment"))
 }
 
+/// A payment, for its user or an admin.
+#[utoipa::path(
+    get,
+    path = "/api/payments/{id}",
+    tag = "payments",
+    params(("id" = Uuid, Path, description = "the payment")),
+    responses((status = 200, description = "the payment", body = PaymentResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
 async fn get_payment(
     State(pool): State<PgPool>,
@@ -91,6 +100,15 @@ async fn get_payment(
     visible_to(payment, &identity)
 }
 
+/// The payment of a booking, for its user or an admin.
+#[utoipa::path(
+    get,
+    path = "/api/payments/booking/{booking_id}",
+    tag = "payments",
+    params(("booking_id" = Uuid, Path, description = "the booking")),
+    responses((status = 200, description = "the booking's payment", body = PaymentResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
 async fn get_payment_by_booking(
     State(pool): State<PgPool>,

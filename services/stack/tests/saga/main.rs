@@ -3,10 +3,12 @@
 
 mod compensation;
 mod concurrency;
+mod generated_input;
 mod happy_path;
 mod helpers;
 mod idempotency;
 mod long_poll;
+mod openapi;
 mod outage;
 mod redelivery;
 mod restart;

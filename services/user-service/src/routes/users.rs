@@ -2,41 +2,48 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
 use kit::kafka::{topic, Envelope, Topics};
 use kit::messages::UserRegistered;
+use kit::openapi::ErrorResponses;
 use kit::{ApiError, ApiJson, Identity};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
 use crate::domain::{Email, Password, UserName};
 use crate::password::Hashing;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/users/register", post(register))
-        .route("/api/users/login", post(login))
-        .route("/api/users/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(me))
 }
 
-#[derive(Deserialize)]
+/// A new account: a name, an email (one account per address) and a password of 8 to 128
+/// characters.
+#[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     email: String,
     password: String,
 }
 
 /// A user as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct UserDto {
     pub id: Uuid,
     pub name: String,
@@ -44,13 +51,15 @@ pub struct UserDto {
     pub role: String,
 }
 
-#[derive(Serialize)]
+/// A bearer token (HS256 JWT) and the user it names.
+#[derive(Serialize, ToSchema)]
 struct AuthResponse {
     token: String,
     user: UserDto,
 }
 
-#[derive(Serialize)]
+/// `{"user": ...}`.
+#[derive(Serialize, ToSchema)]
 struct MeResponse {
     user: UserDto,
 }
@@ -73,6 +82,14 @@ impl TryFrom<RegisterRequest> for NewUser {
     }
 }
 
+/// Creates an account and signs it in; 409 EMAIL_TAKEN when the address has one.
+#[utoipa::path(
+    post,
+    path = "/api/users/register",
+    tag = "users",
+    request_body = RegisterRequest,
+    responses((status = 201, description = "the account and its token", body = AuthResponse), ErrorResponses)
+)]
 #[tracing::instrument(skip_all)]
 async fn register(
     State(state): State<AppState>,
@@ -137,6 +154,15 @@ async fn insert_user(
     Ok(Some(inserted))
 }
 
+/// Signs in: 401 INVALID_CREDENTIALS for a wrong email or password; 429 TOO_MANY_ATTEMPTS after
+/// repeated failures on one account.
+#[utoipa::path(
+    post,
+    path = "/api/users/login",
+    tag = "users",
+    request_body = LoginRequest,
+    responses((status = 200, description = "a token and the user", body = AuthResponse), ErrorResponses)
+)]
 #[tracing::instrument(skip_all)]
 async fn login(
     State(state): State<AppState>,
@@ -190,6 +216,14 @@ async fn login(
     }))
 }
 
+/// The signed-in user.
+#[utoipa::path(
+    get,
+    path = "/api/users/me",
+    tag = "users",
+    responses((status = 200, description = "the caller", body = MeResponse), ErrorResponses),
+    security(("bearer" = []))
+)]
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
 async fn me(
     State(pool): State<PgPool>,
