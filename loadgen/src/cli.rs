@@ -63,7 +63,8 @@ pub struct RunArgs {
     /// Closed-model goose users, spread over --scenarios by weight (default 10 without --rate, 0 with it).
     #[arg(long, value_name = "N")]
     pub users: Option<usize>,
-    /// Personas and weights: browse, signup, book, hot-seat, cancel (e.g. browse=3,book=6,cancel=1).
+    /// Personas and weights: browse, signup, book, hot-seat, cancel, visit, health
+    /// (e.g. browse=3,book=6,cancel=1).
     #[arg(long, value_name = "WEIGHTS", default_value = "book")]
     pub scenarios: String,
     /// Seat choice of book and cancel: random, best, best:<SECTION>, hot:<N>.
@@ -96,7 +97,8 @@ pub struct RunArgs {
     /// same Idempotency-Key (needs a target that honours the key).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retry_unknown: u32,
-    /// Think time between iterations of closed-model users.
+    /// Think time between iterations of closed-model users (visit: between its steps); with one,
+    /// each user starts at a random point of its first think time.
     #[arg(long, value_name = "DURATION", default_value = "0s")]
     pub think: String,
     /// An arrival started later than this after its due time counts as late.

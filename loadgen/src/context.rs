@@ -59,6 +59,9 @@ pub struct Gate {
     opened: OnceLock<Instant>,
     notify: Notify,
     closed: AtomicBool,
+    /// Wakes the users that think when the window closes, so the run ends with the window
+    /// instead of a think time later.
+    closing: Notify,
 }
 
 impl Gate {
@@ -87,6 +90,19 @@ impl Gate {
     /// Marks the load window over (closed-model users stop after their current iteration).
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        self.closing.notify_waiters();
+    }
+
+    /// Sleeps `length` (a user's think time), or less when the window closes meanwhile.
+    pub async fn pause(&self, length: Duration) {
+        let closing = self.closing.notified();
+        if self.is_closed() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(length) => {}
+            () = closing => {}
+        }
     }
 
     pub fn is_closed(&self) -> bool {

@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
 use crate::common::{booking_of, relogin, send, Call, LongPoll, Reply};
-use crate::context::Ctx;
+use crate::context::{Ctx, PoolUser};
 use crate::history::{OpFn, OpType, OpValue};
 use crate::open_model::OpenModel;
 use crate::persona::Persona;
@@ -34,19 +34,31 @@ pub async fn run_arrivals(open: &OpenModel, user: &mut GooseUser, ctx: &Ctx) -> 
     while let Some(arrival) = open.next_arrival(|| ctx.since_start(), dropped).await {
         let persona = Persona::pick(&ctx.open_personas, &mut rng);
         let ticket = arrival.ticket;
-        book(user, ctx, ticket.seq, ticket.due, arrival.late, persona).await?;
+        let who = ctx.next_user();
+        book(
+            user,
+            ctx,
+            who,
+            ticket.seq,
+            ticket.due,
+            arrival.late,
+            persona,
+        )
+        .await?;
     }
     Ok(())
 }
 
-/// Runs one booking operation of `persona`. `due` is when the schedule wanted it to start;
-/// `late` says it started later than the open model tolerates (counted, not hidden).
+/// Runs one booking operation of `persona` as the pool user `who`. `due` is when the schedule
+/// wanted it to start; `late` says it started later than the open model tolerates (counted, not
+/// hidden).
 ///
 /// # Errors
 /// Only goose's own (the run is shutting down).
 pub async fn book(
     user: &mut GooseUser,
     ctx: &Ctx,
+    who: &PoolUser,
     process: u64,
     due: Instant,
     late: bool,
@@ -72,7 +84,6 @@ pub async fn book(
     };
     ctx.stats
         .record_start(ctx.since_start(), due.elapsed(), late);
-    let who = ctx.next_user();
     let mut value = OpValue::book(who.id, ctx.event_id, seats.clone());
     ctx.history
         .append(process, OpType::Invoke, OpFn::Book, &value, None);
@@ -185,7 +196,7 @@ fn is_unknown(reply: &Reply) -> bool {
 async fn post_booking(
     user: &mut GooseUser,
     ctx: &Ctx,
-    who: &crate::context::PoolUser,
+    who: &PoolUser,
     body: &Value,
     key: &str,
 ) -> Result<Reply, Box<TransactionError>> {
@@ -216,7 +227,7 @@ async fn post_booking(
 async fn wait_for_end(
     user: &mut GooseUser,
     ctx: &Ctx,
-    who: &crate::context::PoolUser,
+    who: &PoolUser,
     id: &str,
     first: String,
 ) -> Result<Vec<String>, Box<TransactionError>> {
@@ -302,7 +313,7 @@ async fn cancel(
     user: &mut GooseUser,
     ctx: &Ctx,
     process: u64,
-    who: &crate::context::PoolUser,
+    who: &PoolUser,
     id: &str,
 ) -> TransactionResult {
     let mut value = OpValue {

@@ -5,6 +5,7 @@
 //! - [`open_model`]: the arrival-rate executor goose lacks; [`rate`]: its load shapes;
 //! - [`flow`]: one booking end to end (POST, poll until the saga ends, cancel);
 //! - [`stats`], [`thresholds`], [`summary`], [`progress`]: what a run measures and judges;
+//! - [`footprint`]: what the generator itself used (memory, CPU, per user);
 //! - [`history`]: every booking operation as JSON lines, for the chaos checker;
 //! - [`data`], [`target`], [`prepare`]: prepared users and events, and checks of the target;
 //! - [`run`]: the whole run; [`cli`]: its flags.
@@ -25,6 +26,7 @@ pub mod common;
 pub mod context;
 pub mod data;
 pub mod flow;
+pub mod footprint;
 pub mod history;
 pub mod merge;
 pub mod open_model;

@@ -90,6 +90,10 @@ async fn run(args: &loadgen::cli::RunArgs) -> Exit {
             if let Some(e) = &s.history.write_error {
                 println!("history: WRITE FAILED: {e}");
             }
+            match &outcome.footprint {
+                Some(footprint) => println!("{footprint}"),
+                None => println!("generator: memory and CPU not measured (no /proc/self)"),
+            }
             println!("run folder: {}", outcome.out_dir.display());
             match reports::render_run(&outcome.out_dir, &reports::RenderOptions::default()) {
                 Ok(page) => println!("report: {}", page.display()),

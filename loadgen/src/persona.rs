@@ -1,4 +1,4 @@
-//! The personas a run mixes (browse, signup, book, hot-seat, cancel, health), their weights, and
+//! The personas a run mixes (browse, signup, book, hot-seat, cancel, visit, health), their weights, and
 //! the draw of one per arrival. What each persona does is in `scenarios`.
 
 use rand::Rng;
@@ -11,16 +11,19 @@ pub enum Persona {
     Book,
     HotSeat,
     Cancel,
+    /// A signed-in person: browses, reads its profile and books, thinking between steps.
+    Visit,
     Health,
 }
 
 impl Persona {
-    pub const ALL: [Persona; 6] = [
+    pub const ALL: [Persona; 7] = [
         Persona::Browse,
         Persona::Signup,
         Persona::Book,
         Persona::HotSeat,
         Persona::Cancel,
+        Persona::Visit,
         Persona::Health,
     ];
 
@@ -31,6 +34,7 @@ impl Persona {
             Persona::Book => "book",
             Persona::HotSeat => "hot-seat",
             Persona::Cancel => "cancel",
+            Persona::Visit => "visit",
             Persona::Health => "health",
         }
     }
@@ -71,7 +75,7 @@ impl std::str::FromStr for Persona {
             .find(|p| p.name() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown scenario {s:?}: use browse, signup, book, hot-seat, cancel or health"
+                    "unknown scenario {s:?}: use browse, signup, book, hot-seat, cancel, visit or health"
                 )
             })
     }

@@ -7,6 +7,8 @@
 //! | book      | choose seats (--strategy), book, poll until the saga ends            |
 //! | hot-seat  | book among the first --hot-seats seats, which everyone wants         |
 //! | cancel    | book, and cancel once CONFIRMED                                      |
+//! | visit     | signed in as its own account: events, an event, its profile, a       |
+//! |           | booking to its end, thinking --think between steps                   |
 //! | health    | GET /health only: measures the generator itself (needs no data)      |
 //!
 //! With `--rate`, the booking personas (book, hot-seat, cancel) run as open-model arrivals, one
@@ -15,39 +17,54 @@
 
 mod browse;
 mod signup;
+mod visit;
 
 use std::time::Instant;
 
 use goose::prelude::*;
+use rand::{Rng, SeedableRng};
 
 use crate::context::Ctx;
 use crate::persona::Persona;
 
 /// One iteration of the persona as a closed-model user.
 ///
+/// Each persona's iteration is boxed: a user's session future is allocated once and lives for
+/// the whole run, and unboxed it would be as large as the largest persona's iteration (a booking
+/// followed to its end) for every user, thinking or not. Boxed, a user pays for the iteration it
+/// runs, while it runs.
+///
 /// # Errors
 /// Only goose's own.
 pub async fn iterate(persona: Persona, user: &mut GooseUser, ctx: &Ctx) -> TransactionResult {
     match persona {
-        Persona::Browse => browse::iterate(user, ctx).await,
-        Persona::Signup => signup::iterate(user, ctx).await,
+        Persona::Browse => Box::pin(browse::iterate(user, ctx)).await,
+        Persona::Signup => Box::pin(signup::iterate(user, ctx)).await,
+        Persona::Visit => Box::pin(visit::iterate(user, ctx)).await,
         Persona::Health => {
-            crate::common::send(
-                user,
-                ctx,
-                crate::common::Call::get("/health", "/health", ctx.ops.request_timeout),
-            )
-            .await?;
+            let call = crate::common::Call::get("/health", "/health", ctx.ops.request_timeout);
+            Box::pin(crate::common::send(user, ctx, call)).await?;
             Ok(())
         }
         booking => {
             let process = ctx.next_process();
-            crate::flow::book(user, ctx, process, Instant::now(), false, booking).await
+            let who = ctx.next_user();
+            Box::pin(crate::flow::book(
+                user,
+                ctx,
+                who,
+                process,
+                Instant::now(),
+                false,
+                booking,
+            ))
+            .await
         }
     }
 }
 
-/// A closed-model session: loop the persona until the load window closes.
+/// A closed-model session: loop the persona until the load window closes, thinking `--think`
+/// after each iteration.
 ///
 /// # Errors
 /// Only goose's own.
@@ -57,10 +74,20 @@ pub async fn closed_session(
     persona: Persona,
 ) -> TransactionResult {
     ctx.arrive().await;
+    let think = ctx.ops.think;
+    if !think.is_zero() {
+        // People do not all click at the same instant: each user starts at its own point of the
+        // first think time, so N users send about N / think requests a second from the start
+        // instead of N at once (which would need N connections at once, too).
+        let mut rng = rand::rngs::StdRng::seed_from_u64(
+            ctx.ops.seed ^ (user.weighted_users_index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        ctx.gate.pause(think.mul_f64(rng.gen::<f64>())).await;
+    }
     while !ctx.gate.is_closed() {
         iterate(persona, user, ctx).await?;
-        if !ctx.ops.think.is_zero() {
-            tokio::time::sleep(ctx.ops.think).await;
+        if !think.is_zero() {
+            ctx.gate.pause(think).await;
         }
     }
     Ok(())

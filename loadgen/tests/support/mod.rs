@@ -1,16 +1,17 @@
 //! A fake TicketFlow target for tests that need no real stack: the contract's event, seat map and
 //! booking routes, with a POST /api/bookings delay the test chooses. Bookings are CONFIRMED at
-//! once. Counts the POSTs it answered.
+//! once. Counts the POSTs it answered, and keeps the tokens GET /api/users/me was asked with.
 
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -25,6 +26,7 @@ struct Fake {
     event: Uuid,
     delay: Delay,
     posts: Arc<AtomicU64>,
+    tokens: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// A running fake target.
@@ -32,6 +34,7 @@ pub struct FakeTarget {
     pub host: String,
     pub event: Uuid,
     pub posts: Arc<AtomicU64>,
+    tokens: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl FakeTarget {
@@ -39,7 +42,12 @@ impl FakeTarget {
         self.posts.load(Ordering::Relaxed)
     }
 
-    /// Writes a prepared-data file for this target with `users` users.
+    /// The distinct bearer tokens GET /api/users/me was asked with.
+    pub fn profile_tokens(&self) -> BTreeSet<String> {
+        self.tokens.lock().unwrap().clone()
+    }
+
+    /// Writes a prepared-data file for this target with `users` users, user i holding token `t<i>`.
     pub fn data_file(&self, path: &Path, users: usize) {
         PreparedData {
             version: VERSION,
@@ -53,7 +61,7 @@ impl FakeTarget {
                     id: Uuid::new_v4(),
                     email: format!("u{i}@x"),
                     password: "p".into(),
-                    token: "t".into(),
+                    token: format!("t{i}"),
                 })
                 .collect(),
         }
@@ -88,6 +96,16 @@ async fn book(State(s): State<Fake>) -> (StatusCode, Json<Value>) {
     )
 }
 
+async fn me(State(s): State<Fake>, headers: HeaderMap) -> Json<Value> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    s.tokens.lock().unwrap().insert(token.to_string());
+    Json(json!({"user": {}}))
+}
+
 async fn booking(UrlPath(id): UrlPath<Uuid>) -> Json<Value> {
     Json(json!({"id": id, "status": "CONFIRMED"}))
 }
@@ -96,20 +114,27 @@ async fn booking(UrlPath(id): UrlPath<Uuid>) -> Json<Value> {
 pub async fn start(delay: Delay) -> FakeTarget {
     let event = Uuid::new_v4();
     let posts = Arc::new(AtomicU64::new(0));
+    let tokens: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let app = Router::new()
         .route("/api/events", get(events))
         .route("/api/events/{id}", get(one_event))
         .route("/api/inventory/events/{id}/seats", get(seats))
         .route("/api/bookings", post(book))
         .route("/api/bookings/{id}", get(booking))
-        .route("/api/users/me", get(|| async { Json(json!({"user": {}})) }))
+        .route("/api/users/me", get(me))
         .with_state(Fake {
             event,
             delay,
             posts: posts.clone(),
+            tokens: tokens.clone(),
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    FakeTarget { host, event, posts }
+    FakeTarget {
+        host,
+        event,
+        posts,
+        tokens,
+    }
 }
