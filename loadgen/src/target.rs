@@ -163,22 +163,36 @@ impl Target {
         Ok(())
     }
 
-    /// The event's seat map.
+    /// The event's whole seat map, read in pages: Stampede answers at most 10,000 seats a
+    /// request (`limit`, `offset`; `total` says how many there are); TicketFlow ignores both and
+    /// answers every seat at once, which ends the loop after one request.
     ///
     /// # Errors
     /// When the map cannot be read.
     pub async fn seats(&self, event: Uuid) -> Result<Vec<Seat>, TargetError> {
-        let (status, body) = self
-            .get(&format!("/api/inventory/events/{event}/seats"), None)
-            .await?;
-        if status != 200 {
-            return Err(TargetError::Refused(format!(
-                "GET /api/inventory/events/{event}/seats answered {status}"
-            )));
+        const PAGE: usize = 10_000;
+        let mut seats: Vec<Seat> = Vec::new();
+        loop {
+            let path = format!(
+                "/api/inventory/events/{event}/seats?limit={PAGE}&offset={}",
+                seats.len()
+            );
+            let (status, body) = self.get(&path, None).await?;
+            if status != 200 {
+                return Err(TargetError::Refused(format!(
+                    "GET /api/inventory/events/{event}/seats answered {status}"
+                )));
+            }
+            let page: Vec<Seat> = serde_json::from_value(body["seats"].clone()).map_err(|e| {
+                TargetError::Refused(format!("the seat map of {event} does not parse: {e}"))
+            })?;
+            let total = body["total"].as_u64().map_or(0, |t| t as usize);
+            let last = page.is_empty();
+            seats.extend(page);
+            if last || seats.len() >= total {
+                return Ok(seats);
+            }
         }
-        serde_json::from_value(body["seats"].clone()).map_err(|e| {
-            TargetError::Refused(format!("the seat map of {event} does not parse: {e}"))
-        })
     }
 
     /// Checks the prepared data against the target: the event exists, and the users can log in

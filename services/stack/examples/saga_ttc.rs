@@ -215,7 +215,9 @@ async fn create_event(
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let listed: Value = client
-            .get(format!("{GATEWAY}/api/inventory/events/{id}/seats"))
+            .get(format!(
+                "{GATEWAY}/api/inventory/events/{id}/seats?limit=10000"
+            ))
             .send()
             .await?
             .json()

@@ -1,10 +1,11 @@
 //! `GET /api/inventory/events/:eventId/seats[?status&section&limit&offset]` and
 //! `GET /api/inventory/events/:eventId/summary`.
 //!
-//! Without parameters the whole seat map comes back in the contract's shape
-//! `{seats:[{id,eventId,seatNumber,row,section,status,bookingId,price}],total}` (a 10,000-seat map
-//! is one indexed scan); `limit`/`offset` page it and `status`/`section` filter it, and `total`
-//! counts the seats that match the filter.
+//! The seat map comes back in the contract's shape
+//! `{seats:[{id,eventId,seatNumber,row,section,status,bookingId,price}],total}`, 1,000 seats at
+//! most without `limit` (so every TicketFlow-sized map, at most 116 seats, comes whole) and
+//! 10,000 at most with it; `limit`/`offset` page it, `status`/`section` filter it, and `total`
+//! counts the seats that match the filter, so a client knows when it has read them all.
 
 use axum::extract::{Path, State};
 use kit::openapi::ErrorResponses;
@@ -53,11 +54,19 @@ struct SeatSummary {
 
 const STATUSES: [&str; 3] = ["AVAILABLE", "LOCKED", "RESERVED"];
 
+/// Seats per answer without `limit`: every TicketFlow-sized map (at most 116 seats) comes whole,
+/// while an anonymous caller cannot pull a 100,000-seat map (~20 MB) in one request.
+const DEFAULT_PAGE: i64 = 1_000;
+
+/// The largest `limit`; bigger maps are read in pages (`offset`, and `total` says how many).
+const MAX_PAGE: i64 = 10_000;
+
 fn parse_event_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::validation("eventId must be a UUID"))
 }
 
-/// The seat map of an event, whole or filtered and paged; an unknown event has no seats.
+/// The seat map of an event in pages of 1,000 seats (`limit` up to 10,000), filtered on request;
+/// an unknown event has no seats.
 #[utoipa::path(
     get,
     path = "/api/inventory/events/{event_id}/seats",
@@ -66,7 +75,7 @@ fn parse_event_id(raw: &str) -> Result<Uuid, ApiError> {
         ("event_id" = Uuid, Path, description = "the event"),
         ("status" = Option<String>, Query, description = "AVAILABLE, LOCKED or RESERVED (any case)"),
         ("section" = Option<String>, Query, description = "VIP, FLOOR, BALCONY, ..."),
-        ("limit" = Option<u32>, Query, maximum = 100000, description = "page size (default: every seat)"),
+        ("limit" = Option<u32>, Query, maximum = 10000, description = "page size (default 1000; `total` counts every match)"),
         ("offset" = Option<u32>, Query, description = "seats to skip"),
     ),
     responses((status = 200, description = "the seats", body = SeatList), ErrorResponses)
@@ -86,7 +95,8 @@ async fn list_seats(
             )));
         }
     }
-    let limit = whole_number("limit", query.limit.as_deref(), 0..=100_000)?;
+    let limit =
+        whole_number("limit", query.limit.as_deref(), 0..=MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
     let offset =
         whole_number("offset", query.offset.as_deref(), 0..=i64::from(i32::MAX))?.unwrap_or(0);
     let (seats, total) = seats::list(
@@ -94,7 +104,7 @@ async fn list_seats(
         event_id,
         status.as_deref(),
         query.section.as_deref(),
-        limit,
+        Some(limit),
         offset,
     )
     .await?;

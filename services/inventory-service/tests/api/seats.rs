@@ -109,7 +109,7 @@ async fn queries_it_cannot_serve_are_400_envelopes_and_an_unknown_map_has_no_sum
             "limit",
         ),
         (
-            format!("/api/inventory/events/{id}/seats?limit=100001"),
+            format!("/api/inventory/events/{id}/seats?limit=10001"),
             "limit",
         ),
         (
@@ -140,4 +140,31 @@ async fn queries_it_cannot_serve_are_400_envelopes_and_an_unknown_map_has_no_sum
         json!({"seats": [], "total": 0}),
         "an unknown map lists no seats"
     );
+}
+
+#[tokio::test]
+async fn a_large_seat_map_comes_in_pages_of_a_thousand_unless_a_limit_says_otherwise() {
+    // Arrange: 1,200 seats
+    let app = spawn_app().await;
+    let (event, seats) = app
+        .seat_map(&[("FLOOR", 5_000, &[("A", 600), ("B", 600)])])
+        .await;
+    let id = event.event_id;
+
+    // Act
+    let first = app.seats_api(id, "").await;
+    let rest = app.seats_api(id, "offset=1000").await;
+    let whole = app.seats_api(id, "limit=10000").await;
+
+    // Assert: the default page, the rest, and all of it when asked; total always says 1,200
+    assert_eq!(first["seats"].as_array().unwrap().len(), 1_000);
+    assert_eq!(rest["seats"].as_array().unwrap().len(), 200);
+    assert_eq!(whole["seats"].as_array().unwrap().len(), 1_200);
+    for page in [&first, &rest, &whole] {
+        assert_eq!(page["total"], 1_200);
+    }
+    let mut paged = strings(&first["seats"], "id");
+    paged.extend(strings(&rest["seats"], "id"));
+    let expected: Vec<String> = seats.iter().map(Uuid::to_string).collect();
+    assert_eq!(paged, expected, "the two pages are the map, in order, once");
 }
