@@ -17,6 +17,15 @@ pub enum Persona {
 }
 
 impl Persona {
+    /// How many think times one iteration of the persona spans (visit thinks between each of
+    /// its four steps; the others once after each iteration).
+    pub fn thinks_per_iteration(self) -> u32 {
+        match self {
+            Persona::Visit => 4,
+            _ => 1,
+        }
+    }
+
     pub const ALL: [Persona; 7] = [
         Persona::Browse,
         Persona::Signup,
