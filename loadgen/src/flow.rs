@@ -49,6 +49,20 @@ pub async fn run_arrivals(open: &OpenModel, user: &mut GooseUser, ctx: &Ctx) -> 
     Ok(())
 }
 
+/// A closed-model user's booking: due now, never late, the next process number.
+///
+/// # Errors
+/// Only goose's own (the run is shutting down).
+pub async fn book_now(
+    user: &mut GooseUser,
+    ctx: &Ctx,
+    who: &PoolUser,
+    persona: Persona,
+) -> TransactionResult {
+    let process = ctx.next_process();
+    book(user, ctx, who, process, Instant::now(), false, persona).await
+}
+
 /// Runs one booking operation of `persona` as the pool user `who`. `due` is when the schedule
 /// wanted it to start; `late` says it started later than the open model tolerates (counted, not
 /// hidden).

@@ -19,8 +19,6 @@ mod browse;
 mod signup;
 mod visit;
 
-use std::time::Instant;
-
 use goose::prelude::*;
 use rand::{Rng, SeedableRng};
 
@@ -47,18 +45,8 @@ pub async fn iterate(persona: Persona, user: &mut GooseUser, ctx: &Ctx) -> Trans
             Ok(())
         }
         booking => {
-            let process = ctx.next_process();
             let who = ctx.next_user();
-            Box::pin(crate::flow::book(
-                user,
-                ctx,
-                who,
-                process,
-                Instant::now(),
-                false,
-                booking,
-            ))
-            .await
+            Box::pin(crate::flow::book_now(user, ctx, who, booking)).await
         }
     }
 }

@@ -3,8 +3,6 @@
 //! thinks `--think` between steps, as a person reads and decides: the event list, the event, its
 //! own profile, then a booking followed to the saga's end.
 
-use std::time::Instant;
-
 use goose::prelude::*;
 
 use crate::common::{relogin, send, Call, Reply};
@@ -36,15 +34,5 @@ pub async fn iterate(user: &mut GooseUser, ctx: &Ctx) -> TransactionResult {
             return Ok(());
         }
     }
-    let process = ctx.next_process();
-    crate::flow::book(
-        user,
-        ctx,
-        who,
-        process,
-        Instant::now(),
-        false,
-        Persona::Visit,
-    )
-    .await
+    crate::flow::book_now(user, ctx, who, Persona::Visit).await
 }

@@ -46,6 +46,13 @@ impl RoutingTable {
         &self.upstreams
     }
 
+    /// The deployed services, each with its base URL (what `/health/all` and `/openapi.json` ask).
+    pub fn deployed(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        self.upstreams
+            .iter()
+            .filter_map(|u| u.base_url.as_deref().map(|url| (u.name, url)))
+    }
+
     /// The service owning `path`: the prefix must end at a segment boundary, so
     /// `/api/usersX` is not user-service's.
     pub fn resolve(&self, path: &str) -> Option<&Upstream> {

@@ -15,9 +15,7 @@ pub async fn health_all(State(state): State<GatewayState>) -> Response {
     let checks = state
         .inner
         .routes
-        .upstreams()
-        .iter()
-        .filter_map(|u| u.base_url.as_ref().map(|url| (u.name, url.clone())))
+        .deployed()
         .map(|(name, url)| async move {
             let started = Instant::now();
             let answer = client

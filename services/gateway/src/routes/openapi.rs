@@ -45,25 +45,19 @@ struct GatewayRoutes;
 /// The merged document, or 503 `DOCUMENT_INCOMPLETE` naming the services that did not answer.
 pub async fn document(State(state): State<GatewayState>) -> Result<ApiJson<OpenApi>, ApiError> {
     let client = &state.inner.client;
-    let asks = state
-        .inner
-        .routes
-        .upstreams()
-        .iter()
-        .filter_map(|u| u.base_url.as_ref().map(|url| (u.name, url.clone())))
-        .map(|(name, url)| async move {
-            let answer = async {
-                client
-                    .get(format!("{url}{}", kit::openapi::DOCUMENT_PATH))
-                    .timeout(Duration::from_secs(3))
-                    .send()
-                    .await?
-                    .error_for_status()?
-                    .json::<OpenApi>()
-                    .await
-            };
-            (name, answer.await)
-        });
+    let asks = state.inner.routes.deployed().map(|(name, url)| async move {
+        let answer = async {
+            client
+                .get(format!("{url}{}", kit::openapi::DOCUMENT_PATH))
+                .timeout(Duration::from_secs(3))
+                .send()
+                .await?
+                .error_for_status()?
+                .json::<OpenApi>()
+                .await
+        };
+        (name, answer.await)
+    });
     let mut merged = <GatewayRoutes as utoipa::OpenApi>::openapi();
     let mut missing = Vec::new();
     for (name, answer) in futures::future::join_all(asks).await {
