@@ -63,7 +63,10 @@ async fn generated_requests_to_every_operation_get_no_5xx_and_only_documented_an
                 .args(["--phases", "examples,coverage,fuzzing"])
                 .args(["--max-examples", EXAMPLES_PER_OPERATION])
                 .args(["--seed", SEED])
-                .args(["--workers", "2"])
+                // One worker: with two, hypothesis's lambda-source cache (not thread-safe) once
+                // failed an operation with "AST constructor recursion depth mismatch", an error
+                // of the tool, not of the API.
+                .args(["--workers", "1"])
                 .args(["--request-timeout", "20"])
                 .args(["-H", &format!("Authorization: Bearer {admin}")])
                 .output()

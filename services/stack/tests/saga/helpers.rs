@@ -157,8 +157,13 @@ impl SagaStack {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // The largest page (10,000 seats): without `limit` a map comes 1,000 seats at a time.
+        assert!(seats <= 10_000, "one page holds at most 10,000 seats");
         let listed = self
-            .get_json(&format!("/api/inventory/events/{event_id}/seats"), None)
+            .get_json(
+                &format!("/api/inventory/events/{event_id}/seats?limit=10000"),
+                None,
+            )
             .await;
         let ids = listed["seats"]
             .as_array()
