@@ -6,10 +6,6 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The kernel's unit of `utime`/`stime` in `/proc/<pid>/stat` (`USER_HZ`): 100 on every Linux
-/// architecture Rust supports, whatever the kernel's own tick rate.
-const USER_HZ: f64 = 100.0;
-
 /// One reading of this process's memory and CPU use.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Usage {
@@ -23,11 +19,11 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// Reads `/proc/self/status` and `/proc/self/stat`; `None` where they do not exist.
+    /// Reads `/proc/self/status` and `/proc/self/stat` (the latter with the reports' reader of
+    /// `cpu.json`); `None` where they do not exist.
     pub fn now() -> Option<Usage> {
         let status = std::fs::read_to_string("/proc/self/status").ok()?;
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        let (cpu_user_s, cpu_sys_s) = cpu_of_stat(&stat)?;
+        let (cpu_user_s, cpu_sys_s) = reports::cpu::cpu_seconds("self")?;
         Some(Usage {
             rss_bytes: kib_field(&status, "VmRSS:")? * 1024,
             peak_rss_bytes: kib_field(&status, "VmHWM:")? * 1024,
@@ -46,16 +42,6 @@ fn kib_field(status: &str, name: &str) -> Option<u64> {
         .next()?
         .parse()
         .ok()
-}
-
-/// `utime` and `stime` (fields 14 and 15) of `/proc/<pid>/stat`, in seconds. The command name
-/// (field 2) is in parentheses and may hold spaces, so fields are counted after its last `)`.
-fn cpu_of_stat(stat: &str) -> Option<(f64, f64)> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some((utime as f64 / USER_HZ, stime as f64 / USER_HZ))
 }
 
 /// The generator's cost over one run, as summary.json's `generator` keeps it.
@@ -130,13 +116,6 @@ impl std::fmt::Display for Footprint {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cpu_fields_are_counted_after_a_command_name_with_spaces() {
-        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-        let stat = "4242 (load gen) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0";
-        assert_eq!(cpu_of_stat(stat), Some((2.5, 0.75)));
-    }
 
     #[test]
     fn memory_fields_are_read_in_kib() {

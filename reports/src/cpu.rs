@@ -115,6 +115,15 @@ fn served_service(pid: u32) -> Option<String> {
     (name.ends_with("-service") || name == "gateway").then(|| name.to_string())
 }
 
+/// CPU seconds of one process so far, in user and in kernel mode; `which` is a pid or `self`.
+/// `None` without `/proc` or when the process is gone.
+pub fn cpu_seconds(which: &str) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{which}/stat")).ok()?;
+    let (_, fields) = parse_stat(&stat)?;
+    let ticks = clock_ticks();
+    Some((fields.utime as f64 / ticks, fields.stime as f64 / ticks))
+}
+
 fn clock_ticks() -> f64 {
     // USER_HZ is 100 on every Linux this runs on (x86_64, aarch64); /proc reports in it.
     100.0

@@ -9,8 +9,9 @@
 //! ([`ErrorResponses`]), the bearer-token scheme, and `GET /health`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::http::header;
 use axum::routing::get;
 use axum::Router;
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -130,16 +131,18 @@ where
     S: Send + Sync + Clone + 'static,
 {
     let (router, api) = routes.split_for_parts();
-    let body = serde_json::to_value(finish(service, api)).unwrap_or_else(|error| {
-        tracing::error!(%error, "the OpenAPI document does not serialise");
-        serde_json::Value::Null
-    });
-    let body = Arc::new(body);
+    // Serialised once: every request answers the same bytes.
+    let body = Bytes::from(
+        serde_json::to_vec(&finish(service, api)).unwrap_or_else(|error| {
+            tracing::error!(%error, "the OpenAPI document does not serialise");
+            b"null".to_vec()
+        }),
+    );
     router.with_state(state).route(
         DOCUMENT_PATH,
         get(move || {
             let body = body.clone();
-            async move { axum::Json(body.as_ref().clone()) }
+            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
         }),
     )
 }

@@ -445,10 +445,12 @@ async fn update_event(
     };
     // The row and its event.updated commit together: booking-service, which refuses bookings for
     // events not on sale, learns every change of name or status, in order (key = event id).
+    // clock_timestamp(), not now(): taken under the row lock, so of two concurrent updates the
+    // one written last also carries the later time, which is what booking-service keeps.
     let mut tx = pool.begin().await?;
     let updated_at: DateTime<Utc> = sqlx::query_scalar(
         "UPDATE events SET name = $2, description = $3, category = $4, event_date = $5, status = $6,
-                updated_at = now() WHERE id = $1 RETURNING updated_at",
+                updated_at = clock_timestamp() WHERE id = $1 RETURNING updated_at",
     )
     .bind(id)
     .bind(&name)
