@@ -227,8 +227,8 @@ async fn rig(scenario: &Scenario, out: &Path) -> anyhow::Result<Rig> {
     let target = loadgen::target::Target::new(&gateway)?;
     let admin_token = target
         .login(&admin_email, &admin_password)
-        .await?
-        .context("the admin login was refused")?;
+        .await
+        .context("the admin login")?;
     Ok(Rig {
         gateway,
         admin_token,

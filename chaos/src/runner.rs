@@ -747,18 +747,21 @@ async fn stalled_consumers(gateway: &str) -> Vec<String> {
     stalls_in(&body)
 }
 
-/// The stalled consumers in a `/health/all` answer.
+/// The stalled consumers in a `/health/all` answer (`services`: one entry per service with the
+/// fields of its /health body).
 fn stalls_in(health_all: &serde_json::Value) -> Vec<String> {
-    let Some(services) = health_all["services"].as_object() else {
+    let Some(services) = health_all["services"].as_array() else {
         return Vec::new();
     };
     services
         .iter()
-        .filter_map(|(name, entry)| {
-            let consumers = &entry["details"]["checks"]["consumers"];
-            (consumers["status"] == "down").then(|| {
+        .filter_map(|entry| {
+            let consumers = &entry["checks"]["consumers"];
+            (consumers["status"] == kit::health::DOWN).then(|| {
+                let name = entry["service"].as_str().or(entry["name"].as_str());
                 format!(
-                    "{name}: {}",
+                    "{}: {}",
+                    name.unwrap_or("a service"),
                     consumers["error"].as_str().unwrap_or("stalled")
                 )
             })
@@ -827,12 +830,12 @@ mod tests {
 
     #[test]
     fn a_stalled_consumer_in_health_all_is_named_with_its_reason() {
-        let body = serde_json::json!({"status": "degraded", "services": {
-            "booking-service": {"status": "down", "details": {"checks": {"consumers": {"status": "down",
-                "error": "consumer group booking-service has been assigned no partition for 41 s"}}}},
-            "payment-service": {"status": "ok", "details": {"checks": {"consumers": {"status": "ok"}}}},
-            "gateway-like-without-details": {"status": "down", "error": "connection refused"}
-        }});
+        let body = serde_json::json!({"gateway": "up", "status": "down", "services": [
+            {"name": "booking", "service": "booking-service", "status": "down", "checks": {"consumers": {"status": "down",
+                "error": "consumer group booking-service has been assigned no partition for 41 s"}}},
+            {"name": "payment", "service": "payment-service", "status": "up", "checks": {"consumers": {"status": "up"}}},
+            {"name": "gateway-like-without-details", "status": "down", "error": "connection refused"}
+        ]});
         assert_eq!(
             stalls_in(&body),
             vec!["booking-service: consumer group booking-service has been assigned no partition for 41 s".to_string()]

@@ -19,8 +19,8 @@ pub async fn prepare(args: &PrepareArgs) -> anyhow::Result<PreparedData> {
     target.check().await?;
     let admin = target
         .login(&args.admin_email, &args.admin_password)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("admin login as {} refused (set --admin-email/--admin-password or ADMIN_EMAIL/ADMIN_PASSWORD)", args.admin_email))?;
+        .await
+        .map_err(|e| anyhow::anyhow!("admin login: {e} (set --admin-email/--admin-password or ADMIN_EMAIL/ADMIN_PASSWORD)"))?;
     let started = Instant::now();
     let tag = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string()
         + &format!("-{:04x}", rand::random::<u16>());

@@ -25,6 +25,14 @@ pub enum TargetError {
     },
     #[error("{0}")]
     Refused(String),
+    #[error(
+        "signing in as {email} answered {status}: {body} (wrong email or password, or a lockout)"
+    )]
+    SignInRefused {
+        email: String,
+        status: u16,
+        body: String,
+    },
 }
 
 /// The longest a request here waits out `Retry-After` answers in all before it takes the answer.
@@ -219,29 +227,71 @@ impl Target {
         let user = &mut data.users[0];
         let (status, _) = self.get("/api/users/me", Some(&user.token)).await?;
         if status == 401 {
-            match self.login(&user.email, &user.password).await? {
-                Some(token) => user.token = token,
-                None => return Err(mismatch(format!("user {} cannot log in", user.email))),
+            match self.login(&user.email, &user.password).await {
+                Ok(token) => user.token = token,
+                Err(TargetError::SignInRefused { status, .. }) => {
+                    return Err(mismatch(format!(
+                        "user {} cannot log in ({status})",
+                        user.email
+                    )))
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(())
     }
 
-    /// A token for these credentials; `None` when the target refuses them.
+    /// A token for these credentials.
+    ///
+    /// A 5xx (a gateway that cannot reach user-service yet, a timeout) is asked again twice,
+    /// 1 s and then 2 s later, saying so on stderr: a stack that has just reported healthy can
+    /// still drop its first sign-in, and preparing data is not the load being measured.
     ///
     /// # Errors
-    /// Transport errors.
-    pub async fn login(&self, email: &str, password: &str) -> Result<Option<String>, TargetError> {
-        let (status, body) = self
-            .post(
-                "/api/users/login",
-                None,
-                &json!({"email": email, "password": password}),
-            )
-            .await?;
-        Ok((status == 200)
-            .then(|| body["token"].as_str().map(str::to_string))
-            .flatten())
+    /// [`TargetError::SignInRefused`] for a 4xx (wrong email or password, a lockout that
+    /// outlived the wait); transport errors; a 5xx still answered on the third try.
+    pub async fn login(&self, email: &str, password: &str) -> Result<String, TargetError> {
+        const RETRIES: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(2)];
+        let body = json!({"email": email, "password": password});
+        let mut retries = RETRIES.iter();
+        loop {
+            let (status, answer) = self.post("/api/users/login", None, &body).await?;
+            match status {
+                200 => {
+                    return answer["token"].as_str().map(str::to_string).ok_or_else(|| {
+                        TargetError::Refused(format!(
+                            "signing in as {email} answered 200 without a token: {answer}"
+                        ))
+                    })
+                }
+                500..=599 => match retries.next() {
+                    Some(wait) => {
+                        eprintln!(
+                            "loadgen: signing in as {email} answered {status} {answer}; asking again in {} s",
+                            wait.as_secs()
+                        );
+                        tokio::time::sleep(*wait).await;
+                    }
+                    None => {
+                        return Err(TargetError::Refused(format!(
+                            "signing in as {email} answered {status}: {answer}"
+                        )))
+                    }
+                },
+                400..=499 => {
+                    return Err(TargetError::SignInRefused {
+                        email: email.to_string(),
+                        status,
+                        body: answer.to_string(),
+                    })
+                }
+                _ => {
+                    return Err(TargetError::Refused(format!(
+                        "signing in as {email} answered {status}: {answer}"
+                    )))
+                }
+            }
+        }
     }
 
     /// Registers a user (the contract's 201 `{token, user}`).
@@ -354,7 +404,9 @@ impl Target {
             .post(
                 "/api/venues",
                 Some(admin),
-                &json!({"name": format!("{name} venue"), "city": "Loadgen", "capacity": seats}),
+                // TicketFlow's venue body (it requires every field); Stampede takes the same.
+                &json!({"name": format!("{name} venue"), "address": "1 Load Street",
+                        "city": "Loadgen", "country": "Nowhere", "capacity": seats}),
             )
             .await?;
         if status != 201 {
@@ -362,17 +414,19 @@ impl Target {
                 "creating a venue answered {status}: {venue}"
             )));
         }
-        let venue_id = venue["venue"]["id"]
+        // Bare (TicketFlow's and Stampede's shape), or wrapped (Stampede before 2026-12).
+        let venue_id = venue["id"]
             .as_str()
-            .or_else(|| venue["id"].as_str())
+            .or_else(|| venue["venue"]["id"].as_str())
             .unwrap_or_default()
             .to_string();
         let (status, event) = self
             .post(
                 "/api/events",
                 Some(admin),
-                &json!({"name": name, "venue_id": venue_id, "event_date": "2027-06-01T20:00:00Z",
-                        "ticket_price": 50.0, "total_seats": seats, "category": "loadgen",
+                // TicketFlow's field names (`date`, `price`), which Stampede takes too.
+                &json!({"name": name, "venue_id": venue_id, "date": "2027-06-01T20:00:00",
+                        "price": 50.0, "total_seats": seats, "category": "loadgen",
                         "description": "created by loadgen prepare"}),
             )
             .await?;
@@ -381,9 +435,9 @@ impl Target {
                 "creating the event answered {status}: {event}"
             )));
         }
-        let id: Uuid = event["event"]["id"]
+        let id: Uuid = event["id"]
             .as_str()
-            .or_else(|| event["id"].as_str())
+            .or_else(|| event["event"]["id"].as_str())
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| TargetError::Refused(format!("the created event has no id: {event}")))?;
         let deadline = std::time::Instant::now() + wait;

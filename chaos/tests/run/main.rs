@@ -139,6 +139,30 @@ fn tail(text: &str) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
+/// The last lines of the gateway's and user-service's logs of every selftest part that ended in
+/// a harness error (`<part>: ...` after "harness error: "), so a failure in CI says what the
+/// stack answered and why, after the temporary folder is gone.
+fn logs_of_broken_parts(stderr: &str, dir: &std::path::Path) -> String {
+    let mut out = String::new();
+    for line in stderr.lines() {
+        let Some((_, rest)) = line.split_once("harness error: ") else {
+            continue;
+        };
+        let part = rest.split(':').next().unwrap_or_default().trim();
+        for service in ["gateway", "user-service"] {
+            let log = dir.join(part).join("logs").join(format!("{service}.log"));
+            let text = std::fs::read_to_string(&log).unwrap_or_else(|e| format!("({e})"));
+            let lines: Vec<&str> = text.lines().collect();
+            out += &format!(
+                "\n--- {} (last 20 lines)\n{}",
+                log.display(),
+                lines[lines.len().saturating_sub(20)..].join("\n")
+            );
+        }
+    }
+    out
+}
+
 /// The checker can fail: `chaos selftest` must catch every bug variant with the invariant it
 /// breaks, pass the correct build on the same schedules, and name what it tampered with.
 #[test]
@@ -154,11 +178,13 @@ fn the_selftest_catches_every_bug_variant_and_tampered_state() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
         Some(0),
-        "stdout:\n{stdout}\nstderr tail:\n{}",
-        tail(&String::from_utf8_lossy(&output.stderr))
+        "stdout:\n{stdout}\nstderr tail:\n{}{}",
+        tail(&stderr),
+        logs_of_broken_parts(&stderr, dir.path())
     );
     for caught in [
         "unsafe-lock: double_booking INVALID (double_booked_seats)",

@@ -77,7 +77,7 @@ async fn events(State(s): State<Fake>) -> Json<Value> {
 }
 
 async fn one_event(State(s): State<Fake>) -> Json<Value> {
-    Json(json!({"event": {"id": s.event}}))
+    Json(json!({"id": s.event, "name": "fake", "total_seats": 5000}))
 }
 
 async fn seats(State(s): State<Fake>) -> Json<Value> {

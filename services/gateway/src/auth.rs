@@ -5,6 +5,18 @@ use kit::identity::{Identity, IdentityKeys, CLIENT_IDENTITY_HEADERS, IDENTITY_HE
 use kit::token::{TokenError, TokenKeys};
 use kit::ApiError;
 
+/// The reads anyone may make: the catalogue, venues and seat maps. A client holding an expired
+/// or foreign token (a browser that kept yesterday's) still reads them, as TicketFlow's gateway
+/// serves them whatever the token; every other route refuses a bad token with a 401.
+pub fn is_public_read(method: &axum::http::Method, path: &str) -> bool {
+    const PUBLIC: [&str; 3] = ["/api/events", "/api/venues", "/api/inventory"];
+    (method == axum::http::Method::GET || method == axum::http::Method::HEAD)
+        && PUBLIC.iter().any(|prefix| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+}
+
 /// Verifies the bearer token, if any. No header: anonymous (`Ok(None)`).
 ///
 /// # Errors
@@ -58,6 +70,28 @@ pub fn rewrite_identity_headers(
 mod tests {
     use super::*;
     use kit::config::Secret;
+
+    #[test]
+    fn only_reads_of_the_catalogue_venues_and_seats_are_public() {
+        use axum::http::Method;
+        for path in [
+            "/api/events",
+            "/api/events/x",
+            "/api/venues/x",
+            "/api/inventory/events/x/seats",
+        ] {
+            assert!(is_public_read(&Method::GET, path), "{path}");
+            assert!(!is_public_read(&Method::POST, path), "{path}");
+        }
+        for path in [
+            "/api/eventsX",
+            "/api/bookings/my",
+            "/api/users/me",
+            "/api/payments/x",
+        ] {
+            assert!(!is_public_read(&Method::GET, path), "{path}");
+        }
+    }
 
     #[test]
     fn forged_identity_headers_are_replaced() {

@@ -8,12 +8,14 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// A seat as the API shows it (the contract's shape plus its price).
+/// A seat as the API shows it: TicketFlow's shape plus its price.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeatDto {
     pub id: Uuid,
     pub event_id: Uuid,
+    /// The number within its row, as TicketFlow numbers seats (`"7"` of row `"A"`).
+    #[schema(example = "7")]
     pub seat_number: String,
     #[sqlx(rename = "row_label")]
     pub row: String,
@@ -24,6 +26,8 @@ pub struct SeatDto {
     #[schema(ignore)]
     pub price_cents: i64,
     pub price: f64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Inserts the seat map of an event in one statement; seats that exist are left alone, so a
@@ -335,8 +339,13 @@ pub async fn list(
         .fetch_one(pool)
         .await?;
     let seats = sqlx::query_as(&format!(
-        "SELECT id, event_id, seat_number, row_label, section, status, booking_id, price_cents,
-                price_cents::float8 / 100 AS price
+        "SELECT id, event_id, row_label, section, status, booking_id, price_cents,
+                price_cents::float8 / 100 AS price, created_at, updated_at,
+                -- stored as the layout names it (\"A7\", part of the seat's id); shown as
+                -- TicketFlow numbers it, within the row
+                CASE WHEN starts_with(seat_number, row_label)
+                     THEN substr(seat_number, length(row_label) + 1) ELSE seat_number END
+                  AS seat_number
            FROM seats {filter} ORDER BY position LIMIT $4 OFFSET $5"
     ))
     .bind(event_id)

@@ -1,7 +1,13 @@
 //! `GET /health`: the service and each dependency it needs, checked concurrently with a deadline.
 //!
-//! 200 `{"status":"ok",...}` when every check passes, 503 `{"status":"degraded",...}` otherwise,
-//! with one entry per dependency (`status`, `latencyMs`, `error`).
+//! TicketFlow's shape, `{"status":"up","service":"<name>","timestamp":"<Z ISO>"}`, plus one entry
+//! per dependency under `checks` (`status`, `latencyMs`, `error`). 200 with `"up"` when every
+//! check passes; 503 with `"down"` otherwise (TicketFlow's services answer 200 `"up"` whatever
+//! their dependencies do; Stampede's health is a readiness probe, so it says when one is down).
+//!
+//! user-service and booking-service also answer it at TicketFlow's own probe paths,
+//! `/api/users/health` and `/api/bookings/health` ([`ticketflow_alias`]), which reach them
+//! through the gateway too.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +20,21 @@ use serde_json::{json, Map, Value};
 
 type CheckFn = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
 
+/// Health is "up" (TicketFlow's word), or "down".
+pub const UP: &str = "up";
+/// A failing check, or a service with one.
+pub const DOWN: &str = "down";
+
+/// The second path at which TicketFlow's probes (its Makefile, compose and Kubernetes files) ask a
+/// service's health, where it has one.
+pub fn ticketflow_alias(service: &str) -> Option<&'static str> {
+    match service {
+        "user-service" => Some("/api/users/health"),
+        "booking-service" => Some("/api/bookings/health"),
+        _ => None,
+    }
+}
+
 /// The dependency checks of one service.
 #[derive(Clone)]
 pub struct HealthChecks {
@@ -23,6 +44,11 @@ pub struct HealthChecks {
 }
 
 impl HealthChecks {
+    /// The service's name, as its health body says it.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
     pub fn new(service: &str) -> Self {
         Self {
             service: service.to_string(),
@@ -98,19 +124,20 @@ impl HealthChecks {
                 let outcome = tokio::time::timeout(deadline, check()).await;
                 let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
                 let entry = match outcome {
-                    Ok(Ok(())) => json!({"status": "ok", "latencyMs": latency_ms}),
-                    Ok(Err(e)) => json!({"status": "down", "latencyMs": latency_ms, "error": format!("{e:#}")}),
-                    Err(_) => json!({"status": "down", "latencyMs": latency_ms, "error": format!("no answer within {deadline:?}")}),
+                    Ok(Ok(())) => json!({"status": UP, "latencyMs": latency_ms}),
+                    Ok(Err(e)) => json!({"status": DOWN, "latencyMs": latency_ms, "error": format!("{e:#}")}),
+                    Err(_) => json!({"status": DOWN, "latencyMs": latency_ms, "error": format!("no answer within {deadline:?}")}),
                 };
                 (name.clone(), entry)
             }
         });
         let results = futures::future::join_all(runs).await;
-        let healthy = results.iter().all(|(_, e)| e["status"] == "ok");
+        let healthy = results.iter().all(|(_, e)| e["status"] == UP);
         let checks: Map<String, Value> = results.into_iter().collect();
         let body = json!({
-            "status": if healthy { "ok" } else { "degraded" },
+            "status": if healthy { UP } else { DOWN },
             "service": self.service,
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "checks": checks,
         });
         (healthy, body)
@@ -139,8 +166,10 @@ mod tests {
             .with("bad-dep", || async { anyhow::bail!("connection refused") });
         let (healthy, body) = checks.report().await;
         assert!(!healthy);
-        assert_eq!(body["status"], "degraded");
-        assert_eq!(body["checks"]["ok-dep"]["status"], "ok");
+        assert_eq!(body["status"], "down");
+        assert_eq!(body["service"], "svc");
+        assert!(body["timestamp"].as_str().unwrap().ends_with('Z'), "{body}");
+        assert_eq!(body["checks"]["ok-dep"]["status"], "up");
         assert_eq!(body["checks"]["bad-dep"]["error"], "connection refused");
     }
 }

@@ -13,12 +13,17 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{method_not_allowed_fallback, not_found_fallback};
-use crate::health::{health_handler, HealthChecks};
+use crate::health::{health_handler, ticketflow_alias, HealthChecks};
 use crate::metrics::{metrics_handler, track_http, Metrics};
 
-/// Adds /health, /metrics, the envelope 404 and the shared layers to a service's routes.
+/// Adds /health (and TicketFlow's second health path, where the service has one), /metrics, the
+/// envelope 404 and the shared layers to a service's routes.
 pub fn with_common_routes(routes: Router, metrics: Metrics, health: HealthChecks) -> Router {
-    let shared = Router::new()
+    let mut shared = Router::new();
+    if let Some(alias) = ticketflow_alias(health.service()) {
+        shared = shared.route(alias, get(health_handler).with_state(health.clone()));
+    }
+    let shared = shared
         .route("/health", get(health_handler).with_state(health))
         .route("/metrics", get(metrics_handler).with_state(metrics.clone()));
     routes

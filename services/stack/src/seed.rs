@@ -98,10 +98,7 @@ pub async fn seed(options: &SeedOptions) -> anyhow::Result<SeedSummary> {
                     "create venue",
                 )
                 .await?;
-                let id = created["venue"]["id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+                let id = created["id"].as_str().unwrap_or_default().to_string();
                 venues.push((venue_name.into(), id.clone()));
                 id
             }
@@ -123,7 +120,7 @@ pub async fn seed(options: &SeedOptions) -> anyhow::Result<SeedSummary> {
         summary.created += 1;
         summary.events.push((
             name.into(),
-            created["event"]["id"].as_str().unwrap_or_default().into(),
+            created["id"].as_str().unwrap_or_default().into(),
             u64::from(seats),
         ));
     }

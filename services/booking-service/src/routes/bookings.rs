@@ -13,7 +13,7 @@ use kit::messages::{BookingInitiated, ON_SALE};
 use kit::openapi::ErrorResponses;
 use kit::query::{whole_number, ApiQuery};
 use kit::{ApiError, ApiJson, Identity};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -423,26 +423,21 @@ struct MyQuery {
     limit: Option<String>,
 }
 
-/// The caller's bookings, newest first.
-#[derive(Serialize, ToSchema)]
-struct BookingList {
-    bookings: Vec<BookingDto>,
-}
-
-/// The caller's bookings, newest first.
+/// The caller's bookings, newest first, as a bare array (TicketFlow's shape; its demo script
+/// reads `.[]`).
 #[utoipa::path(
     get,
     path = "/api/bookings/my",
     tag = "bookings",
-    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size (default 100)")),
-    responses((status = 200, description = "the caller's bookings", body = BookingList), ErrorResponses),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "page size (default 100; a Stampede addition)")),
+    responses((status = 200, description = "the caller's bookings, newest first", body = Vec<BookingDto>), ErrorResponses),
     security(("bearer" = []))
 )]
 async fn my_bookings(
     State(pool): State<PgPool>,
     identity: Identity,
     ApiQuery(query): ApiQuery<MyQuery>,
-) -> Result<ApiJson<BookingList>, ApiError> {
+) -> Result<ApiJson<Vec<BookingDto>>, ApiError> {
     let limit = whole_number("limit", query.limit.as_deref(), 1..=1000)?.unwrap_or(100);
     let rows: Vec<Booking> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM bookings WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2"
@@ -451,9 +446,7 @@ async fn my_bookings(
     .bind(limit)
     .fetch_all(&pool)
     .await?;
-    Ok(ApiJson(BookingList {
-        bookings: rows.into_iter().map(BookingDto::from).collect(),
-    }))
+    Ok(ApiJson(rows.into_iter().map(BookingDto::from).collect()))
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -561,7 +554,7 @@ async fn get_booking(
 }
 
 /// Cancels a PENDING or CONFIRMED booking (a capture is refunded, the seats freed); any other
-/// status is a 409 INVALID_STATE.
+/// status is TicketFlow's 400 `BAD_REQUEST` "Cannot cancel booking in status: FAILED".
 #[utoipa::path(
     post,
     path = "/api/bookings/{id}/cancel",
@@ -585,9 +578,9 @@ async fn cancel_booking(
         return Err(ApiError::forbidden("this booking belongs to another user"));
     }
     if !matches!(booking.status.as_str(), "PENDING" | "CONFIRMED") {
-        return Err(ApiError::conflict(
-            "INVALID_STATE",
-            format!("a {} booking cannot be cancelled", booking.status),
+        return Err(ApiError::bad_request(
+            "BAD_REQUEST",
+            format!("Cannot cancel booking in status: {}", booking.status),
         ));
     }
     state

@@ -147,7 +147,9 @@ async fn cancelling_closes_a_booking_once_and_releases_its_seats() {
     let cancelled = expect_json(cancelled, StatusCode::OK).await;
     assert_eq!(cancelled["status"], "CANCELLED");
     assert_eq!(cancelled["failureReason"], "CANCELLED");
-    assert_error(again, StatusCode::CONFLICT, "INVALID_STATE").await;
+    // TicketFlow's refusal: 400 BAD_REQUEST "Cannot cancel booking in status: CANCELLED".
+    let message = assert_error(again, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    assert_eq!(message, "Cannot cancel booking in status: CANCELLED");
     let (cancellations, released) = (
         app.reader(topic::BOOKING_CANCELLED),
         app.reader(topic::SEATS_RELEASE),

@@ -17,6 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::venues::VenueDto;
 use super::{AppState, Limits};
 use crate::domain::{bounded_text, Cents, Page, Pricing, SeatLayout};
 
@@ -36,7 +37,8 @@ struct PricingDto {
 }
 
 /// A new event. Prices are currency units with at most two decimals; `total_seats`
-/// 1..=MAX_EVENT_SEATS (default 116) cannot change later.
+/// 1..=MAX_EVENT_SEATS (default 116) cannot change later. TicketFlow's body is taken as it is:
+/// `date` for `event_date` (an offset-less time is UTC) and `price` for `ticket_price`.
 #[derive(Deserialize, ToSchema)]
 struct CreateEvent {
     #[schema(min_length = 1, max_length = 200)]
@@ -46,6 +48,7 @@ struct CreateEvent {
     description: String,
     #[schema(format = Uuid)]
     venue_id: String,
+    #[serde(alias = "date")]
     #[schema(format = DateTime)]
     event_date: String,
     #[serde(default)]
@@ -54,23 +57,41 @@ struct CreateEvent {
     #[serde(default)]
     #[schema(minimum = 1)]
     total_seats: Option<i64>,
+    #[serde(alias = "price")]
     #[schema(minimum = 0)]
     ticket_price: f64,
     #[serde(default)]
     pricing: Option<PricingDto>,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    image_url: Option<String>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    tags: Option<Vec<String>>,
 }
 
 /// The fields to change; `status` is ON_SALE, SOLD_OUT, CANCELLED or DRAFT (only ON_SALE events
-/// can be booked); `total_seats`, if given, must equal the current count.
+/// can be booked); `total_seats`, if given, must equal the current count; `available_seats`
+/// (TicketFlow's, shown as it is set) is 0..=total_seats.
 #[derive(Deserialize, ToSchema)]
 struct UpdateEvent {
     name: Option<String>,
     description: Option<String>,
+    #[serde(alias = "date")]
     #[schema(format = DateTime)]
     event_date: Option<String>,
     category: Option<String>,
     status: Option<String>,
     total_seats: Option<i64>,
+    #[schema(max_length = 2000)]
+    image_url: Option<String>,
+    #[schema(max_items = 20)]
+    tags: Option<Vec<String>>,
+    #[schema(minimum = 0)]
+    available_seats: Option<i64>,
+    /// Only the current price: seats are priced when the event is created.
+    #[serde(alias = "price")]
+    ticket_price: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -87,32 +108,54 @@ struct EventRow {
     description: String,
     venue_id: Uuid,
     venue_name: String,
+    venue_address: String,
+    venue_city: String,
+    venue_country: String,
+    venue_capacity: i32,
+    venue_created_at: DateTime<Utc>,
     event_date: DateTime<Utc>,
     category: String,
     total_seats: i32,
+    available_seats: i32,
     pricing: Json<Pricing>,
     status: String,
+    image_url: Option<String>,
+    tags: Vec<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
-/// An event as the API shows it (snake_case as in the seed; prices in currency units).
+/// An event as the API shows it, bare: TicketFlow's fields (`id, name, description, venue_id,
+/// venue, date, price, total_seats, available_seats, image_url, tags, created_at`) and
+/// Stampede's (`venue_name, event_date, ticket_price, category, pricing, status, updated_at`).
+/// Prices are currency units.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EventDto {
     pub id: Uuid,
     pub name: String,
     pub description: String,
     pub venue_id: Uuid,
+    /// The venue (TicketFlow's `venue`).
+    pub venue: VenueDto,
     pub venue_name: String,
+    /// TicketFlow's `date`: `event_date` in UTC without an offset (`2027-01-01T20:00:00`).
+    pub date: String,
     pub event_date: DateTime<Utc>,
     pub category: String,
     pub total_seats: i32,
+    /// TicketFlow's count: `total_seats` unless an update set it; it does not follow bookings
+    /// (the seat map does: `GET /api/inventory/events/{id}/summary`).
+    pub available_seats: i32,
+    /// TicketFlow's `price`: the same as `ticket_price`.
+    pub price: f64,
     /// The lowest (BALCONY) price.
     pub ticket_price: f64,
     /// `{"VIP": .., "FLOOR": .., "BALCONY": ..}` in currency units.
     #[schema(value_type = Object)]
     pub pricing: serde_json::Value,
     pub status: String,
+    pub image_url: Option<String>,
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -125,10 +168,22 @@ impl From<EventRow> for EventDto {
             name: row.name,
             description: row.description,
             venue_id: row.venue_id,
+            venue: VenueDto {
+                id: row.venue_id,
+                name: row.venue_name.clone(),
+                address: row.venue_address,
+                city: row.venue_city,
+                country: row.venue_country,
+                capacity: row.venue_capacity,
+                created_at: row.venue_created_at,
+            },
             venue_name: row.venue_name,
+            date: row.event_date.format("%Y-%m-%dT%H:%M:%S").to_string(),
             event_date: row.event_date,
             category: row.category,
             total_seats: row.total_seats,
+            available_seats: row.available_seats,
+            price: Cents(p.balcony).as_units(),
             ticket_price: Cents(p.balcony).as_units(),
             pricing: serde_json::json!({
                 "VIP": Cents(p.vip).as_units(),
@@ -136,16 +191,12 @@ impl From<EventRow> for EventDto {
                 "BALCONY": Cents(p.balcony).as_units(),
             }),
             status: row.status,
+            image_url: row.image_url,
+            tags: row.tags,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
     }
-}
-
-/// `{"event": ...}`.
-#[derive(Serialize, ToSchema)]
-struct EventResponse {
-    event: EventDto,
 }
 
 /// A page of events by date; `total` counts every match.
@@ -157,9 +208,11 @@ struct EventList {
     limit: u32,
 }
 
-const SELECT_EVENT: &str =
-    "SELECT e.id, e.name, e.description, e.venue_id, v.name AS venue_name, e.event_date,
-        e.category, e.total_seats, e.pricing, e.status, e.created_at, e.updated_at
+const SELECT_EVENT: &str = "SELECT e.id, e.name, e.description, e.venue_id, v.name AS venue_name,
+        v.address AS venue_address, v.city AS venue_city, v.country AS venue_country,
+        v.capacity AS venue_capacity, v.created_at AS venue_created_at, e.event_date,
+        e.category, e.total_seats, COALESCE(e.available_seats, e.total_seats) AS available_seats,
+        e.pricing, e.status, e.image_url, e.tags, e.created_at, e.updated_at
    FROM events e JOIN venues v ON v.id = e.venue_id";
 
 const STATUSES: [&str; 4] = ["ON_SALE", "SOLD_OUT", "CANCELLED", "DRAFT"];
@@ -173,6 +226,30 @@ struct NewEvent {
     category: String,
     total_seats: u32,
     pricing: Pricing,
+    image_url: Option<String>,
+    tags: Vec<String>,
+}
+
+/// An image URL of at most 2,000 characters; empty is none.
+fn parse_image_url(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    raw.map(|url| bounded_text("image_url", url, 2000, false).map_err(ApiError::validation))
+        .transpose()
+        .map(|url| url.filter(|u| !u.is_empty()))
+}
+
+/// At most 20 tags of 1-50 characters each, trimmed, duplicates dropped in order.
+fn parse_tags(raw: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if raw.len() > 20 {
+        return Err(ApiError::validation("tags must hold at most 20 tags"));
+    }
+    let mut tags: Vec<String> = Vec::with_capacity(raw.len());
+    for tag in &raw {
+        let tag = bounded_text("each tag", tag, 50, true).map_err(ApiError::validation)?;
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    Ok(tags)
 }
 
 impl NewEvent {
@@ -211,16 +288,23 @@ impl NewEvent {
                 floor: price("pricing.FLOOR", dto_pricing.floor, defaults.floor)?,
                 balcony: price("pricing.BALCONY", dto_pricing.balcony, defaults.balcony)?,
             },
+            image_url: parse_image_url(dto.image_url.as_deref())?,
+            tags: parse_tags(dto.tags.unwrap_or_default())?,
         })
     }
 }
 
+/// An RFC 3339 time, or TicketFlow's ISO time without an offset, taken as UTC.
 fn parse_date(raw: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(raw.trim())
+    let raw = raw.trim();
+    DateTime::parse_from_rfc3339(raw)
         .map(|d| d.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|d| d.and_utc())
+        })
         .map_err(|_| {
             ApiError::validation(
-                "event_date must be an RFC 3339 timestamp, e.g. 2027-06-01T20:00:00Z",
+                "event_date must be an RFC 3339 timestamp, e.g. 2027-06-01T20:00:00Z (without an offset: UTC)",
             )
         })
 }
@@ -246,7 +330,7 @@ fn parse_number(field: &str, raw: Option<&str>) -> Result<Option<u32>, ApiError>
     params(
         ("page" = Option<u32>, Query, minimum = 1, description = "1-based page (default 1)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "page size (default 20)"),
-        ("search" = Option<String>, Query, description = "case-insensitive substring"),
+        ("search" = Option<String>, Query, description = "case-insensitive substring of name, description or category, or a tag exactly"),
     ),
     responses((status = 200, description = "a page of events", body = EventList), ErrorResponses)
 )]
@@ -260,28 +344,32 @@ async fn list_events(
         parse_number("limit", query.limit.as_deref())?,
     )
     .map_err(ApiError::validation)?;
-    let pattern = query
+    let search = query
         .search
         .as_deref()
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            format!(
-                "%{}%",
-                s.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
-    let filter = " WHERE ($1::text IS NULL OR e.name ILIKE $1 OR e.description ILIKE $1 OR e.category ILIKE $1)";
+        .filter(|s| !s.is_empty());
+    let pattern = search.map(|s| {
+        format!(
+            "%{}%",
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    // TicketFlow also matches a tag exactly.
+    let filter = " WHERE ($1::text IS NULL OR e.name ILIKE $1 OR e.description ILIKE $1
+                          OR e.category ILIKE $1 OR $2 = ANY (e.tags))";
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM events e{filter}"))
         .bind(&pattern)
+        .bind(search)
         .fetch_one(&pool)
         .await?;
     let rows: Vec<EventRow> = sqlx::query_as(&format!(
-        "{SELECT_EVENT}{filter} ORDER BY e.event_date, e.id LIMIT $2 OFFSET $3"
+        "{SELECT_EVENT}{filter} ORDER BY e.event_date, e.id LIMIT $3 OFFSET $4"
     ))
     .bind(&pattern)
+    .bind(search)
     .bind(i64::from(page.limit))
     .bind(page.offset())
     .fetch_all(&pool)
@@ -309,15 +397,14 @@ async fn fetch_event(pool: &PgPool, id: Uuid) -> Result<EventDto, ApiError> {
     path = "/api/events/{id}",
     tag = "events",
     params(("id" = Uuid, Path, description = "the event")),
-    responses((status = 200, description = "the event", body = EventResponse), ErrorResponses)
+    responses((status = 200, description = "the event, bare (TicketFlow's shape)", body = EventDto), ErrorResponses)
 )]
 #[tracing::instrument(skip_all)]
 async fn get_event(
     State(pool): State<PgPool>,
     Path(id): Path<String>,
-) -> Result<ApiJson<EventResponse>, ApiError> {
-    let event = fetch_event(&pool, parse_id(&id)?).await?;
-    Ok(ApiJson(EventResponse { event }))
+) -> Result<ApiJson<EventDto>, ApiError> {
+    Ok(ApiJson(fetch_event(&pool, parse_id(&id)?).await?))
 }
 
 /// Creates an event (admin) and announces its seat map (`event.created`).
@@ -326,7 +413,7 @@ async fn get_event(
     path = "/api/events",
     tag = "events",
     request_body = CreateEvent,
-    responses((status = 201, description = "the event, ON_SALE", body = EventResponse), ErrorResponses),
+    responses((status = 201, description = "the event, ON_SALE", body = EventDto), ErrorResponses),
     security(("bearer" = []))
 )]
 #[tracing::instrument(skip_all)]
@@ -334,12 +421,12 @@ async fn create_event(
     State(state): State<AppState>,
     identity: Identity,
     ApiJson(body): ApiJson<CreateEvent>,
-) -> Result<(StatusCode, ApiJson<EventResponse>), ApiError> {
+) -> Result<(StatusCode, ApiJson<EventDto>), ApiError> {
     identity.require_admin()?;
     let event = NewEvent::parse(body, state.limits)?;
     let id = insert_event(&state, &event).await?;
     let event = fetch_event(&state.pool, id).await?;
-    Ok((StatusCode::CREATED, ApiJson(EventResponse { event })))
+    Ok((StatusCode::CREATED, ApiJson(event)))
 }
 
 /// Inserts the event and its `event.created` message (with the seat layout) in one transaction.
@@ -355,8 +442,9 @@ async fn insert_event(state: &AppState, event: &NewEvent) -> Result<Uuid, ApiErr
     }
     let id = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO events (id, name, description, venue_id, event_date, category, total_seats, pricing)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO events (id, name, description, venue_id, event_date, category, total_seats,
+                             pricing, image_url, tags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(&event.name)
@@ -366,6 +454,8 @@ async fn insert_event(state: &AppState, event: &NewEvent) -> Result<Uuid, ApiErr
     .bind(&event.category)
     .bind(event.total_seats as i32)
     .bind(Json(event.pricing))
+    .bind(&event.image_url)
+    .bind(&event.tags)
     .execute(&mut *tx)
     .await?;
     let layout = SeatLayout::build(event.total_seats, &event.pricing);
@@ -399,7 +489,7 @@ async fn insert_event(state: &AppState, event: &NewEvent) -> Result<Uuid, ApiErr
     tag = "events",
     params(("id" = Uuid, Path, description = "the event")),
     request_body = UpdateEvent,
-    responses((status = 200, description = "the event as changed", body = EventResponse), ErrorResponses),
+    responses((status = 200, description = "the event as changed", body = EventDto), ErrorResponses),
     security(("bearer" = []))
 )]
 #[tracing::instrument(skip_all)]
@@ -408,7 +498,7 @@ async fn update_event(
     identity: Identity,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateEvent>,
-) -> Result<ApiJson<EventResponse>, ApiError> {
+) -> Result<ApiJson<EventDto>, ApiError> {
     identity.require_admin()?;
     let id = parse_id(&id)?;
     let pool = &state.pool;
@@ -422,6 +512,14 @@ async fn update_event(
         ));
     }
     let v = ApiError::validation;
+    if body
+        .ticket_price
+        .is_some_and(|p| (p - current.ticket_price).abs() > 0.001)
+    {
+        return Err(ApiError::validation(
+            "price cannot change after creation: the seats are priced when the event is created",
+        ));
+    }
     let name = match body.name {
         Some(n) => bounded_text("name", &n, 200, true).map_err(v)?,
         None => current.name,
@@ -443,6 +541,24 @@ async fn update_event(
         Some(_) => return Err(v(format!("status must be one of {}", STATUSES.join(", ")))),
         None => current.status,
     };
+    let image_url = match body.image_url {
+        Some(url) => parse_image_url(Some(&url))?,
+        None => current.image_url,
+    };
+    let tags = match body.tags {
+        Some(tags) => parse_tags(tags)?,
+        None => current.tags,
+    };
+    let available_seats = match body.available_seats {
+        Some(n) if (0..=i64::from(current.total_seats)).contains(&n) => n as i32,
+        Some(_) => {
+            return Err(v(format!(
+                "available_seats must be between 0 and total_seats ({})",
+                current.total_seats
+            )))
+        }
+        None => current.available_seats,
+    };
     // The row and its event.updated commit together: booking-service, which refuses bookings for
     // events not on sale, learns every change of name or status, in order (key = event id).
     // clock_timestamp(), not now(): taken under the row lock, so of two concurrent updates the
@@ -450,7 +566,8 @@ async fn update_event(
     let mut tx = pool.begin().await?;
     let updated_at: DateTime<Utc> = sqlx::query_scalar(
         "UPDATE events SET name = $2, description = $3, category = $4, event_date = $5, status = $6,
-                updated_at = clock_timestamp() WHERE id = $1 RETURNING updated_at",
+                image_url = $7, tags = $8, available_seats = $9, updated_at = clock_timestamp()
+          WHERE id = $1 RETURNING updated_at",
     )
     .bind(id)
     .bind(&name)
@@ -458,6 +575,9 @@ async fn update_event(
     .bind(category)
     .bind(event_date)
     .bind(&status)
+    .bind(image_url)
+    .bind(tags)
+    .bind(available_seats)
     .fetch_one(&mut *tx)
     .await?;
     // Sent on every update, not only when name or status changed: `current` was read before
@@ -480,6 +600,5 @@ async fn update_event(
     )
     .await?;
     kit::outbox::commit(tx).await?;
-    let event = fetch_event(pool, id).await?;
-    Ok(ApiJson(EventResponse { event }))
+    Ok(ApiJson(fetch_event(pool, id).await?))
 }

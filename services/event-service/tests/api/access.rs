@@ -77,7 +77,7 @@ async fn writes_without_an_admin_proven_by_the_gateway_are_refused_and_change_no
     assert_eq!(venues["venues"].as_array().unwrap().len(), 1, "{venues}");
     let events = app.get_ok("/api/events").await;
     assert_eq!(events["total"], 1);
-    assert_eq!(app.get_ok(&event_path).await["event"]["name"], "Original");
+    assert_eq!(app.get_ok(&event_path).await["name"], "Original");
     let published = reader.collect(Duration::from_secs(3), |_| true).await;
     assert_eq!(
         published.len(),

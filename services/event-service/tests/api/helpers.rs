@@ -53,7 +53,7 @@ impl TestApp {
             )
             .await;
         let body = expect_json(response, StatusCode::CREATED).await;
-        body["venue"]["id"].as_str().expect("venue id").to_string()
+        body["id"].as_str().expect("venue id").to_string()
     }
 
     /// Creates an event as the admin from `fields` (merged over a valid default); returns the
@@ -71,6 +71,6 @@ impl TestApp {
         let response = self
             .post_json("/api/events", &body, Some(&self.admin))
             .await;
-        expect_json(response, StatusCode::CREATED).await["event"].clone()
+        expect_json(response, StatusCode::CREATED).await
     }
 }

@@ -6,4 +6,5 @@ mod access;
 mod events;
 mod helpers;
 mod listing;
+mod ticketflow;
 mod venues;

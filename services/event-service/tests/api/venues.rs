@@ -22,14 +22,14 @@ async fn venues_are_created_by_admins_and_readable_by_anyone() {
 
     // Assert
     let created = expect_json(response, StatusCode::CREATED).await;
-    let venue = &created["venue"];
+    let venue = &created;
     assert_eq!(venue["name"], "Zenith");
     assert_eq!(venue["city"], "Paris");
     assert_eq!(venue["address"], "", "optional fields default to empty");
     assert_eq!(venue["capacity"], 6300);
     let id = venue["id"].as_str().unwrap();
     let shown = app.get_ok(&format!("/api/venues/{id}")).await;
-    assert_eq!(shown["venue"], *venue);
+    assert_eq!(shown, *venue);
     let list = app.get_ok("/api/venues").await;
     assert_eq!(
         strings(&list["venues"], "name"),

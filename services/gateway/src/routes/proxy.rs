@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use kit::ApiError;
 
 use super::GatewayState;
-use crate::auth::{authenticate, rewrite_identity_headers};
+use crate::auth::{authenticate, is_public_read, rewrite_identity_headers};
 
 /// Hop-by-hop headers (RFC 9110 section 7.6.1) and those the client library sets itself.
 const NOT_FORWARDED: [&str; 10] = [
@@ -47,7 +47,12 @@ async fn try_forward(state: &GatewayState, request: Request) -> Result<Response,
             format!("{} is not deployed in this stack", upstream.name),
         )
     })?;
-    let identity = authenticate(&parts.headers, &state.tokens)?;
+    let identity = match authenticate(&parts.headers, &state.tokens) {
+        Ok(identity) => identity,
+        // A bad token on a public read is read anonymously (it grants nothing either way).
+        Err(_) if is_public_read(&parts.method, parts.uri.path()) => None,
+        Err(refusal) => return Err(refusal),
+    };
     let body = read_body(&parts.headers, body, state.body_limit).await?;
 
     let mut headers = forwardable(&parts.headers);

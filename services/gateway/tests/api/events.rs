@@ -43,10 +43,10 @@ async fn created_event_emits_event_created_with_the_seat_map() {
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let created: Value = response.json().await.unwrap();
-    let event_id = created["event"]["id"].as_str().unwrap().to_string();
-    assert_eq!(created["event"]["total_seats"], 10000);
-    assert_eq!(created["event"]["venue_name"], "Arena");
-    assert_eq!(created["event"]["pricing"]["VIP"], 80.0);
+    let event_id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["total_seats"], 10000);
+    assert_eq!(created["venue_name"], "Arena");
+    assert_eq!(created["pricing"]["VIP"], 80.0);
 
     let (key, message) = reader
         .wait_for(Duration::from_secs(30), |m| {
@@ -104,7 +104,7 @@ async fn events_are_listed_paginated_and_searchable() {
 
     let id = page["events"][0]["id"].as_str().unwrap();
     let one = stack.get_json(&format!("/api/events/{id}"), None).await;
-    assert_eq!(one["event"]["id"], id);
+    assert_eq!(one["id"], id);
 
     let bad = stack.get("/api/events?limit=1000", None).await;
     assert_error(bad, StatusCode::BAD_REQUEST, "VALIDATION_ERROR").await;
@@ -136,7 +136,7 @@ async fn event_validation_and_updates() {
         .json()
         .await
         .unwrap();
-    let id = created["event"]["id"].as_str().unwrap();
+    let id = created["id"].as_str().unwrap();
     let path = format!("/api/events/{id}");
     let updated = stack
         .send_json(
@@ -148,8 +148,8 @@ async fn event_validation_and_updates() {
         .await;
     assert_eq!(updated.status(), StatusCode::OK);
     let updated: Value = updated.json().await.unwrap();
-    assert_eq!(updated["event"]["name"], "New");
-    assert_eq!(updated["event"]["status"], "SOLD_OUT");
+    assert_eq!(updated["name"], "New");
+    assert_eq!(updated["status"], "SOLD_OUT");
     let resize = stack
         .send_json(
             Method::PUT,

@@ -202,7 +202,7 @@ impl TestStack {
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.unwrap();
-        body["venue"]["id"].as_str().unwrap().to_string()
+        body["id"].as_str().unwrap().to_string()
     }
 }
 

@@ -57,22 +57,47 @@ async fn unreachable_upstream_is_a_502_and_a_silent_one_a_504() {
 }
 
 #[tokio::test]
-async fn health_all_reports_each_deployed_service() {
+async fn health_all_reports_each_deployed_service_in_ticketflow_shape() {
     let stack = spawn_stack().await;
     let response = stack.get("/health/all", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], "ok", "{body}");
-    let services = body["services"].as_object().unwrap();
-    assert_eq!(services.len(), 2, "only deployed services: {body}");
-    assert_eq!(
-        body["services"]["user-service"]["details"]["checks"]["postgres"]["status"],
-        "ok"
-    );
-    assert_eq!(
-        body["services"]["event-service"]["details"]["checks"]["kafka"]["status"],
-        "ok"
-    );
+    // TicketFlow: {"gateway":"up","services":[{"name":"user","status":"up",...}]}, in its order.
+    assert_eq!(body["gateway"], "up", "{body}");
+    assert_eq!(body["status"], "up", "{body}");
+    let services = body["services"].as_array().expect("an array of services");
+    let names: Vec<&str> = services.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["user", "event"], "only deployed services: {body}");
+    assert!(services.iter().all(|s| s["status"] == "up"), "{body}");
+    assert_eq!(services[0]["service"], "user-service");
+    assert_eq!(services[0]["checks"]["postgres"]["status"], "up");
+    assert_eq!(services[1]["checks"]["kafka"]["status"], "up");
+
+    // The gateway's own /health, and TicketFlow's second path of user-service, through the
+    // gateway and on the service's port: {"status":"up","service":...,"timestamp":"...Z"}.
+    for (base, path, service) in [
+        (stack.gateway.as_str(), "/health", "gateway"),
+        (stack.gateway.as_str(), "/api/users/health", "user-service"),
+        (
+            stack.user_service.as_str(),
+            "/api/users/health",
+            "user-service",
+        ),
+        (stack.user_service.as_str(), "/health", "user-service"),
+    ] {
+        let response = send(stack.client.get(format!("{base}{path}"))).await;
+        assert_eq!(response.status(), StatusCode::OK, "{base}{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (body["status"].as_str(), body["service"].as_str()),
+            (Some("up"), Some(service)),
+            "{base}{path}: {body}"
+        );
+        assert!(
+            body["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{body}"
+        );
+    }
 
     let metrics = send(stack.client.get(format!("{}/metrics", stack.user_service))).await;
     assert_eq!(metrics.status(), StatusCode::OK);

@@ -1,4 +1,6 @@
-//! `GET /api/notifications/recent`: the caller's latest notifications, newest first.
+//! `GET /api/notifications/recent`: the caller's latest notifications, newest first, as a bare
+//! array with TicketFlow's fields (`type`, `recipientEmail`, `error`, `metadata`) beside
+//! Stampede's.
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -20,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(recent))
 }
 
-/// A notification as the API shows it (camelCase).
+/// A notification as stored and shown (camelCase).
 #[derive(Debug, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationDto {
@@ -35,27 +37,65 @@ pub struct NotificationDto {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-/// The caller's latest notifications, newest first.
+/// One entry of `/recent`: the notification with TicketFlow's names beside Stampede's.
 #[derive(Serialize, ToSchema)]
-struct RecentResponse {
-    notifications: Vec<NotificationDto>,
+#[serde(rename_all = "camelCase")]
+struct RecentNotification {
+    #[serde(flatten)]
+    notification: NotificationDto,
+    /// TicketFlow's type: `WELCOME`, `BOOKING_CONFIRMED`, `BOOKING_FAILED`, and Stampede's
+    /// `BOOKING_EXPIRED`, `BOOKING_CANCELLED` (`kind` without the prefix).
+    r#type: String,
+    /// TicketFlow's name for `recipient` ("" when unknown).
+    recipient_email: String,
+    /// Why sending failed (TicketFlow's `error`); null otherwise.
+    error: Option<String>,
+    /// `{bookingId}` for a booking's notification, `{userId}` for a welcome.
+    #[schema(value_type = Object)]
+    metadata: serde_json::Value,
 }
 
-/// The caller's latest 50 notifications, newest first.
+impl RecentNotification {
+    fn new(notification: NotificationDto, user_id: Uuid) -> Self {
+        let r#type = match notification.kind.as_str() {
+            "WELCOME" => "WELCOME".to_string(),
+            kind => format!("BOOKING_{kind}"),
+        };
+        let metadata = match notification.booking_id {
+            Some(booking) => serde_json::json!({"bookingId": booking}),
+            None => serde_json::json!({"userId": user_id}),
+        };
+        let error = (notification.status == "SEND_FAILED").then(|| "sending failed".to_string());
+        Self {
+            r#type,
+            recipient_email: notification.recipient.clone().unwrap_or_default(),
+            error,
+            metadata,
+            notification,
+        }
+    }
+}
+
+/// The caller's latest 50 notifications, newest first, as a bare array (TicketFlow's shape).
 #[utoipa::path(
     get,
     path = "/api/notifications/recent",
     tag = "notifications",
-    responses((status = 200, description = "the notifications", body = RecentResponse), ErrorResponses),
+    responses((status = 200, description = "the notifications, newest first", body = Vec<RecentNotification>), ErrorResponses),
     security(("bearer" = []))
 )]
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
 async fn recent(
     State(pool): State<PgPool>,
     identity: Identity,
-) -> Result<ApiJson<RecentResponse>, ApiError> {
+) -> Result<ApiJson<Vec<RecentNotification>>, ApiError> {
     let notifications = fetch_recent(&pool, identity.user_id).await?;
-    Ok(ApiJson(RecentResponse { notifications }))
+    Ok(ApiJson(
+        notifications
+            .into_iter()
+            .map(|n| RecentNotification::new(n, identity.user_id))
+            .collect(),
+    ))
 }
 
 async fn fetch_recent(pool: &PgPool, user_id: Uuid) -> Result<Vec<NotificationDto>, ApiError> {

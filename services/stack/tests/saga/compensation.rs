@@ -73,9 +73,9 @@ async fn cancel_after_confirm_frees_seats_and_refunds() {
         .await;
 
     let again = stack.cancel(&token, booking).await;
-    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     let body: Value = again.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "INVALID_STATE");
+    assert_eq!(body["error"]["code"], "BAD_REQUEST");
 }
 
 #[tokio::test]

@@ -39,9 +39,9 @@ async fn two_seats_confirm_with_one_capture_and_one_confirmation() {
     let recent = stack
         .get_json("/api/notifications/recent", Some(&token))
         .await;
-    let kinds: Vec<&str> = recent["notifications"]
+    let kinds: Vec<&str> = recent
         .as_array()
-        .unwrap()
+        .expect("a bare array")
         .iter()
         .filter_map(|n| n["kind"].as_str())
         .collect();
@@ -60,7 +60,7 @@ async fn two_seats_confirm_with_one_capture_and_one_confirmation() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let mine = stack.get_json("/api/bookings/my", Some(&token)).await;
-    assert_eq!(mine["bookings"].as_array().unwrap().len(), 1);
+    assert_eq!(mine.as_array().expect("a bare array").len(), 1);
 }
 
 #[tokio::test]

@@ -126,14 +126,14 @@ impl SagaStack {
         .await;
         let response = self
             .request(Method::POST, "/api/events", Some(&admin))
-            .json(&json!({"name": "Saga Night", "venue_id": venue["venue"]["id"], "event_date": "2027-01-01T20:00:00Z",
+            .json(&json!({"name": "Saga Night", "venue_id": venue["id"], "event_date": "2027-01-01T20:00:00Z",
                           "ticket_price": 25, "total_seats": seats}))
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
         let event: Value = response.json().await.unwrap();
-        let event_id: Uuid = event["event"]["id"].as_str().unwrap().parse().unwrap();
+        let event_id: Uuid = event["id"].as_str().unwrap().parse().unwrap();
         let count = |service: &'static str, table: &'static str| {
             let sql = format!("SELECT count(*) FROM {table} WHERE event_id = $1");
             async move {

@@ -12,3 +12,4 @@ mod openapi;
 mod outage;
 mod redelivery;
 mod restart;
+mod ticketflow_clients;

@@ -259,7 +259,7 @@ async fn a_consumer_assigned_nothing_shows_in_health_and_metrics_and_clears_when
     );
 
     kill(broker_pid, Signal::SIGCONT).expect("SIGCONT the broker");
-    consumers_become(&client, &base, "ok", Duration::from_secs(60)).await;
+    consumers_become(&client, &base, "up", Duration::from_secs(60)).await;
     let metrics = metrics_of(&client, &base).await;
     let assigned: f64 = metrics
         .lines()

@@ -42,13 +42,21 @@ pub struct LoginRequest {
     password: String,
 }
 
-/// A user as the API shows it.
+/// A user as the API shows it: TicketFlow's `{id, name, email, role}`.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct UserDto {
     pub id: Uuid,
     pub name: String,
     pub email: String,
+    /// `USER` or `ADMIN` in the API, as TicketFlow's clients compare it; stored and carried in
+    /// Stampede's tokens in lower case.
+    #[serde(serialize_with = "upper_case")]
+    #[schema(example = "USER")]
     pub role: String,
+}
+
+fn upper_case<S: serde::Serializer>(role: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&role.to_ascii_uppercase())
 }
 
 /// A bearer token (HS256 JWT) and the user it names.
@@ -82,7 +90,8 @@ impl TryFrom<RegisterRequest> for NewUser {
     }
 }
 
-/// Creates an account and signs it in; 409 EMAIL_TAKEN when the address has one.
+/// Creates an account and signs it in; 409 CONFLICT "Email already registered: <email>" when the
+/// address has one (TicketFlow's refusal).
 #[utoipa::path(
     post,
     path = "/api/users/register",
@@ -103,7 +112,10 @@ async fn register(
     let user = insert_user(&state.pool, &state.topics, &new_user, &hash, "user")
         .await?
         .ok_or_else(|| {
-            ApiError::conflict("EMAIL_TAKEN", "a user with this email already exists")
+            ApiError::conflict(
+                "CONFLICT",
+                format!("Email already registered: {}", new_user.email.as_str()),
+            )
         })?;
     let token = state.tokens.issue(user.id, &user.email, &user.role);
     Ok((StatusCode::CREATED, ApiJson(AuthResponse { token, user })))
@@ -154,8 +166,9 @@ async fn insert_user(
     Ok(Some(inserted))
 }
 
-/// Signs in: 401 INVALID_CREDENTIALS for a wrong email or password; 429 TOO_MANY_ATTEMPTS after
-/// repeated failures on one account.
+/// Signs in: TicketFlow's 401 UNAUTHORIZED "Invalid credentials" for a wrong password, and for
+/// an unknown email too (TicketFlow answers 404 there, which tells who has an account); 429
+/// TOO_MANY_ATTEMPTS after repeated failures on one account.
 #[utoipa::path(
     post,
     path = "/api/users/login",
@@ -171,8 +184,8 @@ async fn login(
     let invalid = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "INVALID_CREDENTIALS",
-            "email or password is wrong",
+            "UNAUTHORIZED",
+            "Invalid credentials",
         )
     };
     let email = Email::parse(&body.email).map_err(|_| invalid())?;

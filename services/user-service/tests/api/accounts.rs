@@ -12,7 +12,7 @@ async fn the_admin_is_ensured_at_start_and_never_by_promoting_a_registered_user(
     let app = spawn_app().await;
     let login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let admin = expect_json(login, StatusCode::OK).await;
-    assert_eq!(admin["user"]["role"], "admin");
+    assert_eq!(admin["user"]["role"], "ADMIN");
     assert_eq!(app.claims(admin["token"].as_str().unwrap()).role, "admin");
     let user = app.register_ok("ivy").await;
 
@@ -28,7 +28,7 @@ async fn the_admin_is_ensured_at_start_and_never_by_promoting_a_registered_user(
     // Assert: the user is still a user with their own password, and there is one admin
     let login = app.login(&user.email, PASSWORD).await;
     let body = expect_json(login, StatusCode::OK).await;
-    assert_eq!(body["user"]["role"], "user");
+    assert_eq!(body["user"]["role"], "USER");
     assert_eq!(
         app.login(&user.email, "Taken-over-admin-1").await.status(),
         StatusCode::UNAUTHORIZED

@@ -25,7 +25,7 @@ async fn me_answers_the_user_the_gateway_proved() {
     assert_eq!(body["user"]["id"], user.id.to_string());
     assert_eq!(body["user"]["name"], "gus");
     assert_eq!(body["user"]["email"], user.email.as_str());
-    assert_eq!(body["user"]["role"], "user");
+    assert_eq!(body["user"]["role"], "USER");
     assert!(body["user"].get("password_hash").is_none());
 }
 

@@ -31,7 +31,7 @@ async fn registration_answers_a_token_for_the_new_user_and_stores_no_password() 
         user["email"], "ann.lee@stampede.test",
         "the email is lower-cased"
     );
-    assert_eq!(user["role"], "user");
+    assert_eq!(user["role"], "USER");
     assert!(user.get("password_hash").is_none() && user.get("password").is_none());
     // the token is one the gateway accepts, for this user, with the configured lifetime
     let claims = app.claims(body["token"].as_str().unwrap());
@@ -70,7 +70,7 @@ async fn a_taken_email_is_a_409_and_makes_neither_a_second_user_nor_a_second_mes
         .await;
 
     // Assert
-    assert_error(again, StatusCode::CONFLICT, "EMAIL_TAKEN").await;
+    assert_error(again, StatusCode::CONFLICT, "CONFLICT").await;
     assert_eq!(app.users_with_email(&first.email).await, 1);
     let login = app.login(&first.email, PASSWORD).await;
     assert_eq!(
