@@ -390,6 +390,9 @@ async fn step(
     });
     plan.load_length = o.step;
     plan.out = Some(dir.clone());
+    if rig.local.is_some() {
+        plan.target_kind = loadgen::target_kind::TargetChoice::Stampede;
+    }
     plan.progress = Duration::ZERO;
     plan.goose_args = vec!["--quiet".into()];
     eprintln!(

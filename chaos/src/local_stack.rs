@@ -70,16 +70,57 @@ impl LocalStack {
     /// Starts infra (when down), the proxy, a private broker and the services; waits until the
     /// gateway reports every service healthy.
     ///
+    /// A stack that does not come up is started once more, on fresh ports, saying so: its
+    /// ports are picked free here and bound later by other processes, so another process can
+    /// take one in between, and a private broker on a busy box can be slow to take topics.
+    /// Starting is not what a run tests; a second failure is the harness error, naming both.
+    ///
     /// # Errors
     /// The step that failed, with the log file to read.
     pub async fn start(options: &LocalOptions) -> anyhow::Result<Self> {
         stack::infra::ensure_up()
             .await
             .context("local infrastructure")?;
+        let first = match Self::start_once(options, 1).await {
+            Ok(stack) => return Ok(stack),
+            Err((error, suffix)) => {
+                drop_databases(&database_names(&suffix)).await;
+                error
+            }
+        };
+        eprintln!(
+            "chaos: the local stack did not start ({first:#}); starting it again on fresh ports"
+        );
+        match Self::start_once(options, 2).await {
+            Ok(stack) => Ok(stack),
+            Err((second, suffix)) => {
+                drop_databases(&database_names(&suffix)).await;
+                Err(second.context(format!("the second start (the first: {first:#})")))
+            }
+        }
+    }
+
+    /// One try of [`LocalStack::start`]; on failure, the error and the run's suffix (its
+    /// databases are named after it). Processes it started end with it (dropped).
+    async fn start_once(
+        options: &LocalOptions,
+        attempt: u32,
+    ) -> Result<Self, (anyhow::Error, String)> {
+        let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        Self::start_with(options, attempt, &suffix)
+            .await
+            .map_err(|e| (e, suffix))
+    }
+
+    async fn start_with(
+        options: &LocalOptions,
+        attempt: u32,
+        suffix: &str,
+    ) -> anyhow::Result<Self> {
         let logs = options.run_dir.join("logs");
         std::fs::create_dir_all(&logs)
             .with_context(|| format!("cannot create {}", logs.display()))?;
-        let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+        let suffix = suffix.to_string();
 
         // The proxy, and the ports everything will use.
         let proxy = ProxyServer::start("127.0.0.1:0")
@@ -106,7 +147,11 @@ impl LocalStack {
 
         // A private broker that advertises the proxy.
         let tansu = kit::broker::tansu_binary().map_err(anyhow::Error::msg)?;
-        let broker_dir = options.run_dir.join("broker");
+        // A second try gets fresh storage: the first broker may have left its file half made.
+        let broker_dir = match attempt {
+            1 => options.run_dir.join("broker"),
+            n => options.run_dir.join(format!("broker-{n}")),
+        };
         std::fs::create_dir_all(&broker_dir)?;
         let mut processes = BTreeMap::new();
         let broker_env = vec![
@@ -141,14 +186,31 @@ impl LocalStack {
         let brokers = format!("127.0.0.1:{kafka}");
         let prefix = format!("c{suffix}.");
         let topics = kit::kafka::Topics::new(prefix.clone()).all_with_dlt();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(45);
         loop {
             match kit::kafka::ensure_topics(&brokers, &topics, 3).await {
                 Ok(()) => break,
                 Err(e) if Instant::now() > deadline => {
-                    return Err(e).context("the private broker never took topics")
+                    return Err(e).context(format!(
+                        "the private broker never took topics (log: {})",
+                        logs.join("broker.log").display()
+                    ))
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+                Err(e) => {
+                    if let Some(broker) = processes.get_mut("broker") {
+                        if !broker.is_running() {
+                            return Err(e).context(format!(
+                                "the private broker exited ({}); its log: {}",
+                                broker.exit().map_or_else(
+                                    || "unknown".into(),
+                                    crate::nemesis::describe_exit
+                                ),
+                                logs.join("broker.log").display()
+                            ));
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
             }
         }
 
@@ -158,15 +220,13 @@ impl LocalStack {
         for spec in stack::services::SERVICES {
             ports.insert(spec.name, free_port()?);
         }
-        let mut database_names = Vec::new();
+        let database_names = database_names(&suffix);
         let mut urls = BTreeMap::new();
-        for (service, db) in DATABASES {
-            let name = format!("{db}_{suffix}");
+        for ((service, _), name) in DATABASES.iter().zip(&database_names) {
             urls.insert(
-                service,
+                *service,
                 format!("postgres://postgres@127.0.0.1:5432/{name}"),
             );
-            database_names.push(name);
         }
         for spec in stack::services::SERVICES {
             let mut env: Vec<(String, String)> = vec![
@@ -281,6 +341,14 @@ impl LocalStack {
             drop_databases(&self.database_names).await;
         }
     }
+}
+
+/// The databases of the run with this suffix, in the order of `DATABASES`.
+fn database_names(suffix: &str) -> Vec<String> {
+    DATABASES
+        .iter()
+        .map(|(_, db)| format!("{db}_{suffix}"))
+        .collect()
 }
 
 /// Drops databases of a run (those it kept, once done with them).

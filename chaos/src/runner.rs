@@ -519,6 +519,11 @@ async fn drive(
     // An unknown POST is asked again with its Idempotency-Key: fewer unknowns for the checker.
     plan.ops.retry_unknown = 2;
     plan.goose_args = vec!["--quiet".into()];
+    if local.is_some() {
+        // Our own stack: no need to ask (and a service still starting must not make it look
+        // like TicketFlow).
+        plan.target_kind = loadgen::target_kind::TargetChoice::Stampede;
+    }
 
     let processes = match local {
         Some(stack) => stack.processes.clone(),

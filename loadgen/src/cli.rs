@@ -87,6 +87,12 @@ pub struct RunArgs {
     /// loadgen polls on the `--poll` grid.
     #[arg(long, value_name = "DURATION", default_value = "5s")]
     pub long_poll: String,
+    /// The API of the target: `stampede`, `ticketflow` (an original TicketFlow: each simulated
+    /// user then sends its own `X-Forwarded-For`, as its gateway allows 100 requests a minute per
+    /// address), or `auto` (Stampede when the gateway serves Stampede's `/openapi.json`). The
+    /// choice is printed at the start of the run.
+    #[arg(long, value_name = "KIND", default_value = "auto")]
+    pub target_kind: String,
     /// How long to poll a booking before recording it PENDING.
     #[arg(long, value_name = "DURATION", default_value = "90s")]
     pub confirm_timeout: String,

@@ -142,7 +142,11 @@ pub async fn send(
 ) -> Result<Reply, Box<TransactionError>> {
     let route = route_key(&call.method, call.name);
     let began = std::time::Instant::now();
-    let result = send_unrecorded(user, call).await;
+    let forwarded_for = ctx
+        .target
+        .forwards_per_user()
+        .then(|| crate::target_kind::simulated_address(user.weighted_users_index));
+    let result = send_unrecorded(user, call, forwarded_for.as_deref()).await;
     let failed = match &result {
         Ok(Reply::Http { failed, .. }) => *failed,
         _ => true,
@@ -155,6 +159,7 @@ pub async fn send(
 async fn send_unrecorded(
     user: &mut GooseUser,
     call: Call<'_>,
+    forwarded_for: Option<&str>,
 ) -> Result<Reply, Box<TransactionError>> {
     let mut builder = user
         .get_request_builder(&call.method, call.path)?
@@ -167,6 +172,9 @@ async fn send_unrecorded(
     }
     if let Some((name, value)) = call.header {
         builder = builder.header(name, value);
+    }
+    if let Some(address) = forwarded_for {
+        builder = builder.header("x-forwarded-for", address);
     }
     let mut request = GooseRequest::builder()
         .method(call.method)

@@ -13,6 +13,7 @@ use crate::open_model::OpenModel;
 use crate::persona::Persona;
 use crate::seats::{SeatPool, Strategy};
 use crate::stats::Stats;
+use crate::target_kind::TargetKind;
 
 /// The knobs the booking operations read.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,7 +114,12 @@ impl Gate {
 /// The shared state of a run.
 pub struct Ctx {
     pub ops: OpConfig,
+    /// The target's API.
+    pub target: TargetKind,
     pub event_id: Uuid,
+    /// The event's name and price per seat, which TicketFlow's booking body carries.
+    pub event_name: String,
+    pub event_price: f64,
     pub users: Vec<PoolUser>,
     next_user: AtomicUsize,
     pub seats: SeatPool,
@@ -138,7 +144,10 @@ pub struct Ctx {
 /// The parts of a [`Ctx`] given by the run.
 pub struct CtxParts {
     pub ops: OpConfig,
+    pub target: TargetKind,
     pub event_id: Uuid,
+    pub event_name: String,
+    pub event_price: f64,
     pub users: Vec<PoolUser>,
     pub seats: SeatPool,
     pub history: History,
@@ -153,7 +162,10 @@ impl Ctx {
     pub fn new(p: CtxParts) -> Self {
         Self {
             ops: p.ops,
+            target: p.target,
             event_id: p.event_id,
+            event_name: p.event_name,
+            event_price: p.event_price,
             users: p.users,
             next_user: AtomicUsize::new(0),
             seats: p.seats,

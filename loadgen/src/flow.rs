@@ -102,7 +102,11 @@ pub async fn book(
     ctx.history
         .append(process, OpType::Invoke, OpFn::Book, &value, None);
 
-    let body = json!({"eventId": ctx.event_id, "seatIds": seats});
+    // TicketFlow's four fields (it needs the name and trusts the amount); Stampede takes the
+    // event and seats and prices them itself.
+    let total = (ctx.event_price * seats.len() as f64 * 100.0).round() / 100.0;
+    let body = json!({"eventId": ctx.event_id, "eventName": ctx.event_name, "seatIds": seats,
+                      "totalAmount": total});
     let key = uuid::Uuid::new_v4().to_string();
     let mut reply = post_booking(user, ctx, who, &body, &key).await?;
     let mut attempts = 0;

@@ -40,4 +40,5 @@ pub mod seats;
 pub mod stats;
 pub mod summary;
 pub mod target;
+pub mod target_kind;
 pub mod thresholds;

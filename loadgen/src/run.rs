@@ -33,6 +33,7 @@ use crate::summary::{
     self, percentiles_of, Bookings, HistoryInfo, OpenModelSummary, RouteSummary, Summary,
 };
 use crate::target::Target;
+use crate::target_kind::{TargetChoice, TargetKind};
 use crate::thresholds::{is_saga_rule, Observed, SagaThreshold, Verdict};
 
 /// Why a run did not produce a verdict.
@@ -133,6 +134,8 @@ pub struct LoadPlan {
     pub out: Option<PathBuf>,
     /// goose's own flags, after ours.
     pub goose_args: Vec<String>,
+    /// The target's API, or `Auto` to detect it.
+    pub target_kind: crate::target_kind::TargetChoice,
 }
 
 impl LoadPlan {
@@ -172,6 +175,7 @@ impl LoadPlan {
             progress: Duration::from_secs(2),
             out: None,
             goose_args: Vec::new(),
+            target_kind: crate::target_kind::TargetChoice::Auto,
         }
     }
 
@@ -319,6 +323,10 @@ impl LoadPlan {
         plan.progress = duration("progress", &args.progress)?;
         plan.out = args.out.clone();
         plan.goose_args = args.goose_args.clone();
+        plan.target_kind = args
+            .target_kind
+            .parse()
+            .map_err(|e| bad(format!("--target-kind: {e}")))?;
         plan.check()?;
         Ok(plan)
     }
@@ -384,10 +392,12 @@ pub async fn run_plan(
     let target = Target::new(&plan.host).map_err(bad)?;
     let run_id = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string()
         + &format!("-{:04x}", rand::random::<u16>());
+    let mut event_facts = (String::new(), 0.0);
     let (data, seats) = if plan.weights.iter().any(|(p, _)| p.needs_data()) {
         target.check().await.map_err(bad)?;
         let data = load_data(plan, &target, &run_id).await?;
         let seats = target.seats(data.event_id).await.map_err(bad)?;
+        event_facts = target.event_facts(data.event_id).await.map_err(bad)?;
         if seats.is_empty() {
             return Err(bad(format!(
                 "event {} has an empty seat map",
@@ -409,6 +419,27 @@ pub async fn run_plan(
         (data, Vec::new())
     };
 
+    // Which API it is, said once the target and the data have passed their checks (a bad
+    // input stays one line).
+    let kind = match plan.target_kind {
+        TargetChoice::Stampede => TargetKind::Stampede,
+        TargetChoice::TicketFlow => TargetKind::TicketFlow,
+        TargetChoice::Auto => target.kind().await,
+    };
+    eprintln!(
+        "loadgen: target {} is {kind} ({}){}",
+        plan.host,
+        if plan.target_kind == TargetChoice::Auto {
+            "detected; --target-kind to choose"
+        } else {
+            "--target-kind"
+        },
+        if kind.forwards_per_user() {
+            "; each simulated user sends its own X-Forwarded-For (10.x.y.z), as TicketFlow's gateway allows 100 requests a minute per address"
+        } else {
+            ""
+        }
+    );
     // The run folder.
     let out_dir = plan
         .out
@@ -489,9 +520,13 @@ pub async fn run_plan(
             plan.max_start_delay,
         )
     });
+    let (event_name, event_price) = event_facts;
     let ctx = Arc::new(Ctx::new(CtxParts {
         ops: plan.ops.clone(),
+        target: kind,
         event_id: data.event_id,
+        event_name,
+        event_price,
         users: data
             .users
             .iter()

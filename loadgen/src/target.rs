@@ -156,6 +156,48 @@ impl Target {
         }
     }
 
+    /// Which API the host speaks: Stampede serves its OpenAPI document at `/openapi.json`
+    /// (`info.title` "Stampede ..."); anything else is taken as an original TicketFlow.
+    pub async fn kind(&self) -> crate::target_kind::TargetKind {
+        use crate::target_kind::TargetKind;
+        match self.get("/openapi.json", None).await {
+            Ok((200, document))
+                if document["info"]["title"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Stampede")) =>
+            {
+                TargetKind::Stampede
+            }
+            _ => TargetKind::TicketFlow,
+        }
+    }
+
+    /// The event's name and price per seat (TicketFlow's `price`, else Stampede's
+    /// `ticket_price`; bare or wrapped in `{"event": ...}`), which TicketFlow's booking body
+    /// carries.
+    ///
+    /// # Errors
+    /// When the event cannot be read.
+    pub async fn event_facts(&self, event: Uuid) -> Result<(String, f64), TargetError> {
+        let (status, body) = self.get(&format!("/api/events/{event}"), None).await?;
+        if status != 200 {
+            return Err(TargetError::Refused(format!(
+                "GET /api/events/{event} answered {status}: {body}"
+            )));
+        }
+        let event = if body["event"].is_object() {
+            &body["event"]
+        } else {
+            &body
+        };
+        let name = event["name"].as_str().unwrap_or_default().to_string();
+        let price = event["price"]
+            .as_f64()
+            .or_else(|| event["ticket_price"].as_f64())
+            .unwrap_or(0.0);
+        Ok((name, price))
+    }
+
     /// Checks that the host answers the contract's event list.
     ///
     /// # Errors

@@ -27,6 +27,7 @@ fn run_args(host: &str, data: PathBuf, out: PathBuf) -> RunArgs {
         hot_seats: 10,
         poll: "25ms..250ms".into(),
         long_poll: "5s".into(),
+        target_kind: "auto".into(),
         confirm_timeout: "60s".into(),
         request_timeout: "10s".into(),
         retry_unknown: 0,

@@ -36,6 +36,7 @@ async fn open_model_keeps_its_rate_while_the_target_slows_down() {
         hot_seats: 10,
         poll: "10ms..50ms".into(),
         long_poll: "5s".into(),
+        target_kind: "auto".into(),
         confirm_timeout: "30s".into(),
         request_timeout: "10s".into(),
         retry_unknown: 0,

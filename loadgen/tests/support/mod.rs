@@ -27,6 +27,14 @@ struct Fake {
     delay: Delay,
     posts: Arc<AtomicU64>,
     tokens: Arc<Mutex<BTreeSet<String>>>,
+    bookings: Arc<Mutex<Vec<SeenBooking>>>,
+}
+
+/// A booking POST as the fake target saw it.
+#[derive(Debug, Clone)]
+pub struct SeenBooking {
+    pub forwarded_for: Option<String>,
+    pub body: Value,
 }
 
 /// A running fake target.
@@ -35,9 +43,15 @@ pub struct FakeTarget {
     pub event: Uuid,
     pub posts: Arc<AtomicU64>,
     tokens: Arc<Mutex<BTreeSet<String>>>,
+    bookings: Arc<Mutex<Vec<SeenBooking>>>,
 }
 
 impl FakeTarget {
+    /// Every booking POST, with its `X-Forwarded-For` and body.
+    pub fn bookings(&self) -> Vec<SeenBooking> {
+        self.bookings.lock().unwrap().clone()
+    }
+
     pub fn posts(&self) -> u64 {
         self.posts.load(Ordering::Relaxed)
     }
@@ -77,7 +91,8 @@ async fn events(State(s): State<Fake>) -> Json<Value> {
 }
 
 async fn one_event(State(s): State<Fake>) -> Json<Value> {
-    Json(json!({"id": s.event, "name": "fake", "total_seats": 5000}))
+    // TicketFlow's bare event: its price is what a booking's totalAmount is made of.
+    Json(json!({"id": s.event, "name": "fake", "total_seats": 5000, "price": 75.0}))
 }
 
 async fn seats(State(s): State<Fake>) -> Json<Value> {
@@ -87,8 +102,19 @@ async fn seats(State(s): State<Fake>) -> Json<Value> {
     Json(json!({"seats": seats, "total": 5000}))
 }
 
-async fn book(State(s): State<Fake>) -> (StatusCode, Json<Value>) {
+async fn book(
+    State(s): State<Fake>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
     s.posts.fetch_add(1, Ordering::Relaxed);
+    s.bookings.lock().unwrap().push(SeenBooking {
+        forwarded_for: headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body,
+    });
     tokio::time::sleep((s.delay)()).await;
     (
         StatusCode::ACCEPTED,
@@ -115,6 +141,7 @@ pub async fn start(delay: Delay) -> FakeTarget {
     let event = Uuid::new_v4();
     let posts = Arc::new(AtomicU64::new(0));
     let tokens: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let bookings: Arc<Mutex<Vec<SeenBooking>>> = Arc::default();
     let app = Router::new()
         .route("/api/events", get(events))
         .route("/api/events/{id}", get(one_event))
@@ -127,6 +154,7 @@ pub async fn start(delay: Delay) -> FakeTarget {
             delay,
             posts: posts.clone(),
             tokens: tokens.clone(),
+            bookings: bookings.clone(),
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let host = format!("http://{}", listener.local_addr().unwrap());
@@ -136,5 +164,6 @@ pub async fn start(delay: Delay) -> FakeTarget {
         event,
         posts,
         tokens,
+        bookings,
     }
 }
