@@ -24,33 +24,11 @@ async fn open_model_keeps_its_rate_while_the_target_slows_down() {
     target.data_file(&data_path, 5);
 
     let args = RunArgs {
-        host: Some(host),
-        data: Some(data_path),
         rate: Some("100/s".into()),
         duration: "8s".into(),
         inflight: 300,
-        users: None,
-        scenarios: "book".into(),
-        strategy: "random".into(),
-        seats_per_booking: "1".into(),
-        hot_seats: 10,
-        poll: "10ms..50ms".into(),
-        long_poll: "5s".into(),
-        target_kind: "auto".into(),
         confirm_timeout: "30s".into(),
-        request_timeout: "10s".into(),
-        retry_unknown: 0,
-        think: "0s".into(),
-        late_tolerance: "50ms".into(),
-        max_start_delay: "5s".into(),
-        thresholds: vec![],
-        threshold_abort: false,
-        out: Some(dir.path().join("run")),
-        seed: Some(7),
-        users_slice: None,
-        pool_users: 1,
-        progress: "2s".into(),
-        goose_args: vec!["--quiet".into()],
+        ..support::run_args(&host, data_path, dir.path().join("run"))
     };
     let outcome = loadgen::run::run(&args).await.expect("run");
     let open = outcome

@@ -13,33 +13,9 @@ use loadgen::cli::RunArgs;
 
 fn args(host: String, data: std::path::PathBuf, out: std::path::PathBuf, kind: &str) -> RunArgs {
     RunArgs {
-        host: Some(host),
-        data: Some(data),
-        rate: Some("40/s".into()),
-        duration: "2s".into(),
-        inflight: 20,
-        users: None,
-        scenarios: "book".into(),
-        strategy: "random".into(),
         seats_per_booking: "2".into(),
-        hot_seats: 10,
-        poll: "10ms..50ms".into(),
-        long_poll: "5s".into(),
         target_kind: kind.into(),
-        confirm_timeout: "10s".into(),
-        request_timeout: "10s".into(),
-        retry_unknown: 0,
-        think: "0s".into(),
-        late_tolerance: "50ms".into(),
-        max_start_delay: "5s".into(),
-        thresholds: vec![],
-        threshold_abort: false,
-        out: Some(out),
-        seed: Some(7),
-        users_slice: None,
-        pool_users: 1,
-        progress: "2s".into(),
-        goose_args: vec!["--quiet".into()],
+        ..support::run_args(&host, data, out)
     }
 }
 

@@ -17,7 +17,42 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use loadgen::cli::RunArgs;
 use loadgen::data::{PreparedData, PreparedUser, VERSION};
+
+/// A short open-model `book` run against `host` with `data`, into `out`: 40/s for 2 s, one seat,
+/// quick polls, no thresholds. Tests change what they are about with `..run_args(..)`.
+pub fn run_args(host: &str, data: std::path::PathBuf, out: std::path::PathBuf) -> RunArgs {
+    RunArgs {
+        host: Some(host.into()),
+        data: Some(data),
+        rate: Some("40/s".into()),
+        duration: "2s".into(),
+        inflight: 20,
+        users: None,
+        scenarios: "book".into(),
+        strategy: "random".into(),
+        seats_per_booking: "1".into(),
+        hot_seats: 10,
+        poll: "10ms..50ms".into(),
+        long_poll: "5s".into(),
+        target_kind: "auto".into(),
+        confirm_timeout: "10s".into(),
+        request_timeout: "10s".into(),
+        retry_unknown: 0,
+        think: "0s".into(),
+        late_tolerance: "50ms".into(),
+        max_start_delay: "5s".into(),
+        thresholds: vec![],
+        threshold_abort: false,
+        out: Some(out),
+        seed: Some(7),
+        users_slice: None,
+        pool_users: 1,
+        progress: "2s".into(),
+        goose_args: vec!["--quiet".into()],
+    }
+}
 
 pub type Delay = Arc<dyn Fn() -> Duration + Send + Sync>;
 
