@@ -128,6 +128,14 @@ impl From<anyhow::Error> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(cause: sqlx::Error) -> Self {
+        // Postgres text cannot hold a NUL character (SQLSTATE 22021): that is the client's
+        // input, not the server's failure. Every field should refuse it by name first; this
+        // keeps one it does not check from answering 500.
+        if let sqlx::Error::Database(db) = &cause {
+            if db.code().as_deref() == Some("22021") {
+                return Self::validation("text must not contain NUL (\\u0000) characters");
+            }
+        }
         Self::internal(anyhow::Error::new(cause).context("database query failed"))
     }
 }

@@ -6,6 +6,10 @@
 /// A message naming `field`.
 pub fn bounded_text(field: &str, raw: &str, max: usize, required: bool) -> Result<String, String> {
     let text = raw.trim();
+    // Postgres text cannot hold one.
+    if text.contains('\0') {
+        return Err(format!("{field} must not contain NUL (\\u0000) characters"));
+    }
     if required && text.is_empty() {
         return Err(format!("{field} must not be empty"));
     }

@@ -80,4 +80,19 @@ async fn a_ticketflow_venue_and_event_body_are_taken_and_answered_in_its_shape()
     )
     .await;
     assert!(message.contains("price cannot change"), "{message}");
+    // Postgres text holds no NUL: a 400 naming the field, never a 500 (schemathesis found it)
+    let message = assert_error(
+        app.update(&path, &json!({"image_url": "a\u{0}b"})).await,
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+    )
+    .await;
+    assert!(
+        message.contains("image_url must not contain NUL"),
+        "{message}"
+    );
+    // and a field no handler checks is refused by kit's mapping of the database's refusal
+    let response = app.get("/api/events?search=a%00b", None).await;
+    let message = assert_error(response, StatusCode::BAD_REQUEST, "VALIDATION_ERROR").await;
+    assert!(message.contains("NUL"), "{message}");
 }
