@@ -11,10 +11,9 @@ use kit::ApiError;
 pub fn is_public_read(method: &axum::http::Method, path: &str) -> bool {
     const PUBLIC: [&str; 3] = ["/api/events", "/api/venues", "/api/inventory"];
     (method == axum::http::Method::GET || method == axum::http::Method::HEAD)
-        && PUBLIC.iter().any(|prefix| {
-            path.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
+        && PUBLIC
+            .iter()
+            .any(|prefix| crate::upstream::is_under(path, prefix))
 }
 
 /// Verifies the bearer token, if any. No header: anonymous (`Ok(None)`).

@@ -30,6 +30,13 @@ pub const SERVICES: [(&str, &str, u16); 6] = [
     ("notification-service", "NOTIFICATION_SERVICE_URL", 3006),
 ];
 
+/// Whether `path` is `prefix` or below it, at a segment boundary (`/api/usersX` is not under
+/// `/api/users`).
+pub fn is_under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// The deployed services and the prefix table.
 #[derive(Debug, Clone)]
 pub struct RoutingTable {
@@ -56,10 +63,7 @@ impl RoutingTable {
     /// The service owning `path`: the prefix must end at a segment boundary, so
     /// `/api/usersX` is not user-service's.
     pub fn resolve(&self, path: &str) -> Option<&Upstream> {
-        let (_, name) = ROUTES.iter().find(|(prefix, _)| {
-            path.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })?;
+        let (_, name) = ROUTES.iter().find(|(prefix, _)| is_under(path, prefix))?;
         self.upstreams.iter().find(|u| u.name == *name)
     }
 }
