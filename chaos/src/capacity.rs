@@ -221,6 +221,11 @@ async fn rig(scenario: &Scenario, out: &Path) -> anyhow::Result<Rig> {
         admin_email: admin_email.clone(),
         admin_password: admin_password.clone(),
         wait: "120s".into(),
+        target_kind: if local.is_some() {
+            loadgen::target_kind::TargetChoice::Stampede
+        } else {
+            loadgen::target_kind::TargetChoice::Auto
+        },
     })
     .await
     .context("preparing the users")?;
@@ -359,7 +364,7 @@ async fn step(
     let target = loadgen::target::Target::new(&rig.gateway)?;
     let event_id = target
         .create_event(
-            &rig.admin_token,
+            &loadgen::target::Admin::Token(rig.admin_token.clone()),
             &format!("Capacity step {name}"),
             seats,
             Duration::from_secs(120),

@@ -507,6 +507,11 @@ async fn drive(
         admin_email,
         admin_password,
         wait: "120s".into(),
+        target_kind: if local.is_some() {
+            loadgen::target_kind::TargetChoice::Stampede
+        } else {
+            loadgen::target_kind::TargetChoice::Auto
+        },
     })
     .await
     .context("preparing the event and users")?;
@@ -728,7 +733,7 @@ async fn dead_letters(stack: &LocalStack) -> anyhow::Result<Vec<checker::DeadLet
             consumer_group: l.consumer_group,
             error: l.error,
             key: l.key,
-            event_id: l.event_id,
+            message_id: Some(l.message_id),
             replayed: l.replayed,
         })
         .collect())

@@ -530,7 +530,7 @@ fn stale_release() -> LoadStep {
                 topic::SEATS_RELEASE,
                 SeatsCommand {
                     booking_id: stale,
-                    event_id: event,
+                    event_id: Some(event),
                     seat_ids: vec![seat],
                     reason: Some("EXPIRED".into()),
                 },
@@ -549,7 +549,7 @@ fn stale_release() -> LoadStep {
                 let consumed: bool = sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM processed_messages WHERE event_id = $1)",
                 )
-                .bind(release.event_id)
+                .bind(release.message_id)
                 .fetch_one(&mut inventory)
                 .await?;
                 if consumed {
@@ -563,7 +563,7 @@ fn stale_release() -> LoadStep {
 }
 
 /// After the load, one confirmed booking's `payment.requested` and `booking.confirmed` delivered
-/// again, byte for byte (the same eventIds), as a consumer that crashed after handling them and
+/// again, byte for byte (the same message ids), as a consumer that crashed after handling them and
 /// before committing its offset reads them again; waits until payment- and notification-service
 /// have committed past the copies, so the final state shows what they did. With the inbox, the
 /// copies change nothing.

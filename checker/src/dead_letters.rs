@@ -59,10 +59,10 @@ pub fn check(_history: &History, state: &FinalState, opts: &Opts) -> InvariantVe
             continue;
         }
         let mut example = Example::new(format!(
-            "{} (from {}, event {}, key {}) parked by {}: {}",
+            "{} (from {}, message {}, key {}) parked by {}: {}",
             letter.at,
             letter.original_topic,
-            letter.event_id.as_deref().unwrap_or("-"),
+            letter.message_id.as_deref().unwrap_or("-"),
             letter.key.as_deref().unwrap_or("-"),
             letter.consumer_group,
             letter.error
@@ -91,7 +91,7 @@ mod tests {
             consumer_group: "c1.booking-service".into(),
             error: "relation \"bookings\" does not exist".into(),
             key: Some(Uuid::from_u128(10).to_string()),
-            event_id: Some(Uuid::from_u128(99).to_string()),
+            message_id: Some(Uuid::from_u128(99).to_string()),
             replayed,
         }
     }

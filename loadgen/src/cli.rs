@@ -188,4 +188,10 @@ pub struct PrepareArgs {
     /// How long to wait for the seat map to list every seat.
     #[arg(long, value_name = "DURATION", default_value = "120s")]
     pub wait: String,
+    /// The API of the target, as for a run: `stampede` (the event is created by the seeded
+    /// admin), `ticketflow` (an original TicketFlow: no admin account, so the event is created
+    /// with its trusted `x-user-role: ADMIN` header, at most 116 seats, and each user registers
+    /// from its own `X-Forwarded-For`), or `auto`.
+    #[arg(long, value_name = "KIND", default_value = "auto")]
+    pub target_kind: crate::target_kind::TargetChoice,
 }

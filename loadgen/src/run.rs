@@ -703,7 +703,13 @@ async fn load_data(
                 "loadgen: no --data; booking {event_name:?} ({seats} seats), signing up {users} users"
             );
             let users = target
-                .register_many(&format!("loadgen-{run_id}"), (*users).max(1))
+                .register_many(
+                    &format!("loadgen-{run_id}"),
+                    (*users).max(1),
+                    // Detection comes later (after the data checks); a target named TicketFlow
+                    // gets one address per sign-up now.
+                    plan.target_kind == TargetChoice::TicketFlow,
+                )
                 .await
                 .map_err(bad)?;
             PreparedData {

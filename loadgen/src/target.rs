@@ -56,7 +56,25 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 pub struct Target {
     pub host: String,
     client: reqwest::Client,
+    /// The `X-Forwarded-For` every request sends (TicketFlow's gateway limits each client
+    /// address to 100 requests a minute, keyed on that header).
+    forwarded_for: Option<String>,
 }
+
+/// Who writes the catalogue (events, venues) in `prepare`.
+#[derive(Debug, Clone)]
+pub enum Admin {
+    /// A signed-in admin's token (Stampede: the seeded admin).
+    Token(String),
+    /// TicketFlow's headers, which its gateway passes through when a request carries no token
+    /// and its event-service trusts: `x-user-role: ADMIN` (TicketFlow has no admin account and
+    /// no endpoint that makes one).
+    TicketFlowRole,
+}
+
+/// The most seats a TicketFlow event's seat map holds (its layout rule: VIP A-B x10, FLOOR C-F
+/// x15, BALCONY G-I x12, cut at the event's total).
+pub const TICKETFLOW_MAX_SEATS: u64 = 116;
 
 fn reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
@@ -93,7 +111,16 @@ impl Target {
         Ok(Self {
             host: host.trim_end_matches('/').to_string(),
             client,
+            forwarded_for: None,
         })
+    }
+
+    /// This target, every request sending `X-Forwarded-For: address`.
+    pub fn forwarded_for(&self, address: String) -> Self {
+        Self {
+            forwarded_for: Some(address),
+            ..self.clone()
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -114,6 +141,28 @@ impl Target {
             .await
     }
 
+    /// `POST` as `admin`.
+    async fn post_as(
+        &self,
+        path: &str,
+        admin: &Admin,
+        body: &Value,
+    ) -> Result<(u16, Value), TargetError> {
+        match admin {
+            Admin::Token(token) => self.post(path, Some(token), body).await,
+            Admin::TicketFlowRole => {
+                let request = self
+                    .client
+                    .post(self.url(path))
+                    .json(body)
+                    .header("x-user-id", Uuid::new_v4().to_string())
+                    .header("x-user-email", "loadgen-admin@stampede.test")
+                    .header("x-user-role", "ADMIN");
+                self.send(request, None).await
+            }
+        }
+    }
+
     /// Sends with an optional bearer token; the status and the JSON body (Null when not JSON).
     ///
     /// A 429 or 503 with `Retry-After` (a gateway's sign-up limit, a user service shedding
@@ -126,6 +175,9 @@ impl Target {
     ) -> Result<(u16, Value), TargetError> {
         if let Some(t) = token {
             request = request.bearer_auth(t);
+        }
+        if let Some(address) = &self.forwarded_for {
+            request = request.header("x-forwarded-for", address);
         }
         let mut waited = Duration::ZERO;
         loop {
@@ -370,7 +422,9 @@ impl Target {
         })
     }
 
-    /// Registers `count` users, 8 at a time (argon2 on the user service is the slow part).
+    /// Registers `count` users, 8 at a time (argon2 on the user service is the slow part), each
+    /// from its own simulated address when `per_user_address` (a TicketFlow target: see
+    /// [`Target::forwarded_for`]).
     ///
     /// # Errors
     /// The first refusal.
@@ -378,11 +432,16 @@ impl Target {
         &self,
         prefix: &str,
         count: usize,
+        per_user_address: bool,
     ) -> Result<Vec<PreparedUser>, TargetError> {
         use futures::stream::{self, StreamExt, TryStreamExt};
         stream::iter(0..count)
             .map(|i| {
-                let target = self.clone();
+                let target = if per_user_address {
+                    self.forwarded_for(crate::target_kind::simulated_address(i))
+                } else {
+                    self.clone()
+                };
                 let prefix = prefix.to_string();
                 async move {
                     target
@@ -437,15 +496,15 @@ impl Target {
     /// When a step is refused or the seat map does not fill in time.
     pub async fn create_event(
         &self,
-        admin: &str,
+        admin: &Admin,
         name: &str,
         seats: u64,
         wait: Duration,
     ) -> Result<Uuid, TargetError> {
         let (status, venue) = self
-            .post(
+            .post_as(
                 "/api/venues",
-                Some(admin),
+                admin,
                 // TicketFlow's venue body (it requires every field); Stampede takes the same.
                 &json!({"name": format!("{name} venue"), "address": "1 Load Street",
                         "city": "Loadgen", "country": "Nowhere", "capacity": seats}),
@@ -463,9 +522,9 @@ impl Target {
             .unwrap_or_default()
             .to_string();
         let (status, event) = self
-            .post(
+            .post_as(
                 "/api/events",
-                Some(admin),
+                admin,
                 // TicketFlow's field names (`date`, `price`), which Stampede takes too.
                 &json!({"name": name, "venue_id": venue_id, "date": "2027-06-01T20:00:00",
                         "price": 50.0, "total_seats": seats, "category": "loadgen",

@@ -66,6 +66,7 @@ async fn an_open_model_run_records_every_booking_to_its_end() {
         admin_email: ADMIN_EMAIL.into(),
         admin_password: ADMIN_PASSWORD.into(),
         wait: "60s".into(),
+        target_kind: loadgen::target_kind::TargetChoice::Auto,
     })
     .await
     .expect("prepare");
@@ -247,7 +248,7 @@ async fn prepare_waits_out_a_sign_up_limit_instead_of_failing() {
     let gateway = format!("http://127.0.0.1:{port}");
     let target = loadgen::target::Target::new(&gateway).unwrap();
     let users = target
-        .register_many(&format!("limited-{}", Uuid::new_v4()), 8)
+        .register_many(&format!("limited-{}", Uuid::new_v4()), 8, false)
         .await
         .expect("every sign-up goes through, slowed down");
     assert_eq!(users.len(), 8);

@@ -257,9 +257,10 @@ pub struct DeadLetterRow {
     /// The message key (the booking id for the saga's topics).
     #[serde(default)]
     pub key: Option<String>,
-    /// The envelope's eventId, when it is an envelope.
-    #[serde(default)]
-    pub event_id: Option<String>,
+    /// The id its consumer deduplicated it on (`messageId`, or derived for a message without
+    /// one); `eventId` in run folders written before TicketFlow's `eventId` took the name back.
+    #[serde(default, alias = "eventId")]
+    pub message_id: Option<String>,
     /// Replayed since (`stack dlt replay`): no longer parked.
     #[serde(default)]
     pub replayed: bool,

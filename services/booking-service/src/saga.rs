@@ -13,6 +13,14 @@ use uuid::Uuid;
 
 use crate::state::{lock_booking, Booking, Transitions};
 
+/// When the seats of `locked` stop being held: its `lockedUntil`, or for a TicketFlow inventory's
+/// message (none) TicketFlow's lock lifetime from now.
+fn locked_until(locked: &SeatsLocked) -> chrono::DateTime<chrono::Utc> {
+    locked.locked_until.unwrap_or_else(|| {
+        chrono::Utc::now() + chrono::Duration::seconds(kit::messages::TICKETFLOW_LOCK_SECS)
+    })
+}
+
 /// Topics booking-service consumes.
 pub const TOPICS: [&str; 5] = [
     topic::EVENT_CREATED,
@@ -143,14 +151,10 @@ impl Saga {
                 "UPDATE bookings SET stage = 'AWAITING_PAYMENT', lock_expires_at = $2, updated_at = now() WHERE id = $1",
             )
             .bind(booking.id)
-            .bind(locked.locked_until)
+            .bind(locked_until(&locked))
             .execute(&mut *tx)
             .await?;
-            let request = PaymentRequested {
-                booking_id: booking.id,
-                user_id: booking.user_id,
-                amount_cents: booking.amount_cents,
-            };
+            let request = PaymentRequested::new(booking.id, booking.user_id, booking.amount_cents);
             kit::outbox::enqueue(
                 &mut tx,
                 &self.transitions.topics,

@@ -14,6 +14,9 @@ use uuid::Uuid;
 pub struct Booking {
     pub id: Uuid,
     pub user_id: Uuid,
+    /// The booker's email when the booking was made ('' before it was recorded): TicketFlow's
+    /// booking messages carry it.
+    pub user_email: String,
     pub event_id: Uuid,
     pub event_name: String,
     pub seat_ids: Vec<Uuid>,
@@ -30,8 +33,8 @@ pub struct Booking {
 }
 
 pub const COLUMNS: &str =
-    "id, user_id, event_id, event_name, seat_ids, amount_cents, status, stage, failure_reason,
-    request_hash, payment_id, lock_expires_at, expires_at, created_at, updated_at";
+    "id, user_id, user_email, event_id, event_name, seat_ids, amount_cents, status, stage,
+    failure_reason, request_hash, payment_id, lock_expires_at, expires_at, created_at, updated_at";
 
 impl Booking {
     pub fn is_pending(&self) -> bool {
@@ -174,17 +177,19 @@ impl Transitions {
         &self,
         tx: &mut PgConnection,
         booking: &Booking,
-        payment_id: Uuid,
+        payment_id: Option<Uuid>,
     ) -> anyhow::Result<()> {
-        self.set_status(tx, booking, "CONFIRMED", None, Some(payment_id))
+        self.set_status(tx, booking, "CONFIRMED", None, payment_id)
             .await?;
         let confirmed = BookingConfirmed {
             booking_id: booking.id,
             user_id: booking.user_id,
+            user_email: booking.user_email.clone(),
             event_id: booking.event_id,
             event_name: booking.event_name.clone(),
             seat_ids: booking.seat_ids.clone(),
-            amount_cents: booking.amount_cents,
+            total_amount: kit::messages::units(booking.amount_cents),
+            exact_cents: Some(booking.amount_cents),
         };
         self.publish(tx, topic::BOOKING_CONFIRMED, booking.id, confirmed)
             .await?;
@@ -229,7 +234,8 @@ impl Transitions {
         let closed = BookingClosed {
             booking_id: booking.id,
             user_id: booking.user_id,
-            event_id: booking.event_id,
+            user_email: booking.user_email.clone(),
+            event_id: Some(booking.event_id),
             event_name: booking.event_name.clone(),
             seat_ids: booking.seat_ids.clone(),
             reason: reason.to_string(),
@@ -255,7 +261,7 @@ impl Transitions {
     ) -> anyhow::Result<()> {
         let command = SeatsCommand {
             booking_id: booking.id,
-            event_id: booking.event_id,
+            event_id: Some(booking.event_id),
             seat_ids: booking.seat_ids.clone(),
             reason: reason.map(str::to_string),
         };

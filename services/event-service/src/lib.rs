@@ -2,7 +2,7 @@
 //!
 //! Reads are public; writes need the admin role (proven by the gateway, see `kit::identity`).
 //! Creating an event commits the row and its `ticketflow.event.created` message, which carries
-//! the full seat layout (`domain::seat_layout`), in one transaction; inventory-service builds
+//! the full seat layout (`kit::seat_layout`), in one transaction; inventory-service builds
 //! the seats from it. Updating an event commits the row and its `ticketflow.event.updated`
 //! (name, sale status, `updatedAt`) the same way; booking-service books only events `ON_SALE`.
 

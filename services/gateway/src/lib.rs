@@ -3,7 +3,7 @@
 //! ```text
 //!   client ──> sign-in limit per address (429) ──> body limit (413) ──> JWT check (401) ──> strip client identity headers
 //!          ──> add x-stampede-identity (signed with INTERNAL_SECRET) ──> upstream by path prefix
-//!          <── upstream response, or 502 (unreachable) / 504 (timeout) in the error envelope
+//!          <── upstream response, or 503 (unreachable) / 504 (timeout) in the error envelope
 //! ```
 //!
 //! A request without a token goes through anonymously; each service decides whether its route

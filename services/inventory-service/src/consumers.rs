@@ -9,6 +9,7 @@ use kit::consumer::{Delivery, HandlerError, Outcome};
 use kit::kafka::{topic, Envelope, Topics};
 use kit::messages::{
     BookingInitiated, EventCreated, SeatsCommand, SeatsLockFailed, SeatsLocked, SEATS_LOST,
+    SEATS_UNAVAILABLE,
 };
 use prometheus::IntCounter;
 use sqlx::{PgConnection, PgPool};
@@ -24,6 +25,18 @@ pub const TOPICS: [&str; 4] = [
     topic::SEATS_CONFIRM,
     topic::SEATS_RELEASE,
 ];
+
+/// The event a seats command is about: named by Stampede's booking-service, looked up from the
+/// seats for TicketFlow's (which does not name it); `None` when no seat of it is known here.
+async fn event_of(
+    tx: &mut PgConnection,
+    command: &SeatsCommand,
+) -> Result<Option<Uuid>, HandlerError> {
+    match command.event_id {
+        Some(event_id) => Ok(Some(event_id)),
+        None => Ok(seats::event_of(tx, &command.seat_ids).await?),
+    }
+}
 
 /// Counters specific to seat locking.
 #[derive(Clone)]
@@ -140,7 +153,7 @@ impl Inventory {
             Ok(LockOutcome::Acquired) => {}
             Ok(LockOutcome::Conflict(taken)) => {
                 self.metrics.lock_conflicts.inc();
-                self.fail_lock(&mut tx, &booking, "SEATS_TAKEN", taken)
+                self.fail_lock(&mut tx, &booking, SEATS_UNAVAILABLE, taken)
                     .await?;
                 kit::outbox::commit(tx).await?;
                 return Ok(Outcome::Processed);
@@ -182,16 +195,16 @@ impl Inventory {
             Ok(()) => {
                 let message = SeatsLocked {
                     booking_id: booking.booking_id,
-                    event_id: booking.event_id,
+                    event_id: Some(booking.event_id),
                     seat_ids: booking.seat_ids.clone(),
-                    locked_until: until,
+                    locked_until: Some(until),
                 };
                 self.publish(&mut tx, topic::SEATS_LOCKED, booking.booking_id, message)
                     .await?;
             }
             Err(taken) => {
                 self.metrics.lock_conflicts.inc();
-                self.fail_lock(&mut tx, &booking, "SEATS_TAKEN", taken)
+                self.fail_lock(&mut tx, &booking, SEATS_UNAVAILABLE, taken)
                     .await?;
                 // Give back what Redis gave us; if Redis is down the sweeper retries.
                 self.release_redis_or_defer(
@@ -216,7 +229,7 @@ impl Inventory {
     ) -> Result<(), HandlerError> {
         let message = SeatsLockFailed {
             booking_id: booking.booking_id,
-            event_id: booking.event_id,
+            event_id: Some(booking.event_id),
             seat_ids: booking.seat_ids.clone(),
             reason: reason.to_string(),
             conflicting_seat_ids: taken,
@@ -230,6 +243,7 @@ impl Inventory {
         let Some(mut tx) = kit::inbox::begin(&self.pool, delivery).await? else {
             return Ok(Outcome::Duplicate);
         };
+        let event_id = event_of(&mut tx, &command).await?;
         let guarded = self.locks.strategy() != LockStrategy::Unsafe;
         let confirmed =
             seats::confirm(&mut tx, command.booking_id, &command.seat_ids, guarded).await?;
@@ -243,7 +257,7 @@ impl Inventory {
                 tracing::error!(booking_id = %command.booking_id, seats = ?lost, "confirmed booking's seats are held by another booking; asking booking-service to compensate");
                 let lost_seats = SeatsLockFailed {
                     booking_id: command.booking_id,
-                    event_id: command.event_id,
+                    event_id,
                     seat_ids: command.seat_ids.clone(),
                     reason: SEATS_LOST.to_string(),
                     conflicting_seat_ids: lost.clone(),
@@ -264,9 +278,13 @@ impl Inventory {
             tracing::info!(booking_id = %command.booking_id, "confirm after the booking's release: nothing reserved");
             return Ok(Outcome::Processed);
         }
+        let Some(event_id) = event_id else {
+            // None of its seats is known here: there is no Redis lock to keep either.
+            return Ok(Outcome::Ignored);
+        };
         if let Err(e) = self
             .locks
-            .confirm(command.event_id, command.booking_id, &command.seat_ids)
+            .confirm(event_id, command.booking_id, &command.seat_ids)
             .await
         {
             // Postgres already says RESERVED; the Redis key keeps its TTL, which only slows others.
@@ -291,13 +309,10 @@ impl Inventory {
             owner_checked,
         )
         .await?;
-        self.release_redis_or_defer(
-            &mut tx,
-            command.event_id,
-            command.booking_id,
-            &command.seat_ids,
-        )
-        .await?;
+        if let Some(event_id) = event_of(&mut tx, &command).await? {
+            self.release_redis_or_defer(&mut tx, event_id, command.booking_id, &command.seat_ids)
+                .await?;
+        }
         kit::outbox::commit(tx).await?;
         tracing::debug!(booking_id = %command.booking_id, released, "seats released");
         Ok(if released > 0 {

@@ -88,6 +88,18 @@ pub async fn count_known(
         .await
 }
 
+/// The event `seats` belong to (the first known seat's), for a seats.confirm or seats.release
+/// from TicketFlow's booking-service, which does not name the event.
+///
+/// # Errors
+/// When the query fails.
+pub async fn event_of(tx: &mut PgConnection, seats: &[Uuid]) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT event_id FROM seats WHERE id = ANY($1) LIMIT 1")
+        .bind(seats)
+        .fetch_optional(&mut *tx)
+        .await
+}
+
 /// Whether the event's seat map exists at all.
 ///
 /// # Errors

@@ -11,7 +11,7 @@
 //!                                               ├─ panic ─> caught, counted (outcome="panicked"), as Err(Retryable)
 //!                                               └─ Err(Poison) (unparseable) ────────> <topic>.DLT ─> store offset
 //!   stored offsets are committed every 500 ms and at shutdown (at-least-once; handlers dedupe
-//!   by eventId through `inbox::claim`)
+//!   by message id through `inbox::claim`: `messageId`, or derived for TicketFlow's messages)
 //! ```
 //!
 //! # Membership: leave on stop, rejoin when assigned nothing
@@ -62,7 +62,9 @@ pub struct Delivery {
     pub topic: &'static str,
     pub key: Option<String>,
     pub payload: Vec<u8>,
-    pub event_id: Uuid,
+    /// What the inbox deduplicates on ([`crate::kafka::message_id`]).
+    pub message_id: Uuid,
+    /// The payload's `eventType` (empty when it has none).
     pub event_type: String,
 }
 
@@ -86,7 +88,7 @@ impl Delivery {
 pub enum Outcome {
     /// The state changed.
     Processed,
-    /// The eventId was processed before; nothing changed.
+    /// The message id was processed before; nothing changed.
     Duplicate,
     /// A guard refused the change (e.g. a message for a booking that is already terminal).
     Ignored,
@@ -164,10 +166,12 @@ impl ConsumerOptions {
     }
 }
 
+/// What the runner reads of every message before its handler does: a JSON object, and its
+/// `eventType` when it has one (TicketFlow's and Stampede's messages both do).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EnvelopeHead {
-    event_id: Uuid,
+    #[serde(default)]
     event_type: String,
 }
 
@@ -456,7 +460,13 @@ async fn process(shared: &Shared, message: &OwnedMessage) -> bool {
     let head = match serde_json::from_slice::<EnvelopeHead>(&payload) {
         Ok(head) => head,
         Err(e) => {
-            return dead_letter(shared, message, &format!("not a message envelope: {e}"), 1).await;
+            return dead_letter(
+                shared,
+                message,
+                &format!("not a JSON message object: {e}"),
+                1,
+            )
+            .await;
         }
     };
     let delivery = Delivery {
@@ -464,8 +474,8 @@ async fn process(shared: &Shared, message: &OwnedMessage) -> bool {
         key: message
             .key()
             .map(|k| String::from_utf8_lossy(k).into_owned()),
+        message_id: crate::kafka::message_id(logical, message.key(), &payload),
         payload,
-        event_id: head.event_id,
         event_type: head.event_type,
     };
     let mut backoff = shared.options.initial_backoff;
@@ -488,7 +498,7 @@ async fn process(shared: &Shared, message: &OwnedMessage) -> bool {
             }
             Err(HandlerError::Retryable(e)) => {
                 shared.metrics.message(logical, "retried");
-                tracing::warn!(topic = logical, event_id = %delivery.event_id, attempt, error = %format!("{e:#}"), "handler failed; retrying");
+                tracing::warn!(topic = logical, message_id = %delivery.message_id, attempt, error = %format!("{e:#}"), "handler failed; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {},
                     _ = shared.token.cancelled() => return false,

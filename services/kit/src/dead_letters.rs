@@ -65,8 +65,9 @@ pub struct DeadLetter {
     pub error: String,
     pub attempts: u32,
     pub key: Option<String>,
-    /// The envelope's `eventId`, when the payload is an envelope.
-    pub event_id: Option<String>,
+    /// The id the consumer deduplicated it on ([`crate::kafka::message_id`]): the payload's
+    /// `messageId`, or derived from topic, key and bytes for a message without one.
+    pub message_id: String,
     /// The envelope's `eventType`, when the payload is an envelope.
     pub event_type: Option<String>,
     /// Milliseconds since the epoch the letter was written (broker timestamp).
@@ -83,7 +84,8 @@ pub struct DeadLetter {
 /// When the broker cannot be reached or a DLT cannot be read within 20 s.
 pub async fn list(brokers: &str, prefix: &str) -> anyhow::Result<Vec<DeadLetter>> {
     let brokers = brokers.to_string();
-    let topics = Topics::new(prefix);
+    let prefix = prefix.to_string();
+    let topics = Topics::new(prefix.clone());
     let dlts: Vec<String> = topic::ALL
         .iter()
         .map(|t| topics.name(&topic::dlt(t)))
@@ -92,7 +94,7 @@ pub async fn list(brokers: &str, prefix: &str) -> anyhow::Result<Vec<DeadLetter>
         let consumer = reader(&brokers)?;
         let mut letters = Vec::new();
         for dlt in &dlts {
-            letters.extend(read_topic(&consumer, dlt)?);
+            letters.extend(read_topic(&consumer, dlt, &prefix)?);
         }
         Ok(letters)
     })
@@ -105,8 +107,8 @@ pub async fn list(brokers: &str, prefix: &str) -> anyhow::Result<Vec<DeadLetter>
 pub enum Selection {
     /// Every letter not replayed yet.
     All,
-    /// The letters whose envelope has this `eventId`.
-    EventId(String),
+    /// The letters with this message id ([`DeadLetter::message_id`]).
+    MessageId(String),
 }
 
 /// What a replay did.
@@ -137,7 +139,7 @@ pub async fn replay(
     for letter in parked {
         let chosen = match selection {
             Selection::All => true,
-            Selection::EventId(id) => letter.event_id.as_deref() == Some(id.as_str()),
+            Selection::MessageId(id) => letter.message_id.eq_ignore_ascii_case(id),
         };
         if !chosen {
             report.left_parked += 1;
@@ -204,7 +206,7 @@ fn reader(brokers: &str) -> anyhow::Result<BaseConsumer> {
 }
 
 /// Every letter on `dlt` from its start to its end now, with replay markers applied.
-fn read_topic(consumer: &BaseConsumer, dlt: &str) -> anyhow::Result<Vec<DeadLetter>> {
+fn read_topic(consumer: &BaseConsumer, dlt: &str, prefix: &str) -> anyhow::Result<Vec<DeadLetter>> {
     let metadata = consumer
         .fetch_metadata(Some(dlt), READ_TIMEOUT)
         .with_context(|| format!("cannot read the metadata of {dlt}"))?;
@@ -282,14 +284,19 @@ fn read_topic(consumer: &BaseConsumer, dlt: &str) -> anyhow::Result<Vec<DeadLett
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
         };
+        let original_topic = headers
+            .get(header::ORIGINAL_TOPIC)
+            .cloned()
+            .unwrap_or_else(|| dlt.trim_end_matches(".DLT").to_string());
+        let logical = original_topic
+            .strip_prefix(prefix)
+            .unwrap_or(&original_topic);
+        let message_id = crate::kafka::message_id(logical, message.key(), &payload).to_string();
         letters.push(DeadLetter {
             dlt_topic: dlt.to_string(),
             partition,
             offset: message.offset(),
-            original_topic: headers
-                .get(header::ORIGINAL_TOPIC)
-                .cloned()
-                .unwrap_or_else(|| dlt.trim_end_matches(".DLT").to_string()),
+            original_topic,
             consumer_group: headers
                 .get(header::CONSUMER_GROUP)
                 .cloned()
@@ -302,7 +309,7 @@ fn read_topic(consumer: &BaseConsumer, dlt: &str) -> anyhow::Result<Vec<DeadLett
             key: message
                 .key()
                 .map(|k| String::from_utf8_lossy(k).into_owned()),
-            event_id: field("eventId"),
+            message_id,
             event_type: field("eventType"),
             parked_at_ms: message.timestamp().to_millis(),
             replayed: false,

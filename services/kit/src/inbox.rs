@@ -1,5 +1,7 @@
-//! Idempotent consumers: a message's `eventId` is recorded in the same transaction as the state
-//! change it causes, so a redelivered message changes nothing the second time.
+//! Idempotent consumers: a message's id ([`crate::kafka::message_id`]) is recorded in the same
+//! transaction as the state change it causes, so a redelivered message changes nothing the second
+//! time. (The column is still called `event_id`, the envelope field's name before TicketFlow's
+//! `eventId` took it back.)
 
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -16,11 +18,11 @@ pub async fn begin(
     delivery: &Delivery,
 ) -> Result<Option<Transaction<'static, Postgres>>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let first = claim(&mut tx, delivery.event_id, delivery.topic).await?;
+    let first = claim(&mut tx, delivery.message_id, delivery.topic).await?;
     Ok(first.then_some(tx))
 }
 
-/// Whether this transaction is the first to process `event_id`. `false` means a duplicate: the
+/// Whether this transaction is the first to process `message_id`. `false` means a duplicate: the
 /// caller rolls back (or commits nothing) and acknowledges the message.
 ///
 /// A concurrent duplicate blocks on the primary key until the first transaction ends, then sees
@@ -30,13 +32,13 @@ pub async fn begin(
 /// When the insert fails.
 pub async fn claim(
     tx: &mut PgConnection,
-    event_id: Uuid,
+    message_id: Uuid,
     topic: &str,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         "INSERT INTO processed_messages (event_id, topic) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING",
     )
-    .bind(event_id)
+    .bind(message_id)
     .bind(topic)
     .execute(&mut *tx)
     .await?;

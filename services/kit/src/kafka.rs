@@ -1,10 +1,16 @@
 //! Kafka: topic names, the message envelope, and rdkafka clients configured the same way everywhere.
 //!
 //! ```text
-//!   envelope = { "eventId": uuid, "eventType": "booking.initiated", ...domain fields, "timestamp": rfc3339 }
+//!   envelope = { "messageId": uuid, "eventType": "booking.initiated", ...domain fields, "timestamp": rfc3339 }
 //!   key      = aggregate id (bookingId, eventId, userId): ordering per aggregate
 //!   topic    = <prefix>ticketflow.<domain>.<event>   dead letters: <topic>.DLT
 //! ```
+//!
+//! TicketFlow's producers write the same topics, keys and payload fields, with `eventType` and
+//! `timestamp` but no message id (`eventId` there is the ticketed event). Stampede adds
+//! `messageId` (the inbox's dedupe key) and never renames or drops a TicketFlow field, so a
+//! TicketFlow service and a Stampede service can stand in for each other on one broker. A message
+//! without `messageId` is deduplicated on [`message_id`]: a UUID v5 of its topic, key and bytes.
 
 use std::time::Duration;
 
@@ -100,18 +106,24 @@ impl Topics {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope<T> {
-    pub event_id: Uuid,
+    /// Stampede's message id; absent from TicketFlow's messages (see [`message_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<Uuid>,
+    #[serde(default)]
     pub event_type: String,
     #[serde(flatten)]
     pub payload: T,
+    /// RFC 3339; TicketFlow's Python services write a naive ISO time (read as UTC), and a message
+    /// without one is read as of now.
+    #[serde(default = "Utc::now", deserialize_with = "lenient_time::deserialize")]
     pub timestamp: DateTime<Utc>,
 }
 
 impl<T> Envelope<T> {
-    /// A new envelope with a fresh `eventId`; `event_type` is the topic without `ticketflow.`.
+    /// A new envelope with a fresh `messageId`; `event_type` is the topic without `ticketflow.`.
     pub fn new(logical_topic: &str, payload: T) -> Self {
         Self {
-            event_id: Uuid::new_v4(),
+            message_id: Some(Uuid::new_v4()),
             event_type: logical_topic
                 .strip_prefix("ticketflow.")
                 .unwrap_or(logical_topic)
@@ -129,6 +141,79 @@ impl<T: DeserializeOwned> Envelope<T> {
     /// When the bytes are not a JSON envelope with this payload (a poison message).
     pub fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(bytes)
+    }
+}
+
+/// The namespace of derived message ids (a fixed random UUID: changing it would make every
+/// TicketFlow message already in an inbox look new).
+const DERIVED_MESSAGE_ID: Uuid = Uuid::from_u128(0x6b1c_1f0e_58a4_4a53_9d0e_2f7c_44d1_90a3);
+
+/// The id the inbox deduplicates a message on: its `messageId` when it has one (Stampede's
+/// producers), else a UUID v5 of the logical topic, the key and the payload bytes (TicketFlow's
+/// producers write none). A redelivered message has the same bytes, so the same id; two
+/// TicketFlow messages differ at least in their `timestamp`.
+pub fn message_id(logical_topic: &str, key: Option<&[u8]>, payload: &[u8]) -> Uuid {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Head {
+        message_id: Option<Uuid>,
+    }
+    if let Ok(Head {
+        message_id: Some(id),
+    }) = serde_json::from_slice::<Head>(payload)
+    {
+        return id;
+    }
+    let mut name = Vec::with_capacity(logical_topic.len() + payload.len() + 64);
+    name.extend_from_slice(logical_topic.as_bytes());
+    name.push(0);
+    name.extend_from_slice(key.unwrap_or_default());
+    name.push(0);
+    name.extend_from_slice(payload);
+    Uuid::new_v5(&DERIVED_MESSAGE_ID, &name)
+}
+
+/// Times in messages: RFC 3339 (Stampede, TicketFlow's Java and TypeScript services), or a naive
+/// ISO time such as Python's `datetime.utcnow().isoformat()` (TicketFlow's Python services), read
+/// as UTC.
+pub mod lenient_time {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    use serde::{Deserialize, Deserializer};
+
+    /// Parses one time; `None` when it is neither form.
+    pub fn parse(text: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                    .ok()
+                    .map(|t| t.and_utc())
+            })
+    }
+
+    /// serde `deserialize_with` for a required time.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is neither an RFC 3339 time nor a naive ISO time"
+            ))
+        })
+    }
+
+    /// serde `deserialize_with` for an optional time (use with `#[serde(default)]`).
+    pub fn deserialize_option<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(text) => parse(&text).map(Some).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is neither an RFC 3339 time nor a naive ISO time"
+                ))
+            }),
+        }
     }
 }
 
@@ -411,11 +496,44 @@ mod tests {
         let json = serde_json::to_value(&envelope).unwrap();
         assert_eq!(json["eventType"], "user.registered");
         assert_eq!(json["userId"], user_id.to_string());
-        assert!(json["eventId"].is_string());
+        assert!(json["messageId"].is_string());
+        assert!(
+            json.get("eventId").is_none(),
+            "eventId is TicketFlow's ticketed event"
+        );
         assert!(json["timestamp"].is_string());
         let back: Envelope<Registered> =
             Envelope::parse(&serde_json::to_vec(&json).unwrap()).unwrap();
         assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn a_message_without_message_id_gets_a_stable_derived_one() {
+        let fms = br#"{"eventType":"seats.locked","bookingId":"b","seatIds":[],"timestamp":"2026-12-07T10:00:00.123456"}"#;
+        let id = message_id(topic::SEATS_LOCKED, Some(b"b"), fms);
+        assert_eq!(id, message_id(topic::SEATS_LOCKED, Some(b"b"), fms));
+        assert_ne!(id, message_id(topic::SEATS_LOCK_FAILED, Some(b"b"), fms));
+        assert_ne!(id, message_id(topic::SEATS_LOCKED, Some(b"c"), fms));
+        let own = Envelope::new(
+            topic::SEATS_LOCKED,
+            Registered {
+                user_id: Uuid::new_v4(),
+                email: "a@b.c".into(),
+            },
+        );
+        let bytes = serde_json::to_vec(&own).unwrap();
+        assert_eq!(
+            Some(message_id(topic::SEATS_LOCKED, None, &bytes)),
+            own.message_id
+        );
+    }
+
+    #[test]
+    fn naive_and_offset_times_are_both_read() {
+        let naive = lenient_time::parse("2026-12-07T10:00:00.123456").unwrap();
+        let zulu = lenient_time::parse("2026-12-07T10:00:00.123456Z").unwrap();
+        assert_eq!(naive, zulu);
+        assert!(lenient_time::parse("yesterday").is_none());
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod query;
+pub mod seat_layout;
 pub mod seed;
 pub mod server;
 pub mod telemetry;

@@ -1,13 +1,32 @@
 //! Domain payloads of the saga's topics, shared by producers and consumers so a field renamed in
 //! one place is renamed everywhere. Each is flattened into a [`crate::kafka::Envelope`].
 //!
-//! The envelope's `eventId` is the message id (dedupe key), so the ticketed event a message is
-//! about travels as `ticketEventId`: two `eventId` keys in one JSON object would make the payload
-//! unreadable (serde keeps one of them).
+//! Every payload carries TicketFlow's fields under TicketFlow's names (contract section 5):
+//! `eventId` is the ticketed event, `totalAmount`/`amount` are in currency units. Stampede's
+//! additions (`amountCents`, `lockedUntil`, the seat map's `sections`, `eventId` on topics where
+//! TicketFlow has none) ride beside them, and each has a default, so a message a TicketFlow
+//! service wrote reads here too. The message id is the envelope's (`messageId`).
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
+
+use crate::kafka::lenient_time;
+use crate::seat_layout::{Pricing, SeatLayout, SEATS_PER_BLOCK};
+
+/// The only currency TicketFlow knows (its payment.requested names it); Stampede's prices are in
+/// cents of it.
+pub const CURRENCY: &str = "INR";
+
+/// Currency units (TicketFlow's `totalAmount`, `amount`) from cents.
+pub fn units(cents: i64) -> f64 {
+    cents as f64 / 100.0
+}
+
+/// Cents from currency units, rounded to the nearest cent.
+pub fn cents(units: f64) -> i64 {
+    (units * 100.0).round() as i64
+}
 
 /// `ticketflow.user.registered`, key = userId.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -19,15 +38,21 @@ pub struct UserRegistered {
 }
 
 /// `ticketflow.event.created`, key = eventId: everything inventory needs to build the seat map.
+/// TicketFlow's carries `eventId`, `name` and `totalSeats` only: the map is then TicketFlow's
+/// layout rule for `totalSeats` ([`EventCreated::layout`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EventCreated {
-    #[serde(rename = "ticketEventId")]
+    #[serde(alias = "ticketEventId")]
     pub event_id: Uuid,
     pub name: String,
-    pub venue_id: Uuid,
-    pub event_date: DateTime<Utc>,
+    #[serde(default)]
+    pub venue_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "lenient_time::deserialize_option")]
+    pub event_date: Option<DateTime<Utc>>,
     pub total_seats: u32,
+    /// Stampede's priced seat map; empty in TicketFlow's message.
+    #[serde(default)]
     pub sections: Vec<SectionLayout>,
 }
 
@@ -41,7 +66,7 @@ pub const ON_SALE: &str = "ON_SALE";
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct EventUpdated {
-    #[serde(rename = "ticketEventId")]
+    #[serde(alias = "ticketEventId")]
     pub event_id: Uuid,
     pub name: String,
     /// `ON_SALE`, `SOLD_OUT`, `CANCELLED` or `DRAFT`.
@@ -79,15 +104,34 @@ pub struct SeatSpec {
 }
 
 impl EventCreated {
+    /// The seat map: the message's sections, or for a TicketFlow message (none) TicketFlow's
+    /// layout of `total_seats`: one block of the pattern, cut at `total_seats`, so at most 116
+    /// seats (TicketFlow's seeded 120-seat event gets 116), unpriced (TicketFlow prices the
+    /// booking, not the seat).
+    pub fn layout(&self) -> Vec<SectionLayout> {
+        if self.sections.is_empty() {
+            let seats = self.total_seats.min(SEATS_PER_BLOCK);
+            SeatLayout::build(seats, &Pricing::from_base(0)).sections
+        } else {
+            self.sections.clone()
+        }
+    }
+
     /// Every seat of the layout, in section/row/number order.
-    pub fn seats(&self) -> impl Iterator<Item = SeatSpec> + '_ {
-        self.sections.iter().flat_map(|section| {
-            section.rows.iter().flat_map(move |row| {
+    pub fn seats(&self) -> impl Iterator<Item = SeatSpec> {
+        self.layout().into_iter().flat_map(|section| {
+            let SectionLayout {
+                name,
+                price_cents,
+                rows,
+            } = section;
+            rows.into_iter().flat_map(move |row| {
+                let name = name.clone();
                 (1..=row.seats).map(move |n| SeatSpec {
-                    section: section.name.clone(),
+                    section: name.clone(),
                     row: row.row.clone(),
                     seat_number: format!("{}{n}", row.row),
-                    price_cents: section.price_cents,
+                    price_cents,
                 })
             })
         })
@@ -106,11 +150,35 @@ pub fn seat_id(event_id: Uuid, section: &str, seat_number: &str) -> Uuid {
 pub struct BookingInitiated {
     pub booking_id: Uuid,
     pub user_id: Uuid,
-    #[serde(rename = "ticketEventId")]
+    #[serde(default)]
+    pub user_email: String,
+    #[serde(alias = "ticketEventId")]
     pub event_id: Uuid,
+    #[serde(default)]
+    pub event_name: String,
     pub seat_ids: Vec<Uuid>,
-    pub amount_cents: i64,
+    /// Currency units (TicketFlow's field).
+    #[serde(default)]
+    pub total_amount: f64,
+    /// Stampede's exact amount; absent from TicketFlow's message (see [`Self::amount_cents`]).
+    #[serde(
+        default,
+        rename = "amountCents",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exact_cents: Option<i64>,
 }
+
+impl BookingInitiated {
+    /// The amount in cents: Stampede's exact figure, else TicketFlow's `totalAmount`.
+    pub fn amount_cents(&self) -> i64 {
+        self.exact_cents.unwrap_or_else(|| cents(self.total_amount))
+    }
+}
+
+/// How long TicketFlow's inventory locks seats (`SET ... NX EX 300`): the lock's end when a
+/// seats.locked does not say (it does not in TicketFlow's).
+pub const TICKETFLOW_LOCK_SECS: i64 = 300;
 
 /// `ticketflow.seats.locked`, key = bookingId: every seat is locked for the booking until
 /// `locked_until`.
@@ -118,11 +186,25 @@ pub struct BookingInitiated {
 #[serde(rename_all = "camelCase")]
 pub struct SeatsLocked {
     pub booking_id: Uuid,
-    #[serde(rename = "ticketEventId")]
-    pub event_id: Uuid,
+    /// The ticketed event (a Stampede addition here).
+    #[serde(
+        default,
+        alias = "ticketEventId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub event_id: Option<Uuid>,
     pub seat_ids: Vec<Uuid>,
-    pub locked_until: DateTime<Utc>,
+    /// A Stampede addition; TicketFlow's lock lasts [`TICKETFLOW_LOCK_SECS`].
+    #[serde(
+        default,
+        deserialize_with = "lenient_time::deserialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub locked_until: Option<DateTime<Utc>>,
 }
+
+/// [`SeatsLockFailed::reason`] when another booking holds a seat (TicketFlow's reason).
+pub const SEATS_UNAVAILABLE: &str = "SEATS_UNAVAILABLE";
 
 /// [`SeatsLockFailed::reason`] of a CONFIRMED booking whose seats another booking holds by the
 /// time its seats.confirm arrives (its lock was swept, then the seat was taken): booking-service
@@ -134,11 +216,17 @@ pub const SEATS_LOST: &str = "SEATS_LOST";
 #[serde(rename_all = "camelCase")]
 pub struct SeatsLockFailed {
     pub booking_id: Uuid,
-    #[serde(rename = "ticketEventId")]
-    pub event_id: Uuid,
+    #[serde(
+        default,
+        alias = "ticketEventId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub event_id: Option<Uuid>,
+    #[serde(default)]
     pub seat_ids: Vec<Uuid>,
-    /// `SEATS_TAKEN`, `UNKNOWN_SEATS`, ..., or [`SEATS_LOST`] when a CONFIRMED booking's
-    /// seats.confirm found some of its seats held by another booking.
+    /// [`SEATS_UNAVAILABLE`] (TicketFlow's), `UNKNOWN_SEATS`, or [`SEATS_LOST`] when a
+    /// CONFIRMED booking's seats.confirm found some of its seats held by another booking.
+    #[serde(default)]
     pub reason: String,
     /// The seats another booking holds (when known).
     #[serde(default)]
@@ -151,11 +239,16 @@ pub struct SeatsLockFailed {
 #[serde(rename_all = "camelCase")]
 pub struct SeatsCommand {
     pub booking_id: Uuid,
-    #[serde(rename = "ticketEventId")]
-    pub event_id: Uuid,
+    /// The ticketed event (a Stampede addition; a consumer finds it from the seats without it).
+    #[serde(
+        default,
+        alias = "ticketEventId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub event_id: Option<Uuid>,
     pub seat_ids: Vec<Uuid>,
     /// Why (for release): `PAYMENT_FAILED`, `EXPIRED`, `CANCELLED`, ...
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
@@ -165,7 +258,39 @@ pub struct SeatsCommand {
 pub struct PaymentRequested {
     pub booking_id: Uuid,
     pub user_id: Uuid,
-    pub amount_cents: i64,
+    /// Currency units (TicketFlow's field).
+    pub amount: f64,
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Stampede's exact amount; absent from TicketFlow's message.
+    #[serde(
+        default,
+        rename = "amountCents",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exact_cents: Option<i64>,
+}
+
+fn default_currency() -> String {
+    CURRENCY.to_string()
+}
+
+impl PaymentRequested {
+    /// A request for `amount_cents`, with both TicketFlow's and Stampede's amount fields.
+    pub fn new(booking_id: Uuid, user_id: Uuid, amount_cents: i64) -> Self {
+        Self {
+            booking_id,
+            user_id,
+            amount: units(amount_cents),
+            currency: default_currency(),
+            exact_cents: Some(amount_cents),
+        }
+    }
+
+    /// The amount in cents: Stampede's exact figure, else TicketFlow's `amount`.
+    pub fn amount_cents(&self) -> i64 {
+        self.exact_cents.unwrap_or_else(|| cents(self.amount))
+    }
 }
 
 /// `ticketflow.payment.processed`, key = bookingId.
@@ -173,12 +298,22 @@ pub struct PaymentRequested {
 #[serde(rename_all = "camelCase")]
 pub struct PaymentProcessed {
     pub booking_id: Uuid,
-    pub payment_id: Uuid,
+    /// Stampede's payments have UUIDs; TicketFlow's may say anything (`"unknown"` when its
+    /// handler failed), which reads as `None`.
+    #[serde(deserialize_with = "uuid_or_none")]
+    pub payment_id: Option<Uuid>,
     /// `SUCCESS` or `FAILED`.
     pub status: String,
-    pub amount_cents: i64,
-    #[serde(default)]
+    /// Stampede's addition; absent from TicketFlow's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_cents: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// A UUID, or `None` for any other string or null.
+fn uuid_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.and_then(|text| Uuid::parse_str(&text).ok()))
 }
 
 /// `ticketflow.booking.confirmed`, key = bookingId.
@@ -187,26 +322,56 @@ pub struct PaymentProcessed {
 pub struct BookingConfirmed {
     pub booking_id: Uuid,
     pub user_id: Uuid,
-    #[serde(rename = "ticketEventId")]
+    #[serde(default)]
+    pub user_email: String,
+    #[serde(alias = "ticketEventId")]
     pub event_id: Uuid,
+    #[serde(default)]
     pub event_name: String,
     pub seat_ids: Vec<Uuid>,
-    pub amount_cents: i64,
+    /// Currency units (TicketFlow's field).
+    #[serde(default)]
+    pub total_amount: f64,
+    /// Stampede's exact amount; absent from TicketFlow's message.
+    #[serde(
+        default,
+        rename = "amountCents",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exact_cents: Option<i64>,
 }
 
-/// `ticketflow.booking.failed` (reason `LOCK_FAILED`, `PAYMENT_FAILED`, `EXPIRED`) and
+impl BookingConfirmed {
+    /// The amount in cents: Stampede's exact figure, else TicketFlow's `totalAmount`.
+    pub fn amount_cents(&self) -> i64 {
+        self.exact_cents.unwrap_or_else(|| cents(self.total_amount))
+    }
+}
+
+/// `ticketflow.booking.failed` (reason `LOCK_FAILED`, `PAYMENT_FAILED`, `EXPIRED`, ...) and
 /// `ticketflow.booking.cancelled` (reason `CANCELLED`), key = bookingId. Payment-service refunds
-/// a captured payment on either; notification-service tells the user once.
+/// a captured payment on either; notification-service tells the user once. TicketFlow's
+/// booking.failed has bookingId, userId, userEmail, reason; its booking.cancelled bookingId,
+/// userId, seatIds: the rest defaults.
 // Not merged with `BookingConfirmed` though the fields overlap: each topic's schema is its own.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingClosed {
     pub booking_id: Uuid,
     pub user_id: Uuid,
-    #[serde(rename = "ticketEventId")]
-    pub event_id: Uuid,
+    #[serde(default)]
+    pub user_email: String,
+    #[serde(
+        default,
+        alias = "ticketEventId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub event_id: Option<Uuid>,
+    #[serde(default)]
     pub event_name: String,
+    #[serde(default)]
     pub seat_ids: Vec<Uuid>,
+    #[serde(default)]
     pub reason: String,
 }
 
@@ -216,18 +381,54 @@ mod tests {
     use crate::kafka::{topic, Envelope};
 
     #[test]
-    fn envelope_and_payload_ids_do_not_collide() {
+    fn the_envelope_carries_ticketflows_event_id_once() {
         let payload = SeatsCommand {
             booking_id: Uuid::new_v4(),
-            event_id: Uuid::new_v4(),
+            event_id: Some(Uuid::new_v4()),
             seat_ids: vec![Uuid::new_v4()],
             reason: None,
         };
         let envelope = Envelope::new(topic::SEATS_RELEASE, payload.clone());
         let text = serde_json::to_string(&envelope).unwrap();
         assert_eq!(text.matches("\"eventId\"").count(), 1, "{text}");
+        assert_eq!(text.matches("\"messageId\"").count(), 1, "{text}");
         let back: Envelope<SeatsCommand> = Envelope::parse(text.as_bytes()).unwrap();
         assert_eq!(back.payload, payload);
-        assert_eq!(back.event_id, envelope.event_id);
+        assert_eq!(back.message_id, envelope.message_id);
+    }
+
+    /// Byte for byte what TicketFlow's producers write (contract section 5), read by Stampede.
+    #[test]
+    fn ticketflow_payloads_read() {
+        let event: Envelope<EventCreated> = Envelope::parse(br#"{"eventType":"event.created","eventId":"6f1c1f0e-58a4-4a53-9d0e-2f7c44d190a3","name":"Fest","totalSeats":120,"timestamp":"2026-12-07T10:00:00.123456"}"#).unwrap();
+        assert_eq!(
+            event.payload.seats().count(),
+            116,
+            "TicketFlow's map holds at most 116"
+        );
+        assert!(event.message_id.is_none());
+
+        let initiated: Envelope<BookingInitiated> = Envelope::parse(br#"{"bookingId":"6f1c1f0e-58a4-4a53-9d0e-2f7c44d190a1","userId":"6f1c1f0e-58a4-4a53-9d0e-2f7c44d190a2","userEmail":"a@b.c","eventId":"6f1c1f0e-58a4-4a53-9d0e-2f7c44d190a3","eventName":"Fest","seatIds":[],"totalAmount":99.99,"eventType":"booking.initiated","timestamp":"2026-12-07T10:00:00Z"}"#).unwrap();
+        assert_eq!(initiated.payload.amount_cents(), 9_999);
+
+        let processed: PaymentProcessed = serde_json::from_str(r#"{"bookingId":"6f1c1f0e-58a4-4a53-9d0e-2f7c44d190a1","paymentId":"unknown","status":"FAILED","reason":"boom"}"#).unwrap();
+        assert_eq!(processed.payment_id, None);
+
+        let requested: PaymentRequested = serde_json::from_str(r#"{"bookingId":"6f1c1f0e-58a4-4a53-9d0e-2f7c44d190a1","userId":"6f1c1f0e-58a4-4a53-9d0e-2f7c44d190a2","amount":250.5,"currency":"INR"}"#).unwrap();
+        assert_eq!(requested.amount_cents(), 25_050);
+
+        let cancelled: BookingClosed = serde_json::from_str(r#"{"bookingId":"6f1c1f0e-58a4-4a53-9d0e-2f7c44d190a1","userId":"6f1c1f0e-58a4-4a53-9d0e-2f7c44d190a2","seatIds":[]}"#).unwrap();
+        assert!(cancelled.reason.is_empty());
+    }
+
+    /// What TicketFlow's consumers read is there under TicketFlow's names and types.
+    #[test]
+    fn stampede_payloads_have_ticketflows_fields() {
+        let requested = PaymentRequested::new(Uuid::new_v4(), Uuid::new_v4(), 12_345);
+        let json =
+            serde_json::to_value(Envelope::new(topic::PAYMENT_REQUESTED, requested)).unwrap();
+        assert_eq!(json["amount"], 123.45);
+        assert_eq!(json["currency"], "INR");
+        assert_eq!(json["eventType"], "payment.requested");
     }
 }

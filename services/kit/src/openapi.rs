@@ -45,10 +45,11 @@ pub struct ErrorBody {
 /// The error statuses any operation may answer, each with the [`ErrorEnvelope`]: a bad body or
 /// query (400), no or a bad token (401), another user's resource (403), an unknown id or route
 /// (404), a state conflict (409), a body over the limit (413), an unreadable body (415, 422),
-/// a rate limit (429), a failure (500), shedding or a down dependency (502, 503), a timeout (504).
+/// a rate limit (429), a failure (500), shedding, a down dependency or an unreachable service
+/// (503), a timeout (504).
 pub struct ErrorResponses;
 
-const ERROR_STATUSES: [(u16, &str); 14] = [
+const ERROR_STATUSES: [(u16, &str); 13] = [
     (400, "the request is invalid (body, query or path)"),
     (401, "no token, or a token that is invalid or expired"),
     (403, "the caller may not do this"),
@@ -60,10 +61,10 @@ const ERROR_STATUSES: [(u16, &str); 14] = [
     (422, "the body is JSON of the wrong shape"),
     (429, "too many requests; see Retry-After"),
     (500, "an internal error (the cause is in the service's log)"),
-    (502, "the gateway could not reach the service"),
     (
         503,
-        "the service sheds load or a dependency is down; see Retry-After",
+        "the service sheds load, a dependency is down, or the gateway cannot reach the service \
+         (SERVICE_UNAVAILABLE)",
     ),
     (504, "the request took too long"),
 ];

@@ -419,10 +419,10 @@ impl TestService {
         TopicReader::new(&self.topics.name(logical_topic))
     }
 
-    /// Polls until the service has committed the message with `event_id` (its inbox row), or
+    /// Polls until the service has committed the message with `message_id` (its inbox row), or
     /// panics after [`WAIT`].
-    pub async fn wait_until_consumed(&self, event_id: Uuid) {
-        wait_until_consumed(&self.pool, event_id, WAIT).await;
+    pub async fn wait_until_consumed(&self, message_id: Uuid) {
+        wait_until_consumed(&self.pool, message_id, WAIT).await;
     }
 }
 
@@ -627,8 +627,8 @@ pub fn event_created(name: &str, sections: &[Section<'_>]) -> Envelope<EventCrea
         EventCreated {
             event_id: Uuid::new_v4(),
             name: name.into(),
-            venue_id: Uuid::new_v4(),
-            event_date: chrono::Utc::now() + chrono::Duration::days(30),
+            venue_id: Some(Uuid::new_v4()),
+            event_date: Some(chrono::Utc::now() + chrono::Duration::days(30)),
             total_seats,
             sections,
         },
@@ -643,7 +643,7 @@ pub fn seat_ids(event: &EventCreated) -> Vec<Uuid> {
         .collect()
 }
 
-/// A `booking.failed` or `booking.cancelled` envelope with a fresh eventId.
+/// A `booking.failed` or `booking.cancelled` envelope with a fresh message id.
 pub fn booking_closed(
     logical_topic: &str,
     booking_id: uuid::Uuid,
@@ -655,7 +655,8 @@ pub fn booking_closed(
         crate::messages::BookingClosed {
             booking_id,
             user_id,
-            event_id: uuid::Uuid::new_v4(),
+            user_email: String::new(),
+            event_id: Some(uuid::Uuid::new_v4()),
             event_name: "Test Fest".into(),
             seat_ids: vec![uuid::Uuid::new_v4()],
             reason: reason.into(),
@@ -663,17 +664,17 @@ pub fn booking_closed(
     )
 }
 
-/// Polls the service's inbox until `event_id` has been processed.
+/// Polls the service's inbox until `message_id` has been processed.
 ///
 /// # Panics
 /// After `timeout`, naming the message.
-pub async fn wait_until_consumed(pool: &sqlx::PgPool, event_id: uuid::Uuid, timeout: Duration) {
+pub async fn wait_until_consumed(pool: &sqlx::PgPool, message_id: uuid::Uuid, timeout: Duration) {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let seen: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM processed_messages WHERE event_id = $1)",
         )
-        .bind(event_id)
+        .bind(message_id)
         .fetch_one(pool)
         .await
         .expect("inbox query");
@@ -682,7 +683,7 @@ pub async fn wait_until_consumed(pool: &sqlx::PgPool, event_id: uuid::Uuid, time
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "message {event_id} was not consumed within {timeout:?}"
+            "message {message_id} was not consumed within {timeout:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

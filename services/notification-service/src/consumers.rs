@@ -127,7 +127,7 @@ impl Notifications {
     /// # Errors
     /// [`HandlerError::Poison`] for an unparseable message or a topic this service does not
     /// consume; [`HandlerError::Retryable`] for database trouble.
-    #[tracing::instrument(skip_all, fields(topic = delivery.topic, event_id = %delivery.event_id))]
+    #[tracing::instrument(skip_all, fields(topic = delivery.topic, message_id = %delivery.message_id))]
     pub async fn handle(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         match delivery.topic {
             topic::USER_REGISTERED => {
@@ -137,6 +137,7 @@ impl Notifications {
                     None,
                     user.user_id,
                     Some(&user),
+                    None,
                     Draft::welcome(&user.name, &user.email),
                 )
                 .await
@@ -147,10 +148,16 @@ impl Notifications {
                     booking.booking_id,
                     &booking.event_name,
                     booking.seat_ids.len(),
-                    booking.amount_cents,
+                    booking.amount_cents(),
                 );
-                self.record_booking(delivery, booking.booking_id, booking.user_id, draft)
-                    .await
+                self.record_booking(
+                    delivery,
+                    booking.booking_id,
+                    booking.user_id,
+                    &booking.user_email,
+                    draft,
+                )
+                .await
             }
             topic::BOOKING_FAILED | topic::BOOKING_CANCELLED => {
                 let booking = delivery.parse::<ClosedBooking>()?.payload;
@@ -165,8 +172,14 @@ impl Notifications {
                     &booking.event_name,
                     &booking.reason,
                 );
-                self.record_booking(delivery, booking.booking_id, booking.user_id, draft)
-                    .await
+                self.record_booking(
+                    delivery,
+                    booking.booking_id,
+                    booking.user_id,
+                    &booking.user_email,
+                    draft,
+                )
+                .await
             }
             other => Err(HandlerError::Poison(anyhow::anyhow!(
                 "notification-service does not consume {other}"
@@ -180,10 +193,18 @@ impl Notifications {
         delivery: &Delivery,
         booking_id: Uuid,
         user_id: Uuid,
+        email_in_message: &str,
         draft: Draft,
     ) -> Result<Outcome, HandlerError> {
-        self.record(delivery, Some(booking_id), user_id, None, draft)
-            .await
+        self.record(
+            delivery,
+            Some(booking_id),
+            user_id,
+            None,
+            Some(email_in_message),
+            draft,
+        )
+        .await
     }
 
     /// Stores the notification once (and the user, for `user.registered`), then mails it.
@@ -193,6 +214,7 @@ impl Notifications {
         booking_id: Option<Uuid>,
         user_id: Uuid,
         registered: Option<&UserRegistered>,
+        email_in_message: Option<&str>,
         draft: Draft,
     ) -> Result<Outcome, HandlerError> {
         let Some(mut tx) =
@@ -203,7 +225,8 @@ impl Notifications {
         if let Some(user) = registered {
             upsert_user(&mut tx, user).await?;
         }
-        let recorded = insert_notification(&mut tx, user_id, booking_id, &draft).await?;
+        let recorded =
+            insert_notification(&mut tx, user_id, booking_id, &draft, email_in_message).await?;
         kit::outbox::commit(tx).await?;
         let Some(recorded) = recorded else {
             tracing::info!(kind = %draft.kind, %user_id, ?booking_id, "already notified; nothing recorded");
@@ -267,15 +290,19 @@ async fn upsert_user(tx: &mut PgConnection, user: &UserRegistered) -> Result<(),
 
 /// Inserts the notification addressed to the user's known email; `None` when one of its kind
 /// exists already for the booking (or, for WELCOME, the user).
+/// Records the notification, addressed to the user's email as user.registered gave it, else to
+/// the message's own `userEmail` (TicketFlow's booking messages carry one; its user-service may
+/// not share our broker); none when neither is known.
 async fn insert_notification(
     tx: &mut PgConnection,
     user_id: Uuid,
     booking_id: Option<Uuid>,
     draft: &Draft,
+    email_in_message: Option<&str>,
 ) -> Result<Option<Recorded>, sqlx::Error> {
     sqlx::query_as(
         "INSERT INTO notifications (id, user_id, booking_id, kind, subject, body, recipient)
-         SELECT $1, $2, $3, $4, $5, $6, (SELECT email FROM users WHERE id = $2)
+         SELECT $1, $2, $3, $4, $5, $6, COALESCE((SELECT email FROM users WHERE id = $2), $7)
          ON CONFLICT DO NOTHING
          RETURNING id, recipient",
     )
@@ -285,6 +312,7 @@ async fn insert_notification(
     .bind(draft.kind.as_str())
     .bind(&draft.subject)
     .bind(&draft.body)
+    .bind(email_in_message.filter(|e| !e.is_empty()))
     .fetch_optional(&mut *tx)
     .await
 }

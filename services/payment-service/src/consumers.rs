@@ -145,7 +145,7 @@ impl Payments {
     ///
     /// # Errors
     /// As [`Payments::handle`].
-    #[tracing::instrument(skip_all, fields(event_id = %delivery.event_id, booking_id))]
+    #[tracing::instrument(skip_all, fields(message_id = %delivery.message_id, booking_id))]
     pub async fn on_payment_requested(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let request = delivery.parse::<PaymentRequested>()?.payload;
         tracing::Span::current().record("booking_id", tracing::field::display(request.booking_id));
@@ -155,7 +155,7 @@ impl Payments {
         let charge = if !inbox_off && payment_exists(&self.pool, request.booking_id).await? {
             None
         } else {
-            Some(self.processor.charge(request.amount_cents).await)
+            Some(self.processor.charge(request.amount_cents()).await)
         };
         let Some(mut tx) =
             kit::bug_variants::inbox_begin(&self.pool, delivery, self.bug_variant).await?
@@ -182,9 +182,9 @@ impl Payments {
             topic::PAYMENT_PROCESSED,
             PaymentProcessed {
                 booking_id: payment.booking_id,
-                payment_id: payment.id,
+                payment_id: Some(payment.id),
                 status: status.to_string(),
-                amount_cents: payment.amount_cents,
+                amount_cents: Some(payment.amount_cents),
                 reason: payment.failure_reason.clone(),
             },
         );
@@ -214,7 +214,7 @@ impl Payments {
     ///
     /// # Errors
     /// As [`Payments::handle`].
-    #[tracing::instrument(skip_all, fields(event_id = %delivery.event_id, booking_id))]
+    #[tracing::instrument(skip_all, fields(message_id = %delivery.message_id, booking_id))]
     pub async fn on_booking_closed(&self, delivery: &Delivery) -> Result<Outcome, HandlerError> {
         let closed = delivery.parse::<ClosedBooking>()?.payload;
         tracing::Span::current().record("booking_id", tracing::field::display(closed.booking_id));
@@ -267,7 +267,7 @@ async fn insert_charge(
         Charge::Captured { amount_cents } => (PaymentStatus::Captured, *amount_cents, None),
         Charge::Declined { reason } => (
             PaymentStatus::Failed,
-            request.amount_cents.max(0),
+            request.amount_cents().max(0),
             Some(*reason),
         ),
     };
@@ -283,7 +283,7 @@ async fn insert_charge(
         },
         Payment::COLUMNS
     ))
-    .bind(Uuid::new_v4())
+    .bind(payment_id(request.booking_id, one_per_booking))
     .bind(request.booking_id)
     .bind(request.user_id)
     .bind(amount_cents)
@@ -307,6 +307,17 @@ async fn lock_payment(
     .await
 }
 
+/// The id of a new payment row: the booking's own ([`Payment::id_for_booking`], which TicketFlow's
+/// checkout hands out before the charge), or a fresh one where a booking may have several rows
+/// (the inbox-off bug variant).
+fn payment_id(booking_id: Uuid, one_per_booking: bool) -> Uuid {
+    if one_per_booking {
+        Payment::id_for_booking(booking_id)
+    } else {
+        Uuid::new_v4()
+    }
+}
+
 /// Inserts a VOIDED row when the booking has none; true when it did. Without `one_per_booking`
 /// (see [`insert_charge`]) the check is a plain `NOT EXISTS`, which a concurrent charge can race.
 async fn insert_void(
@@ -324,7 +335,7 @@ async fn insert_void(
           WHERE NOT EXISTS (SELECT 1 FROM payments WHERE booking_id = $2)"
     };
     let inserted = sqlx::query(sql)
-        .bind(Uuid::new_v4())
+        .bind(payment_id(closed.booking_id, one_per_booking))
         .bind(closed.booking_id)
         .bind(closed.user_id)
         .bind(&closed.reason)

@@ -7,7 +7,7 @@
 //!                       on Ctrl-C
 //!   stack seed          demo venues and events (one of 10,000 seats), the admin, test@ticketflow.dev
 //!   stack dlt list      every dead letter on the .DLT topics, parked or replayed
-//!   stack dlt replay    re-publish parked letters (--all | --event-id ID) after fixing their cause
+//!   stack dlt replay    re-publish parked letters (--all | --message-id ID) after fixing their cause
 //!   stack serve NAME    run one service in this process (what `up` spawns)
 //! ```
 

@@ -65,18 +65,19 @@ enum DltAction {
         #[arg(long)]
         json: bool,
     },
-    /// Re-publish parked letters to their original topic (same key and eventId) and mark them.
+    /// Re-publish parked letters to their original topic (same key and bytes) and mark them.
     Replay {
         /// Every parked letter.
         #[arg(
             long,
-            conflicts_with = "event_id",
-            required_unless_present = "event_id"
+            conflicts_with = "message_id",
+            required_unless_present = "message_id"
         )]
         all: bool,
-        /// Only the letters of this envelope eventId.
-        #[arg(long)]
-        event_id: Option<String>,
+        /// Only the letter with this message id (as `stack dlt list` prints it: the envelope's
+        /// `messageId`, or derived for a message without one). `--event-id` is its old name.
+        #[arg(long, alias = "event-id")]
+        message_id: Option<String>,
     },
 }
 
@@ -91,7 +92,7 @@ async fn dead_letters(action: DltAction, prefix: &str, brokers: &str) -> anyhow:
                     println!("{}", serde_json::to_string(letter)?);
                 } else {
                     println!(
-                        "{:<8} {}:{}:{}  event {}  key {}  group {}  attempts {}  {}",
+                        "{:<8} {}:{}:{}  message {}  key {}  group {}  attempts {}  {}",
                         if letter.replayed {
                             "replayed"
                         } else {
@@ -100,7 +101,7 @@ async fn dead_letters(action: DltAction, prefix: &str, brokers: &str) -> anyhow:
                         letter.dlt_topic,
                         letter.partition,
                         letter.offset,
-                        letter.event_id.as_deref().unwrap_or("-"),
+                        letter.message_id,
                         letter.key.as_deref().unwrap_or("-"),
                         letter.consumer_group,
                         letter.attempts,
@@ -117,20 +118,20 @@ async fn dead_letters(action: DltAction, prefix: &str, brokers: &str) -> anyhow:
             }
             Ok(())
         }
-        DltAction::Replay { all, event_id } => {
-            let selection = match (all, event_id) {
-                (_, Some(id)) => Selection::EventId(id),
+        DltAction::Replay { all, message_id } => {
+            let selection = match (all, message_id) {
+                (_, Some(id)) => Selection::MessageId(id),
                 _ => Selection::All,
             };
             let report = replay(brokers, prefix, &selection).await?;
             for letter in &report.replayed {
                 println!(
-                    "replayed {}:{}:{} -> {}  event {}",
+                    "replayed {}:{}:{} -> {}  message {}",
                     letter.dlt_topic,
                     letter.partition,
                     letter.offset,
                     letter.original_topic,
-                    letter.event_id.as_deref().unwrap_or("-")
+                    letter.message_id
                 );
             }
             println!(

@@ -133,6 +133,7 @@ async fn create_booking(
     let row = NewBooking {
         id: Uuid::new_v4(),
         user_id: identity.user_id,
+        user_email: identity.email.clone(),
         request,
         event_name,
         amount_cents,
@@ -183,6 +184,7 @@ async fn open_bookings(tx: &mut sqlx::PgConnection, user_id: Uuid) -> Result<i64
 struct NewBooking {
     id: Uuid,
     user_id: Uuid,
+    user_email: String,
     request: BookingRequest,
     event_name: String,
     amount_cents: i64,
@@ -195,8 +197,8 @@ impl NewBooking {
     async fn insert(&self, tx: &mut sqlx::PgConnection) -> Result<Option<Booking>, sqlx::Error> {
         sqlx::query_as(&format!(
             "INSERT INTO bookings (id, user_id, event_id, event_name, seat_ids, amount_cents, status,
-                                   idempotency_key, request_hash, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, now() + $9)
+                                   idempotency_key, request_hash, expires_at, user_email)
+             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', $7, $8, now() + $9, $10)
              ON CONFLICT (user_id, idempotency_key) DO NOTHING
              RETURNING {COLUMNS}"
         ))
@@ -209,6 +211,7 @@ impl NewBooking {
         .bind(&self.key)
         .bind(self.request.fingerprint())
         .bind(self.timeout)
+        .bind(&self.user_email)
         .fetch_optional(&mut *tx)
         .await
     }
@@ -242,9 +245,12 @@ fn initiated(booking: &Booking) -> Envelope<BookingInitiated> {
         BookingInitiated {
             booking_id: booking.id,
             user_id: booking.user_id,
+            user_email: booking.user_email.clone(),
             event_id: booking.event_id,
+            event_name: booking.event_name.clone(),
             seat_ids: booking.seat_ids.clone(),
-            amount_cents: booking.amount_cents,
+            total_amount: kit::messages::units(booking.amount_cents),
+            exact_cents: Some(booking.amount_cents),
         },
     )
 }
@@ -276,6 +282,7 @@ mod broken {
         let promised = BookingDto::from(Booking {
             id: row.id,
             user_id: row.user_id,
+            user_email: row.user_email.clone(),
             event_id: row.request.event_id,
             event_name: row.event_name.clone(),
             seat_ids: row.request.seat_ids.clone(),

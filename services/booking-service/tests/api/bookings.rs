@@ -65,7 +65,13 @@ async fn a_booking_is_priced_by_the_server_and_announced_once_as_booking_initiat
     assert_eq!(key, Some(id.to_string()));
     assert_eq!(message["eventType"], "booking.initiated");
     assert_eq!(message["userId"], user.user_id.to_string());
-    assert_eq!(message["ticketEventId"], app.event.event_id.to_string());
+    assert_eq!(message["eventId"], app.event.event_id.to_string());
+    assert_eq!(message["eventName"], app.event.name);
+    assert_eq!(message["userEmail"], user.email);
+    assert_eq!(
+        message["totalAmount"],
+        (VIP_CENTS + FLOOR_CENTS) as f64 / 100.0
+    );
     assert_eq!(message["seatIds"], json!(seats));
     assert_eq!(message["amountCents"], VIP_CENTS + FLOOR_CENTS);
     let all = messages_about(&app.reader(topic::BOOKING_INITIATED), id).await;

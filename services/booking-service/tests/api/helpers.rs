@@ -79,7 +79,9 @@ pub async fn spawn_app_configured(
     service
         .publish(topic::EVENT_CREATED, created.payload.event_id, &created)
         .await;
-    service.wait_until_consumed(created.event_id).await;
+    service
+        .wait_until_consumed(created.message_id.unwrap())
+        .await;
     TestApp {
         seats: testing::seat_ids(&created.payload),
         event: created.payload,
@@ -179,7 +181,7 @@ impl TestApp {
         );
         self.publish(topic::EVENT_UPDATED, self.event.event_id, &message)
             .await;
-        self.wait_until_consumed(message.event_id).await;
+        self.wait_until_consumed(message.message_id.unwrap()).await;
     }
 
     /// Inventory's answer: every seat of the booking is locked for five minutes.
@@ -188,13 +190,13 @@ impl TestApp {
             topic::SEATS_LOCKED,
             SeatsLocked {
                 booking_id: booking,
-                event_id: self.event.event_id,
+                event_id: Some(self.event.event_id),
                 seat_ids: seats.to_vec(),
-                locked_until: Utc::now() + chrono::Duration::minutes(5),
+                locked_until: Some(Utc::now() + chrono::Duration::minutes(5)),
             },
         );
         self.publish(topic::SEATS_LOCKED, booking, &message).await;
-        message.event_id
+        message.message_id.unwrap()
     }
 
     /// Inventory's answer: a seat was taken.
@@ -203,18 +205,18 @@ impl TestApp {
             topic::SEATS_LOCK_FAILED,
             SeatsLockFailed {
                 booking_id: booking,
-                event_id: self.event.event_id,
+                event_id: Some(self.event.event_id),
                 seat_ids: seats.to_vec(),
-                reason: "SEATS_TAKEN".into(),
+                reason: kit::messages::SEATS_UNAVAILABLE.into(),
                 conflicting_seat_ids: seats[..1].to_vec(),
             },
         );
         self.publish(topic::SEATS_LOCK_FAILED, booking, &message)
             .await;
-        message.event_id
+        message.message_id.unwrap()
     }
 
-    /// Payment's answer; returns the message's eventId and the payment id.
+    /// Payment's answer; returns the message id and the payment id.
     pub async fn payment_processed(
         &self,
         booking: Uuid,
@@ -226,15 +228,15 @@ impl TestApp {
             topic::PAYMENT_PROCESSED,
             PaymentProcessed {
                 booking_id: booking,
-                payment_id,
+                payment_id: Some(payment_id),
                 status: status.into(),
-                amount_cents,
+                amount_cents: Some(amount_cents),
                 reason: None,
             },
         );
         self.publish(topic::PAYMENT_PROCESSED, booking, &message)
             .await;
-        (message.event_id, payment_id)
+        (message.message_id.unwrap(), payment_id)
     }
 }
 

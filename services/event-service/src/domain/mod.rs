@@ -1,9 +1,8 @@
-//! Validated event inputs and the seat layout.
+//! Validated event inputs, and the seat layout (kit's, shared with the services that rebuild it).
 
 mod money;
-pub mod seat_layout;
 mod text;
 
+pub use kit::seat_layout::{Pricing, SeatLayout};
 pub use money::Cents;
-pub use seat_layout::{Pricing, SeatLayout};
 pub use text::{bounded_text, Page};

@@ -31,7 +31,8 @@ impl Page {
     /// A message when `page` is 0 or `limit` is outside 1..=100.
     pub fn parse(page: Option<u32>, limit: Option<u32>) -> Result<Self, String> {
         let page = page.unwrap_or(1);
-        let limit = limit.unwrap_or(20);
+        // TicketFlow's default page.
+        let limit = limit.unwrap_or(10);
         if page == 0 {
             return Err("page must be at least 1".into());
         }
@@ -54,7 +55,7 @@ mod tests {
     fn page_defaults_and_bounds() {
         assert_eq!(
             Page::parse(None, None).unwrap(),
-            Page { page: 1, limit: 20 }
+            Page { page: 1, limit: 10 }
         );
         assert_eq!(Page::parse(Some(3), Some(10)).unwrap().offset(), 20);
         assert!(Page::parse(Some(0), None).is_err());

@@ -256,7 +256,7 @@ impl NewEvent {
     fn parse(dto: CreateEvent, limits: Limits) -> Result<Self, ApiError> {
         let v = ApiError::validation;
         let base = Cents::parse("ticket_price", dto.ticket_price).map_err(v)?;
-        let defaults = Pricing::from_base(base);
+        let defaults = Pricing::from_base(base.0);
         let dto_pricing = dto.pricing.unwrap_or_default();
         let price = |field: &str, value: Option<f64>, default: i64| match value {
             None => Ok(default),
@@ -310,7 +310,7 @@ fn parse_date(raw: &str) -> Result<DateTime<Utc>, ApiError> {
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no such event"))
+    Uuid::parse_str(raw).map_err(|_| event_not_found())
 }
 
 fn parse_number(field: &str, raw: Option<&str>) -> Result<Option<u32>, ApiError> {
@@ -387,8 +387,7 @@ async fn fetch_event(pool: &PgPool, id: Uuid) -> Result<EventDto, ApiError> {
         .bind(id)
         .fetch_optional(pool)
         .await?;
-    row.map(EventDto::from)
-        .ok_or_else(|| ApiError::not_found("no such event"))
+    row.map(EventDto::from).ok_or_else(event_not_found)
 }
 
 /// One event.
@@ -464,8 +463,8 @@ async fn insert_event(state: &AppState, event: &NewEvent) -> Result<Uuid, ApiErr
         EventCreated {
             event_id: id,
             name: event.name.clone(),
-            venue_id: event.venue_id,
-            event_date: event.event_date,
+            venue_id: Some(event.venue_id),
+            event_date: Some(event.event_date),
             total_seats: event.total_seats,
             sections: layout.sections,
         },
@@ -601,4 +600,9 @@ async fn update_event(
     .await?;
     kit::outbox::commit(tx).await?;
     Ok(ApiJson(fetch_event(pool, id).await?))
+}
+
+/// TicketFlow's 404 for an event it does not have (its code, in Stampede's envelope).
+fn event_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "EVENT_NOT_FOUND", "no such event")
 }

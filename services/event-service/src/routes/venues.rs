@@ -135,13 +135,16 @@ async fn get_venue(
     State(pool): State<PgPool>,
     Path(id): Path<String>,
 ) -> Result<ApiJson<VenueDto>, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("no such venue"))?;
+    let id = Uuid::parse_str(&id).map_err(|_| venue_not_found())?;
     let venue: Option<VenueDto> =
         sqlx::query_as(&format!("SELECT {VENUE_COLUMNS} FROM venues WHERE id = $1"))
             .bind(id)
             .fetch_optional(&pool)
             .await?;
-    venue
-        .map(ApiJson)
-        .ok_or_else(|| ApiError::not_found("no such venue"))
+    venue.map(ApiJson).ok_or_else(venue_not_found)
+}
+
+/// TicketFlow's 404 for a venue it does not have (its code, in Stampede's envelope).
+fn venue_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "VENUE_NOT_FOUND", "no such venue")
 }

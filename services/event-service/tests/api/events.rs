@@ -46,7 +46,7 @@ async fn a_created_event_is_shown_as_stored_and_event_created_carries_its_priced
     assert_eq!(shown, event);
     // the message: keyed by the event, the whole layout, prices in cents
     let (key, message) = reader
-        .wait_for(WAIT, |m| m["ticketEventId"] == id.as_str())
+        .wait_for(WAIT, |m| m["eventId"] == id.as_str())
         .await
         .expect("event.created is published");
     assert_eq!(key.as_deref(), Some(id.as_str()));
@@ -201,7 +201,7 @@ async fn updates_change_what_they_name_but_never_the_seat_count() {
     assert_eq!(app.get_ok(&path).await, *updated);
     // booking-service learns the new name and sale status from event.updated, keyed by the event
     let (key, message) = announced
-        .wait_for(WAIT, |m| m["ticketEventId"] == event["id"])
+        .wait_for(WAIT, |m| m["eventId"] == event["id"])
         .await
         .expect("event.updated is published");
     assert_eq!(key.as_deref(), event["id"].as_str());
@@ -221,8 +221,8 @@ async fn updates_change_what_they_name_but_never_the_seat_count() {
         "/api/events/42".into(),
     ] {
         let response = app.update(&missing, &json!({"name": "x"})).await;
-        assert_error(response, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+        assert_error(response, StatusCode::NOT_FOUND, "EVENT_NOT_FOUND").await;
         let response = app.get(&missing, None).await;
-        assert_error(response, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+        assert_error(response, StatusCode::NOT_FOUND, "EVENT_NOT_FOUND").await;
     }
 }

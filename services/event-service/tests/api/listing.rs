@@ -50,7 +50,7 @@ async fn events_page_in_date_order_and_search_matches_literally() {
     assert_eq!(page2["page"], 2);
     assert_eq!(
         (default["page"].clone(), default["limit"].clone()),
-        (json!(1), json!(20))
+        (json!(1), json!(10))
     );
     assert_eq!(names(&default).len(), 5);
     let search = |q: &'static str| {

@@ -60,6 +60,6 @@ async fn bad_venues_are_400_and_unknown_ones_404() {
         "/api/venues/not-a-uuid".to_string(),
     ] {
         let response = app.get(&path, None).await;
-        assert_error(response, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+        assert_error(response, StatusCode::NOT_FOUND, "VENUE_NOT_FOUND").await;
     }
 }

@@ -42,8 +42,8 @@ async fn try_forward(state: &GatewayState, request: Request) -> Result<Response,
         .ok_or_else(|| ApiError::not_found(format!("no route for {}", parts.uri.path())))?;
     let base_url = upstream.base_url.as_deref().ok_or_else(|| {
         ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "UPSTREAM_UNAVAILABLE",
+            StatusCode::SERVICE_UNAVAILABLE,
+            SERVICE_UNAVAILABLE,
             format!("{} is not deployed in this stack", upstream.name),
         )
     })?;
@@ -143,6 +143,10 @@ fn forwardable(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
+/// TicketFlow's gateway answers an unreachable upstream with 503 and this code (contract
+/// section 1); a timeout stays Stampede's 504 `UPSTREAM_TIMEOUT`, which says more.
+const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+
 fn upstream_error(service: &str, error: &reqwest::Error) -> ApiError {
     if error.is_timeout() {
         ApiError::new(
@@ -153,8 +157,8 @@ fn upstream_error(service: &str, error: &reqwest::Error) -> ApiError {
     } else {
         tracing::warn!(service, error = %error, "upstream unreachable");
         ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "UPSTREAM_UNAVAILABLE",
+            StatusCode::SERVICE_UNAVAILABLE,
+            SERVICE_UNAVAILABLE,
             format!("{service} is unreachable"),
         )
     }

@@ -50,7 +50,7 @@ async fn created_event_emits_event_created_with_the_seat_map() {
 
     let (key, message) = reader
         .wait_for(Duration::from_secs(30), |m| {
-            m["ticketEventId"] == event_id.as_str()
+            m["eventId"] == event_id.as_str()
         })
         .await
         .expect("event.created arrives within 30 s");
@@ -111,7 +111,7 @@ async fn events_are_listed_paginated_and_searchable() {
     let missing = stack
         .get("/api/events/00000000-0000-0000-0000-000000000000", None)
         .await;
-    assert_error(missing, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    assert_error(missing, StatusCode::NOT_FOUND, "EVENT_NOT_FOUND").await;
 }
 
 #[tokio::test]

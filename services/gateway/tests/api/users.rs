@@ -132,7 +132,8 @@ async fn registration_emits_user_registered_on_the_broker() {
     assert_eq!(key.as_deref(), Some(user.id.as_str()));
     assert_eq!(message["eventType"], "user.registered");
     assert_eq!(message["userId"], user.id.as_str());
-    assert!(message["eventId"].is_string());
+    assert!(message["messageId"].is_string());
+    assert_eq!(message["name"], "eve");
 }
 
 /// Password guessing is refused: after five wrong passwords the sixth locks the account for a

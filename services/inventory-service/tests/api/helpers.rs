@@ -89,26 +89,29 @@ impl TestApp {
         let created = testing::event_created("Test Fest", sections);
         self.publish(topic::EVENT_CREATED, created.payload.event_id, &created)
             .await;
-        self.wait_until_consumed(created.event_id).await;
+        self.wait_until_consumed(created.message_id.unwrap()).await;
         let seats = testing::seat_ids(&created.payload);
         (created.payload, seats)
     }
 
-    /// Publishes `booking.initiated` for `booking`; returns the message's eventId.
+    /// Publishes `booking.initiated` for `booking`; returns the message id.
     pub async fn initiate(&self, event: Uuid, booking: Uuid, seats: &[Uuid]) -> Uuid {
         let message = Envelope::new(
             topic::BOOKING_INITIATED,
             BookingInitiated {
                 booking_id: booking,
                 user_id: Uuid::new_v4(),
+                user_email: "inventory-test@example.com".into(),
                 event_id: event,
+                event_name: "Test Fest".into(),
                 seat_ids: seats.to_vec(),
-                amount_cents: 1_000,
+                total_amount: 10.0,
+                exact_cents: Some(1_000),
             },
         );
         self.publish(topic::BOOKING_INITIATED, booking, &message)
             .await;
-        message.event_id
+        message.message_id.unwrap()
     }
 
     /// Publishes `seats.confirm` or `seats.release` (`logical`) for `booking` and waits until it
@@ -118,13 +121,13 @@ impl TestApp {
             logical,
             SeatsCommand {
                 booking_id: booking,
-                event_id: event,
+                event_id: Some(event),
                 seat_ids: seats.to_vec(),
                 reason: Some("TEST".into()),
             },
         );
         self.publish(logical, booking, &message).await;
-        self.wait_until_consumed(message.event_id).await;
+        self.wait_until_consumed(message.message_id.unwrap()).await;
     }
 
     /// Each seat's row, in the order asked.

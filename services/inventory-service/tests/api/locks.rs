@@ -56,7 +56,10 @@ async fn no_seat_is_locked_for_two_bookings(strategy: LockStrategy) {
         if *answered_on == topic::SEATS_LOCKED {
             winners.push((*booking, wanted.clone()));
         } else {
-            assert_eq!(message["reason"], "SEATS_TAKEN", "{strategy:?}: {message}");
+            assert_eq!(
+                message["reason"], "SEATS_UNAVAILABLE",
+                "{strategy:?}: {message}"
+            );
             let conflicting = message["conflictingSeatIds"]
                 .as_array()
                 .expect("conflicting seats");

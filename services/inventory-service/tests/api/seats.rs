@@ -112,7 +112,7 @@ async fn a_redelivered_seat_map_changes_nothing() {
     let again = kit::kafka::Envelope::new(topic::EVENT_CREATED, event.clone());
     app.publish(topic::EVENT_CREATED, event.event_id, &again)
         .await;
-    app.wait_until_consumed(again.event_id).await;
+    app.wait_until_consumed(again.message_id.unwrap()).await;
 
     // Assert: five seats, and the locked one is still locked
     let all = app.seats_api(event.event_id, "").await;

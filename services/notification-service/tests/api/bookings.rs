@@ -20,7 +20,7 @@ async fn confirmation_delivered_twice_notifies_once() {
         .await;
     app.publish(topic::BOOKING_CONFIRMED, booking_id, &again)
         .await;
-    app.wait_until_consumed(again.event_id).await;
+    app.wait_until_consumed(again.message_id.unwrap()).await;
 
     // Assert
     let notifications = app.notifications_for_booking(booking_id).await;
@@ -76,7 +76,7 @@ async fn closed_bookings_are_notified_by_reason() {
         let booking_id = Uuid::new_v4();
         let message = booking_closed(logical_topic, booking_id, user_id, reason);
         app.publish(logical_topic, booking_id, &message).await;
-        published.push((booking_id, message.event_id));
+        published.push((booking_id, message.message_id.unwrap()));
     }
 
     // Assert
@@ -101,7 +101,7 @@ async fn a_booking_closed_by_two_messages_is_notified_once() {
     app.publish(topic::BOOKING_FAILED, booking_id, &first).await;
     app.publish(topic::BOOKING_FAILED, booking_id, &second)
         .await;
-    app.wait_until_consumed(second.event_id).await;
+    app.wait_until_consumed(second.message_id.unwrap()).await;
 
     // Assert
     let notifications = app.notifications_for_booking(booking_id).await;

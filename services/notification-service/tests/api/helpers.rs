@@ -45,7 +45,7 @@ pub async fn spawn_app(smtp_url: Option<&str>) -> TestApp {
     }
 }
 
-/// A `user.registered` envelope with a fresh eventId.
+/// A `user.registered` envelope with a fresh message id.
 pub fn user_registered(user_id: Uuid, name: &str, email: &str) -> Envelope<UserRegistered> {
     Envelope::new(
         topic::USER_REGISTERED,
@@ -57,32 +57,27 @@ pub fn user_registered(user_id: Uuid, name: &str, email: &str) -> Envelope<UserR
     )
 }
 
-/// A `booking.confirmed` envelope with a fresh eventId.
-///
-/// The show's id is set to the message id: both are `eventId` on the wire (see
-/// `notification_service::consumers::ConfirmedBooking`), and this keeps the one key a unique
-/// message id.
+/// A `booking.confirmed` envelope with a fresh message id.
 pub fn booking_confirmed(booking_id: Uuid, user_id: Uuid) -> Envelope<BookingConfirmed> {
-    let mut envelope = Envelope::new(
+    Envelope::new(
         topic::BOOKING_CONFIRMED,
         BookingConfirmed {
             booking_id,
             user_id,
-            event_id: Uuid::nil(),
+            user_email: String::new(),
+            event_id: Uuid::new_v4(),
             event_name: "Test Fest".into(),
             seat_ids: vec![Uuid::new_v4(), Uuid::new_v4()],
-            amount_cents: 15_000,
+            total_amount: 150.0,
+            exact_cents: Some(15_000),
         },
-    );
-    envelope.payload.event_id = envelope.event_id;
-    envelope
+    )
 }
 
-/// The same confirmation under a new eventId (as a re-publishing producer would send it).
+/// The same confirmation under a new message id (as a re-publishing producer would send it).
 pub fn resent(envelope: &Envelope<BookingConfirmed>) -> Envelope<BookingConfirmed> {
     let mut copy = envelope.clone();
-    copy.event_id = Uuid::new_v4();
-    copy.payload.event_id = copy.event_id;
+    copy.message_id = Some(Uuid::new_v4());
     copy
 }
 

@@ -20,7 +20,8 @@ async fn notifications_are_mailed_once_to_the_user() {
     // Act
     app.publish(topic::USER_REGISTERED, user_id, &registered)
         .await;
-    app.wait_until_consumed(registered.event_id).await;
+    app.wait_until_consumed(registered.message_id.unwrap())
+        .await;
     app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed)
         .await;
     app.publish(topic::BOOKING_CONFIRMED, booking_id, &resent(&confirmed))

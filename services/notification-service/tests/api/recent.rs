@@ -17,11 +17,12 @@ async fn recent_shows_only_the_callers_notifications_newest_first() {
     let registered = user_registered(caller.user_id, "Cy", &caller.email);
     app.publish(topic::USER_REGISTERED, caller.user_id, &registered)
         .await;
-    app.wait_until_consumed(registered.event_id).await;
+    app.wait_until_consumed(registered.message_id.unwrap())
+        .await;
     let confirmed = booking_confirmed(booking_id, caller.user_id);
     app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed)
         .await;
-    app.wait_until_consumed(confirmed.event_id).await;
+    app.wait_until_consumed(confirmed.message_id.unwrap()).await;
     let cancelled = booking_closed(
         topic::BOOKING_CANCELLED,
         booking_id,
@@ -30,12 +31,12 @@ async fn recent_shows_only_the_callers_notifications_newest_first() {
     );
     app.publish(topic::BOOKING_CANCELLED, booking_id, &cancelled)
         .await;
-    app.wait_until_consumed(cancelled.event_id).await;
+    app.wait_until_consumed(cancelled.message_id.unwrap()).await;
     let others_booking = Uuid::new_v4();
     let theirs = booking_confirmed(others_booking, other.user_id);
     app.publish(topic::BOOKING_CONFIRMED, others_booking, &theirs)
         .await;
-    app.wait_until_consumed(theirs.event_id).await;
+    app.wait_until_consumed(theirs.message_id.unwrap()).await;
 
     // Act
     let response = app.get("/api/notifications/recent", Some(&caller)).await;

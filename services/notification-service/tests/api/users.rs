@@ -18,7 +18,7 @@ async fn registered_user_is_welcomed_once_at_their_email() {
     app.publish(topic::USER_REGISTERED, user_id, &registered)
         .await;
     app.publish(topic::USER_REGISTERED, user_id, &again).await;
-    app.wait_until_consumed(again.event_id).await;
+    app.wait_until_consumed(again.message_id.unwrap()).await;
 
     // Assert
     let welcomes = app.welcomes_for(user_id).await;
@@ -47,14 +47,15 @@ async fn booking_notifications_are_addressed_to_the_known_email() {
     let registered = user_registered(user_id, "Bo", "bo@stampede.test");
     app.publish(topic::USER_REGISTERED, user_id, &registered)
         .await;
-    app.wait_until_consumed(registered.event_id).await;
+    app.wait_until_consumed(registered.message_id.unwrap())
+        .await;
     let booking_id = Uuid::new_v4();
 
     // Act
     let confirmed = booking_confirmed(booking_id, user_id);
     app.publish(topic::BOOKING_CONFIRMED, booking_id, &confirmed)
         .await;
-    app.wait_until_consumed(confirmed.event_id).await;
+    app.wait_until_consumed(confirmed.message_id.unwrap()).await;
 
     // Assert
     let notifications = app.notifications_for_booking(booking_id).await;

@@ -39,6 +39,17 @@ impl PaymentStatus {
         }
     }
 
+    /// The status TicketFlow's clients read (its payments are PENDING, SUCCESS or FAILED; a
+    /// Stampede payment is never pending, and REFUNDED and VOIDED are Stampede's own).
+    pub fn ticketflow_status(self) -> &'static str {
+        match self {
+            Self::Captured => "SUCCESS",
+            Self::Failed => "FAILED",
+            Self::Refunded => "REFUNDED",
+            Self::Voided => "VOIDED",
+        }
+    }
+
     /// The `status` of the `payment.processed` answer for this payment, when it has one: a
     /// refunded or voided payment answers nothing (the booking is closed already).
     pub fn processed_status(self) -> Option<&'static str> {

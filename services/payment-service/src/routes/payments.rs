@@ -1,7 +1,8 @@
 //! `GET /api/payments/:id`, `GET /api/payments/booking/:bookingId`: a payment for its user (or an
-//! admin).
+//! admin), bare and in TicketFlow's shape (contract section 3) with Stampede's fields beside it.
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use kit::openapi::ErrorResponses;
 use kit::{ApiError, ApiJson, Identity};
@@ -21,7 +22,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_payment_by_booking))
 }
 
-/// A payment as the API shows it (camelCase; `amount` in currency units).
+/// A payment as the API shows it: TicketFlow's fields (`amount` in currency units, `status`
+/// SUCCESS/FAILED, `reason`, `providerRef`) and Stampede's (`amountCents`, `paymentStatus`,
+/// `refundedAt`). `status` adds REFUNDED and VOIDED, which TicketFlow does not have.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentDto {
@@ -29,8 +32,18 @@ pub struct PaymentDto {
     pub booking_id: Uuid,
     pub user_id: Uuid,
     pub amount: f64,
-    pub amount_cents: i64,
+    /// Always `INR`, TicketFlow's one currency.
+    pub currency: String,
+    /// SUCCESS (captured), FAILED (declined), REFUNDED (captured, then given back when the
+    /// booking closed), VOIDED (the booking closed before any charge).
     pub status: String,
+    /// Why it failed (TicketFlow's name for `failureReason`).
+    pub reason: Option<String>,
+    /// The simulated processor's reference of a captured payment.
+    pub provider_ref: Option<String>,
+    pub amount_cents: i64,
+    /// The stored state: CAPTURED, FAILED, REFUNDED or VOIDED.
+    pub payment_status: String,
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -44,8 +57,12 @@ impl From<Payment> for PaymentDto {
             booking_id: payment.booking_id,
             user_id: payment.user_id,
             amount: payment.amount(),
+            currency: kit::messages::CURRENCY.to_string(),
+            status: payment.status.ticketflow_status().to_string(),
+            reason: payment.failure_reason.clone(),
+            provider_ref: payment.provider_ref(),
             amount_cents: payment.amount_cents,
-            status: payment.status.to_string(),
+            payment_status: payment.status.to_string(),
             failure_reason: payment.failure_reason,
             created_at: payment.created_at,
             updated_at: payment.updated_at,
@@ -54,15 +71,9 @@ impl From<Payment> for PaymentDto {
     }
 }
 
-/// `{"payment": ...}`.
-#[derive(Serialize, ToSchema)]
-struct PaymentResponse {
-    payment: PaymentDto,
-}
-
 /// Which column a lookup goes by.
 #[derive(Debug, Clone, Copy)]
-enum Lookup {
+pub(super) enum Lookup {
     Id,
     BookingId,
 }
@@ -77,8 +88,17 @@ impl Lookup {
 }
 
 /// An unknown or malformed id is the same 404: ids are not guessable either way.
-fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found("no such payment"))
+pub(super) fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| payment_not_found())
+}
+
+/// TicketFlow's 404 for a payment it does not have.
+pub(super) fn payment_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "PAYMENT_NOT_FOUND",
+        "no such payment",
+    )
 }
 
 /// A payment, for its user or an admin.
@@ -87,7 +107,7 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     path = "/api/payments/{id}",
     tag = "payments",
     params(("id" = Uuid, Path, description = "the payment")),
-    responses((status = 200, description = "the payment", body = PaymentResponse), ErrorResponses),
+    responses((status = 200, description = "the payment", body = PaymentDto), ErrorResponses),
     security(("bearer" = []))
 )]
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
@@ -95,7 +115,7 @@ async fn get_payment(
     State(pool): State<PgPool>,
     identity: Identity,
     Path(id): Path<String>,
-) -> Result<ApiJson<PaymentResponse>, ApiError> {
+) -> Result<ApiJson<PaymentDto>, ApiError> {
     let payment = fetch_payment(&pool, Lookup::Id, parse_id(&id)?).await?;
     visible_to(payment, &identity)
 }
@@ -106,7 +126,7 @@ async fn get_payment(
     path = "/api/payments/booking/{booking_id}",
     tag = "payments",
     params(("booking_id" = Uuid, Path, description = "the booking")),
-    responses((status = 200, description = "the booking's payment", body = PaymentResponse), ErrorResponses),
+    responses((status = 200, description = "the booking's payment", body = PaymentDto), ErrorResponses),
     security(("bearer" = []))
 )]
 #[tracing::instrument(skip_all, fields(user_id = %identity.user_id))]
@@ -114,13 +134,17 @@ async fn get_payment_by_booking(
     State(pool): State<PgPool>,
     identity: Identity,
     Path(booking_id): Path<String>,
-) -> Result<ApiJson<PaymentResponse>, ApiError> {
+) -> Result<ApiJson<PaymentDto>, ApiError> {
     let payment = fetch_payment(&pool, Lookup::BookingId, parse_id(&booking_id)?).await?;
     visible_to(payment, &identity)
 }
 
 #[tracing::instrument(skip(pool))]
-async fn fetch_payment(pool: &PgPool, lookup: Lookup, id: Uuid) -> Result<Payment, ApiError> {
+pub(super) async fn fetch_payment(
+    pool: &PgPool,
+    lookup: Lookup,
+    id: Uuid,
+) -> Result<Payment, ApiError> {
     let payment: Option<Payment> = sqlx::query_as(&format!(
         "SELECT {} FROM payments WHERE {} = $1",
         Payment::COLUMNS,
@@ -129,15 +153,18 @@ async fn fetch_payment(pool: &PgPool, lookup: Lookup, id: Uuid) -> Result<Paymen
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    payment.ok_or_else(|| ApiError::not_found("no such payment"))
+    payment.ok_or_else(payment_not_found)
 }
 
 /// 403 unless the caller owns the payment or is an admin.
-fn visible_to(payment: Payment, identity: &Identity) -> Result<ApiJson<PaymentResponse>, ApiError> {
+pub(super) fn owned_by(payment: &Payment, identity: &Identity) -> Result<(), ApiError> {
     if payment.user_id != identity.user_id && !identity.is_admin() {
         return Err(ApiError::forbidden("this payment belongs to another user"));
     }
-    Ok(ApiJson(PaymentResponse {
-        payment: payment.into(),
-    }))
+    Ok(())
+}
+
+fn visible_to(payment: Payment, identity: &Identity) -> Result<ApiJson<PaymentDto>, ApiError> {
+    owned_by(&payment, identity)?;
+    Ok(ApiJson(payment.into()))
 }

@@ -23,7 +23,7 @@ async fn redelivered_payment_request_charges_once_and_repeats_the_answer() {
     let (booking_id, user_id) = (Uuid::new_v4(), Uuid::new_v4());
     let request = payment_requested(booking_id, user_id, 4_250);
     let mut resent = request.clone();
-    resent.event_id = Uuid::new_v4();
+    resent.message_id = Some(Uuid::new_v4());
 
     // Act: the same message twice, then the same request under a new eventId
     app.publish(topic::PAYMENT_REQUESTED, booking_id, &request)
@@ -32,7 +32,7 @@ async fn redelivered_payment_request_charges_once_and_repeats_the_answer() {
         .await;
     app.publish(topic::PAYMENT_REQUESTED, booking_id, &resent)
         .await;
-    app.wait_until_consumed(resent.event_id).await;
+    app.wait_until_consumed(resent.message_id.unwrap()).await;
 
     // Assert
     assert_eq!(app.payment_count(booking_id).await, 1);
@@ -108,7 +108,7 @@ async fn concurrent_duplicate_requests_charge_once() {
     let mut envelopes: Vec<Envelope<PaymentRequested>> = (0..racers - 2)
         .map(|_| {
             let mut copy = request.clone();
-            copy.event_id = Uuid::new_v4();
+            copy.message_id = Some(Uuid::new_v4());
             copy
         })
         .collect();
@@ -122,7 +122,7 @@ async fn concurrent_duplicate_requests_charge_once() {
             topic: topic::PAYMENT_REQUESTED,
             key: Some(booking_id.to_string()),
             payload: serde_json::to_vec(envelope).unwrap(),
-            event_id: envelope.event_id,
+            message_id: envelope.message_id.unwrap(),
             event_type: envelope.event_type.clone(),
         };
         async move { payments.handle(&delivery).await }

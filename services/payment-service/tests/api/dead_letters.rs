@@ -43,6 +43,6 @@ async fn poison_payment_requests_go_to_the_dead_letter_topic() {
         second.is_some(),
         "the malformed payment request is dead-lettered"
     );
-    app.wait_until_consumed(healthy.event_id).await;
+    app.wait_until_consumed(healthy.message_id.unwrap()).await;
     assert_eq!(app.payment_count(booking_id).await, 1);
 }

@@ -52,11 +52,7 @@ pub fn payment_requested(
 ) -> Envelope<PaymentRequested> {
     Envelope::new(
         topic::PAYMENT_REQUESTED,
-        PaymentRequested {
-            booking_id,
-            user_id,
-            amount_cents,
-        },
+        PaymentRequested::new(booking_id, user_id, amount_cents),
     )
 }
 

@@ -76,7 +76,7 @@ async fn booking_failed_before_the_request_voids_the_payment_and_the_request_cha
 
     // Act: the request arrives late (topics are not ordered with each other)
     let late = app.request_payment(booking_id, user_id, 5_000).await;
-    app.wait_until_consumed(late.event_id).await;
+    app.wait_until_consumed(late.message_id.unwrap()).await;
 
     // Assert
     assert_eq!(app.payment_count(booking_id).await, 1);
@@ -106,7 +106,7 @@ async fn closing_a_booking_whose_payment_was_declined_changes_nothing() {
     let failed = booking_closed(topic::BOOKING_FAILED, booking_id, user_id, "PAYMENT_FAILED");
     app.publish(topic::BOOKING_FAILED, booking_id, &failed)
         .await;
-    app.wait_until_consumed(failed.event_id).await;
+    app.wait_until_consumed(failed.message_id.unwrap()).await;
 
     // Assert
     let after = app.payment_for(booking_id).await.unwrap();

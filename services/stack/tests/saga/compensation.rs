@@ -132,8 +132,8 @@ async fn a_release_that_overtakes_its_confirm_leaves_the_seats_free() {
     let booking = stack.book_ok(&token, event, held).await;
     stack.wait_seats_held(held, "LOCKED", booking).await;
     let command = |kind: &str| {
-        serde_json::json!({"eventId": Uuid::new_v4(), "eventType": kind, "timestamp": "2027-01-01T00:00:00Z",
-                           "bookingId": booking, "ticketEventId": event, "seatIds": held, "reason": "CANCELLED"})
+        serde_json::json!({"messageId": Uuid::new_v4(), "eventType": kind, "timestamp": "2027-01-01T00:00:00Z",
+                           "bookingId": booking, "eventId": event, "seatIds": held, "reason": "CANCELLED"})
         .to_string()
     };
     stack

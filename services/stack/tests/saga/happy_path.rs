@@ -35,7 +35,8 @@ async fn two_seats_confirm_with_one_capture_and_one_confirmation() {
     let payment = stack
         .get_json(&format!("/api/payments/booking/{booking}"), Some(&token))
         .await;
-    assert_eq!(payment["payment"]["status"], "CAPTURED", "{payment}");
+    assert_eq!(payment["status"], "SUCCESS", "{payment}");
+    assert_eq!(payment["paymentStatus"], "CAPTURED", "{payment}");
     let recent = stack
         .get_json("/api/notifications/recent", Some(&token))
         .await;

@@ -3,6 +3,7 @@
 
 mod compensation;
 mod concurrency;
+mod contract;
 mod generated_input;
 mod happy_path;
 mod helpers;
@@ -13,3 +14,4 @@ mod outage;
 mod redelivery;
 mod restart;
 mod ticketflow_clients;
+mod ticketflow_kafka;

@@ -70,9 +70,9 @@ async fn a_message_delivered_twice_changes_nothing_the_second_time() {
         topic::PAYMENT_PROCESSED,
         PaymentProcessed {
             booking_id: second,
-            payment_id: Uuid::new_v4(),
+            payment_id: Some(Uuid::new_v4()),
             status: "FAILED".into(),
-            amount_cents: 5_000,
+            amount_cents: Some(5_000),
             reason: Some("test".into()),
         },
     );
@@ -150,7 +150,7 @@ async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goe
             let handled = handled.clone();
             async move {
                 if delivery.event_type == "boom" {
-                    panic!("a handler bug on {}", delivery.event_id);
+                    panic!("a handler bug on {}", delivery.message_id);
                 }
                 handled.lock().unwrap().push(delivery.event_type.clone());
                 Ok(Outcome::Processed)
@@ -177,8 +177,8 @@ async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goe
     let dlt = TopicReader::new(&format!("{prefix}{}.DLT", topic::BOOKING_CONFIRMED));
     let boom = Uuid::new_v4();
     let publisher = kit::kafka::producer(&kit::testing::brokers()).unwrap();
-    for (event_id, event_type) in [(boom, "boom"), (Uuid::new_v4(), "after")] {
-        let body = serde_json::json!({"eventId": event_id, "eventType": event_type,
+    for (message_id, event_type) in [(boom, "boom"), (Uuid::new_v4(), "after")] {
+        let body = serde_json::json!({"messageId": message_id, "eventType": event_type,
                                       "timestamp": "2027-01-01T00:00:00Z"})
         .to_string();
         publisher
@@ -195,7 +195,7 @@ async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goe
 
     let parked = dlt
         .wait_for(Duration::from_secs(60), |m| {
-            m["eventId"] == boom.to_string()
+            m["messageId"] == boom.to_string()
         })
         .await;
     assert!(parked.is_some(), "the panicking message was dead-lettered");
@@ -270,7 +270,7 @@ async fn a_parked_message_replayed_after_the_fix_confirms_its_booking() {
     let replay = dead_letters::replay(
         &stack.brokers,
         &stack.prefix,
-        &Selection::EventId(parked.event_id.clone().expect("an envelope")),
+        &Selection::MessageId(parked.message_id.clone()),
     )
     .await
     .unwrap();

@@ -141,6 +141,38 @@ async fn ticketflow_demo_script_runs_to_a_confirmed_booking() {
     };
     assert_eq!(status, "CONFIRMED");
 
+    // The frontend's pay step (EventPage.tsx): create-order with the UI's total, then verify
+    // with the checkout's result. The simulated processor has settled it: SUCCESS.
+    let order = curl_f(
+        call(Method::POST, "/api/payments/create-order", token).json(&json!({
+            "booking_id": booking_id, "user_id": me["user"]["id"],
+            "amount": event["price"].as_f64().unwrap() * 2.0, "currency": "INR",
+        })),
+        "create-order",
+    )
+    .await;
+    assert!(order["amount"].is_i64(), "paise, an integer: {order}");
+    assert!(order["razorpay_key_id"].is_string(), "{order}");
+    let verified = curl_f(
+        call(Method::POST, "/api/payments/verify", token).json(&json!({
+            "payment_id": order["payment_id"], "razorpay_order_id": order["order_id"],
+            "razorpay_payment_id": "pay_demo", "signature": "0",
+        })),
+        "verify",
+    )
+    .await;
+    assert_eq!(verified["status"], "SUCCESS", "{verified}");
+    let payment = curl_f(
+        call(
+            Method::GET,
+            &format!("/api/payments/booking/{booking_id}"),
+            token,
+        ),
+        "GET payment",
+    )
+    .await;
+    assert_eq!(payment["id"], order["payment_id"], "{payment}");
+
     // `[.[] | {id, status, totalAmount}]`: a bare array.
     let mine = curl_f(call(Method::GET, "/api/bookings/my", token), "GET my").await;
     let mine = mine

@@ -1,11 +1,13 @@
 //! The seat map of an event, as in the TicketFlow seed: VIP rows A-B x 10, FLOOR rows C-F x 15,
 //! BALCONY rows G-I x 12 (116 seats). Larger events repeat the pattern as `VIP 2`, `FLOOR 2`, ...;
 //! the last row is cut so the map holds exactly `total_seats`.
+//!
+//! In kit because event-service builds an event's map from it and inventory- and booking-service
+//! rebuild the same map from a TicketFlow `event.created`, which carries only `totalSeats`.
 
-use kit::messages::{RowLayout, SectionLayout};
 use serde::{Deserialize, Serialize};
 
-use super::Cents;
+use crate::messages::{RowLayout, SectionLayout};
 
 /// One section of the repeating pattern.
 struct PatternSection {
@@ -46,11 +48,11 @@ pub struct Pricing {
 
 impl Pricing {
     /// The seed's ratios from one base price: VIP 2x, FLOOR 1.5x, BALCONY 1x.
-    pub fn from_base(base: Cents) -> Self {
+    pub fn from_base(base_cents: i64) -> Self {
         Self {
-            vip: base.0 * 2,
-            floor: base.0 * 3 / 2,
-            balcony: base.0,
+            vip: base_cents * 2,
+            floor: base_cents * 3 / 2,
+            balcony: base_cents,
         }
     }
 
@@ -122,7 +124,7 @@ mod tests {
     use super::*;
 
     fn pricing() -> Pricing {
-        Pricing::from_base(Cents(5000))
+        Pricing::from_base(5000)
     }
 
     #[test]
@@ -150,11 +152,11 @@ mod tests {
     #[test]
     fn seat_numbers_are_unique_within_a_section() {
         let layout = SeatLayout::build(500, &pricing());
-        let event = kit::messages::EventCreated {
+        let event = crate::messages::EventCreated {
             event_id: uuid::Uuid::nil(),
             name: "x".into(),
-            venue_id: uuid::Uuid::nil(),
-            event_date: chrono::Utc::now(),
+            venue_id: None,
+            event_date: None,
             total_seats: 500,
             sections: layout.sections,
         };
