@@ -75,10 +75,21 @@ impl Delivery {
     /// [`HandlerError::Poison`] when the payload does not fit `T`: retrying cannot help.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<Envelope<T>, HandlerError> {
         Envelope::parse(&self.payload).map_err(|e| {
-            HandlerError::Poison(anyhow::anyhow!(
-                "{} payload does not parse: {e}",
-                self.topic
-            ))
+            // The envelope flattens its payload, and serde's flatten loses the field's name; the
+            // payload read alone (its fields ignore the envelope's) names it for the dead letter.
+            let field = serde_path_to_error::deserialize::<_, T>(
+                &mut serde_json::Deserializer::from_slice(&self.payload),
+            )
+            .err()
+            .map(|e| e.path().to_string())
+            .filter(|path| path != ".");
+            HandlerError::Poison(match field {
+                Some(field) => anyhow::anyhow!(
+                    "{} payload does not parse: field `{field}`: {e}",
+                    self.topic
+                ),
+                None => anyhow::anyhow!("{} payload does not parse: {e}", self.topic),
+            })
         })
     }
 }
