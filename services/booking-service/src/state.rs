@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use kit::kafka::{topic, Envelope, Topics};
-use kit::messages::{BookingClosed, BookingConfirmed, SeatsCommand};
+use kit::messages::{BookingClosed, BookingDetails, SeatsCommand};
 use prometheus::IntCounterVec;
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -44,6 +44,21 @@ impl Booking {
     /// FAILED, EXPIRED or CANCELLED: the booking holds nothing and never changes again.
     pub fn is_closed(&self) -> bool {
         matches!(self.status.as_str(), "FAILED" | "EXPIRED" | "CANCELLED")
+    }
+
+    /// The payload of its `booking.initiated` and `booking.confirmed` (TicketFlow's fields, and
+    /// the exact amount in cents).
+    pub fn details(&self) -> BookingDetails {
+        BookingDetails {
+            booking_id: self.id,
+            user_id: self.user_id,
+            user_email: self.user_email.clone(),
+            event_id: self.event_id,
+            event_name: self.event_name.clone(),
+            seat_ids: self.seat_ids.clone(),
+            total_amount: kit::messages::units(self.amount_cents),
+            exact_cents: Some(self.amount_cents),
+        }
     }
 }
 
@@ -181,17 +196,7 @@ impl Transitions {
     ) -> anyhow::Result<()> {
         self.set_status(tx, booking, "CONFIRMED", None, payment_id)
             .await?;
-        let confirmed = BookingConfirmed {
-            booking_id: booking.id,
-            user_id: booking.user_id,
-            user_email: booking.user_email.clone(),
-            event_id: booking.event_id,
-            event_name: booking.event_name.clone(),
-            seat_ids: booking.seat_ids.clone(),
-            total_amount: kit::messages::units(booking.amount_cents),
-            exact_cents: Some(booking.amount_cents),
-        };
-        self.publish(tx, topic::BOOKING_CONFIRMED, booking.id, confirmed)
+        self.publish(tx, topic::BOOKING_CONFIRMED, booking.id, booking.details())
             .await?;
         self.seats_command(tx, booking, topic::SEATS_CONFIRM, None)
             .await

@@ -144,10 +144,12 @@ pub fn seat_id(event_id: Uuid, section: &str, seat_number: &str) -> Uuid {
     Uuid::new_v5(&event_id, format!("{section}/{seat_number}").as_bytes())
 }
 
-/// `ticketflow.booking.initiated`, key = bookingId: a booking waits for its seats.
+/// `ticketflow.booking.initiated` (a booking waits for its seats) and
+/// `ticketflow.booking.confirmed`, key = bookingId: TicketFlow gives both topics the same fields,
+/// so they share this type ([`BookingInitiated`], [`BookingConfirmed`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct BookingInitiated {
+pub struct BookingDetails {
     pub booking_id: Uuid,
     pub user_id: Uuid,
     #[serde(default)]
@@ -169,12 +171,18 @@ pub struct BookingInitiated {
     pub exact_cents: Option<i64>,
 }
 
-impl BookingInitiated {
+impl BookingDetails {
     /// The amount in cents: Stampede's exact figure, else TicketFlow's `totalAmount`.
     pub fn amount_cents(&self) -> i64 {
         self.exact_cents.unwrap_or_else(|| cents(self.total_amount))
     }
 }
+
+/// `ticketflow.booking.initiated`, key = bookingId.
+pub type BookingInitiated = BookingDetails;
+
+/// `ticketflow.booking.confirmed`, key = bookingId.
+pub type BookingConfirmed = BookingDetails;
 
 /// How long TicketFlow's inventory locks seats (`SET ... NX EX 300`): the lock's end when a
 /// seats.locked does not say (it does not in TicketFlow's).
@@ -316,44 +324,13 @@ fn uuid_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Erro
     Ok(Option::<String>::deserialize(d)?.and_then(|text| Uuid::parse_str(&text).ok()))
 }
 
-/// `ticketflow.booking.confirmed`, key = bookingId.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct BookingConfirmed {
-    pub booking_id: Uuid,
-    pub user_id: Uuid,
-    #[serde(default)]
-    pub user_email: String,
-    #[serde(alias = "ticketEventId")]
-    pub event_id: Uuid,
-    #[serde(default)]
-    pub event_name: String,
-    pub seat_ids: Vec<Uuid>,
-    /// Currency units (TicketFlow's field).
-    #[serde(default)]
-    pub total_amount: f64,
-    /// Stampede's exact amount; absent from TicketFlow's message.
-    #[serde(
-        default,
-        rename = "amountCents",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub exact_cents: Option<i64>,
-}
-
-impl BookingConfirmed {
-    /// The amount in cents: Stampede's exact figure, else TicketFlow's `totalAmount`.
-    pub fn amount_cents(&self) -> i64 {
-        self.exact_cents.unwrap_or_else(|| cents(self.total_amount))
-    }
-}
-
 /// `ticketflow.booking.failed` (reason `LOCK_FAILED`, `PAYMENT_FAILED`, `EXPIRED`, ...) and
 /// `ticketflow.booking.cancelled` (reason `CANCELLED`), key = bookingId. Payment-service refunds
 /// a captured payment on either; notification-service tells the user once. TicketFlow's
 /// booking.failed has bookingId, userId, userEmail, reason; its booking.cancelled bookingId,
 /// userId, seatIds: the rest defaults.
-// Not merged with `BookingConfirmed` though the fields overlap: each topic's schema is its own.
+// Not merged with `BookingDetails` though the fields overlap: TicketFlow's booking.failed and
+// booking.cancelled carry fewer fields, and each defaults differently.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingClosed {

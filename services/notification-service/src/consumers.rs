@@ -142,41 +142,48 @@ impl Notifications {
                 )
                 .await
             }
-            topic::BOOKING_CONFIRMED => {
-                let booking = delivery.parse::<ConfirmedBooking>()?.payload;
-                let draft = Draft::confirmed(
-                    booking.booking_id,
-                    &booking.event_name,
-                    booking.seat_ids.len(),
-                    booking.amount_cents(),
-                );
-                self.record_booking(
+            topic::BOOKING_CONFIRMED | topic::BOOKING_FAILED | topic::BOOKING_CANCELLED => {
+                let (booking_id, user_id, email, draft) =
+                    if delivery.topic == topic::BOOKING_CONFIRMED {
+                        let booking = delivery.parse::<ConfirmedBooking>()?.payload;
+                        let draft = Draft::confirmed(
+                            booking.booking_id,
+                            &booking.event_name,
+                            booking.seat_ids.len(),
+                            booking.amount_cents(),
+                        );
+                        (
+                            booking.booking_id,
+                            booking.user_id,
+                            booking.user_email,
+                            draft,
+                        )
+                    } else {
+                        let booking = delivery.parse::<ClosedBooking>()?.payload;
+                        let kind = if delivery.topic == topic::BOOKING_CANCELLED {
+                            NotificationKind::Cancelled
+                        } else {
+                            NotificationKind::for_failure(&booking.reason)
+                        };
+                        let draft = Draft::closed(
+                            kind,
+                            booking.booking_id,
+                            &booking.event_name,
+                            &booking.reason,
+                        );
+                        (
+                            booking.booking_id,
+                            booking.user_id,
+                            booking.user_email,
+                            draft,
+                        )
+                    };
+                self.record(
                     delivery,
-                    booking.booking_id,
-                    booking.user_id,
-                    &booking.user_email,
-                    draft,
-                )
-                .await
-            }
-            topic::BOOKING_FAILED | topic::BOOKING_CANCELLED => {
-                let booking = delivery.parse::<ClosedBooking>()?.payload;
-                let kind = if delivery.topic == topic::BOOKING_CANCELLED {
-                    NotificationKind::Cancelled
-                } else {
-                    NotificationKind::for_failure(&booking.reason)
-                };
-                let draft = Draft::closed(
-                    kind,
-                    booking.booking_id,
-                    &booking.event_name,
-                    &booking.reason,
-                );
-                self.record_booking(
-                    delivery,
-                    booking.booking_id,
-                    booking.user_id,
-                    &booking.user_email,
+                    Some(booking_id),
+                    user_id,
+                    None,
+                    Some(&email),
                     draft,
                 )
                 .await
@@ -185,26 +192,6 @@ impl Notifications {
                 "notification-service does not consume {other}"
             ))),
         }
-    }
-
-    /// [`Notifications::record`] for a booking's notification.
-    async fn record_booking(
-        &self,
-        delivery: &Delivery,
-        booking_id: Uuid,
-        user_id: Uuid,
-        email_in_message: &str,
-        draft: Draft,
-    ) -> Result<Outcome, HandlerError> {
-        self.record(
-            delivery,
-            Some(booking_id),
-            user_id,
-            None,
-            Some(email_in_message),
-            draft,
-        )
-        .await
     }
 
     /// Stores the notification once (and the user, for `user.registered`), then mails it.

@@ -240,19 +240,7 @@ impl NewBooking {
 
 /// The `booking.initiated` message of a new booking.
 fn initiated(booking: &Booking) -> Envelope<BookingInitiated> {
-    Envelope::new(
-        topic::BOOKING_INITIATED,
-        BookingInitiated {
-            booking_id: booking.id,
-            user_id: booking.user_id,
-            user_email: booking.user_email.clone(),
-            event_id: booking.event_id,
-            event_name: booking.event_name.clone(),
-            seat_ids: booking.seat_ids.clone(),
-            total_amount: kit::messages::units(booking.amount_cents),
-            exact_cents: Some(booking.amount_cents),
-        },
-    )
+    Envelope::new(topic::BOOKING_INITIATED, booking.details())
 }
 
 /// The booking of the request that won a race for the same Idempotency-Key.

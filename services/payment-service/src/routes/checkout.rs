@@ -98,7 +98,7 @@ async fn create_order(
     }
     let (payment_id, amount_cents) = match booking_payment(&pool, booking_id).await? {
         Some(payment) => {
-            owned_by(&payment, &identity)?;
+            owned_by(payment.user_id, &identity)?;
             (payment.id, payment.amount_cents)
         }
         None => {
@@ -159,11 +159,7 @@ async fn record_order(
     .bind(amount_cents)
     .fetch_one(pool)
     .await?;
-    if order.user_id != identity.user_id && !identity.is_admin() {
-        return Err(ApiError::forbidden(
-            "this booking's order belongs to another user",
-        ));
-    }
+    owned_by(order.user_id, identity)?;
     Ok(order)
 }
 
@@ -216,7 +212,7 @@ async fn verify(
     let payment_id = parse_id(&request.payment_id)?;
     let answer = match fetch_payment(&pool, Lookup::Id, payment_id).await {
         Ok(payment) => {
-            owned_by(&payment, &identity)?;
+            owned_by(payment.user_id, &identity)?;
             Verified {
                 id: payment.id,
                 status: payment.status.ticketflow_status().to_string(),
@@ -233,9 +229,7 @@ async fn verify(
             .fetch_optional(&pool)
             .await?
             .ok_or(e)?;
-            if order.user_id != identity.user_id && !identity.is_admin() {
-                return Err(ApiError::forbidden("this payment belongs to another user"));
-            }
+            owned_by(order.user_id, &identity)?;
             Verified {
                 id: order.payment_id,
                 status: PENDING.to_string(),

@@ -157,14 +157,14 @@ pub(super) async fn fetch_payment(
 }
 
 /// 403 unless the caller owns the payment or is an admin.
-pub(super) fn owned_by(payment: &Payment, identity: &Identity) -> Result<(), ApiError> {
-    if payment.user_id != identity.user_id && !identity.is_admin() {
+pub(super) fn owned_by(owner: Uuid, identity: &Identity) -> Result<(), ApiError> {
+    if owner != identity.user_id && !identity.is_admin() {
         return Err(ApiError::forbidden("this payment belongs to another user"));
     }
     Ok(())
 }
 
 fn visible_to(payment: Payment, identity: &Identity) -> Result<ApiJson<PaymentDto>, ApiError> {
-    owned_by(&payment, identity)?;
+    owned_by(payment.user_id, identity)?;
     Ok(ApiJson(payment.into()))
 }
