@@ -177,11 +177,13 @@ impl ConsumerOptions {
     }
 }
 
-/// What the runner reads of every message before its handler does: a JSON object, and its
-/// `eventType` when it has one (TicketFlow's and Stampede's messages both do).
+/// What the runner reads of every message before its handler does: a JSON object, its
+/// `messageId` (Stampede's; TicketFlow's have none) and its `eventType` when it has one.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EnvelopeHead {
+    #[serde(default)]
+    message_id: Option<Uuid>,
     #[serde(default)]
     event_type: String,
 }
@@ -485,7 +487,9 @@ async fn process(shared: &Shared, message: &OwnedMessage) -> bool {
         key: message
             .key()
             .map(|k| String::from_utf8_lossy(k).into_owned()),
-        message_id: crate::kafka::message_id(logical, message.key(), &payload),
+        message_id: head
+            .message_id
+            .unwrap_or_else(|| crate::kafka::derived_message_id(logical, message.key(), &payload)),
         payload,
         event_type: head.event_type,
     };

@@ -158,12 +158,15 @@ pub fn message_id(logical_topic: &str, key: Option<&[u8]>, payload: &[u8]) -> Uu
     struct Head {
         message_id: Option<Uuid>,
     }
-    if let Ok(Head {
-        message_id: Some(id),
-    }) = serde_json::from_slice::<Head>(payload)
-    {
-        return id;
-    }
+    let stated = serde_json::from_slice::<Head>(payload)
+        .ok()
+        .and_then(|head| head.message_id);
+    stated.unwrap_or_else(|| derived_message_id(logical_topic, key, payload))
+}
+
+/// The id of a message without `messageId` (see [`message_id`]), for a caller that has read the
+/// payload's head already (the consumer runner).
+pub fn derived_message_id(logical_topic: &str, key: Option<&[u8]>, payload: &[u8]) -> Uuid {
     let mut name = Vec::with_capacity(logical_topic.len() + payload.len() + 64);
     name.extend_from_slice(logical_topic.as_bytes());
     name.push(0);

@@ -24,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::payments::{fetch_payment, owned_by, parse_id, Lookup};
+use super::payments::{find_payment, owned_by, parse_id, payment_not_found, Lookup};
 use super::AppState;
 use crate::domain::Payment;
 
@@ -96,22 +96,23 @@ async fn create_order(
             )));
         }
     }
-    let (payment_id, amount_cents) = match booking_payment(&pool, booking_id).await? {
-        Some(payment) => {
-            owned_by(payment.user_id, &identity)?;
-            (payment.id, payment.amount_cents)
-        }
-        None => {
-            let order = record_order(
-                &pool,
-                booking_id,
-                &identity,
-                kit::messages::cents(request.amount),
-            )
-            .await?;
-            (order.payment_id, order.amount_cents)
-        }
-    };
+    let (payment_id, amount_cents) =
+        match find_payment(&pool, Lookup::BookingId, booking_id).await? {
+            Some(payment) => {
+                owned_by(payment.user_id, &identity)?;
+                (payment.id, payment.amount_cents)
+            }
+            None => {
+                let order = record_order(
+                    &pool,
+                    booking_id,
+                    &identity,
+                    kit::messages::cents(request.amount),
+                )
+                .await?;
+                (order.payment_id, order.amount_cents)
+            }
+        };
     Ok(ApiJson(OrderCreated {
         payment_id,
         order_id: Payment::order_id(payment_id),
@@ -119,15 +120,6 @@ async fn create_order(
         currency: kit::messages::CURRENCY.to_string(),
         razorpay_key_id: SIMULATED_KEY_ID.to_string(),
     }))
-}
-
-/// The booking's settled payment, if the processor has settled it.
-async fn booking_payment(pool: &PgPool, booking_id: Uuid) -> Result<Option<Payment>, ApiError> {
-    match fetch_payment(pool, Lookup::BookingId, booking_id).await {
-        Ok(payment) => Ok(Some(payment)),
-        Err(e) if e.code == "PAYMENT_NOT_FOUND" => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// An order a client will pay (one per booking; asking again returns the first).
@@ -210,8 +202,8 @@ async fn verify(
         }
     }
     let payment_id = parse_id(&request.payment_id)?;
-    let answer = match fetch_payment(&pool, Lookup::Id, payment_id).await {
-        Ok(payment) => {
+    let answer = match find_payment(&pool, Lookup::Id, payment_id).await? {
+        Some(payment) => {
             owned_by(payment.user_id, &identity)?;
             Verified {
                 id: payment.id,
@@ -220,7 +212,7 @@ async fn verify(
                 updated_at: payment.updated_at,
             }
         }
-        Err(e) if e.code == "PAYMENT_NOT_FOUND" => {
+        None => {
             let order: Order = sqlx::query_as(
                 "SELECT payment_id, user_id, amount_cents, created_at FROM payment_orders
                   WHERE payment_id = $1",
@@ -228,7 +220,7 @@ async fn verify(
             .bind(payment_id)
             .fetch_optional(&pool)
             .await?
-            .ok_or(e)?;
+            .ok_or_else(payment_not_found)?;
             owned_by(order.user_id, &identity)?;
             Verified {
                 id: order.payment_id,
@@ -237,7 +229,6 @@ async fn verify(
                 updated_at: order.created_at,
             }
         }
-        Err(e) => return Err(e),
     };
     if request.razorpay_order_id != Payment::order_id(answer.id) {
         return Err(ApiError::validation(format!(

@@ -139,21 +139,28 @@ async fn get_payment_by_booking(
     visible_to(payment, &identity)
 }
 
+/// The payment `lookup` finds, if any.
 #[tracing::instrument(skip(pool))]
-pub(super) async fn fetch_payment(
+pub(super) async fn find_payment(
     pool: &PgPool,
     lookup: Lookup,
     id: Uuid,
-) -> Result<Payment, ApiError> {
-    let payment: Option<Payment> = sqlx::query_as(&format!(
+) -> Result<Option<Payment>, ApiError> {
+    Ok(sqlx::query_as(&format!(
         "SELECT {} FROM payments WHERE {} = $1",
         Payment::COLUMNS,
         lookup.column()
     ))
     .bind(id)
     .fetch_optional(pool)
-    .await?;
-    payment.ok_or_else(payment_not_found)
+    .await?)
+}
+
+/// [`find_payment`], a 404 `PAYMENT_NOT_FOUND` when there is none.
+async fn fetch_payment(pool: &PgPool, lookup: Lookup, id: Uuid) -> Result<Payment, ApiError> {
+    find_payment(pool, lookup, id)
+        .await?
+        .ok_or_else(payment_not_found)
 }
 
 /// 403 unless the caller owns the payment or is an admin.
