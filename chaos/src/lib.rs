@@ -24,6 +24,7 @@ pub mod cli;
 pub mod collect;
 pub mod exposure;
 pub mod local_stack;
+pub mod matrix;
 pub mod nemesis;
 pub mod run_log;
 pub mod runner;

@@ -32,6 +32,7 @@ pub mod error;
 pub mod format;
 pub mod hist;
 pub mod input;
+pub mod matrix;
 pub mod page;
 pub mod recovery;
 pub mod report;

@@ -12,6 +12,8 @@
 //!   chaos run scenarios/X.toml [--out DIR] [--keep-databases] [--stretch N]
 //!             [--target URL --toxiproxy URL --databases postgres://user:pw@host:port]
 //!   chaos suite scenarios/ [--out DIR] [--stretch N]
+//!   chaos matrix [--cell NAME]... [--sample N [--seed S]] [--rate R] [--out DIR] [--readme FILE]
+//!   chaos matrix --list | --from DIR [--readme FILE]
 //!   chaos capacity scenarios/X.toml [--slo RULE]... [--from R] [--max R] [--step 20s] [--no-verify]
 //!   chaos validate scenarios/*.toml
 //! ```
@@ -22,6 +24,7 @@
 
 mod capacity;
 mod check;
+mod matrix;
 mod run;
 mod selftest;
 
@@ -150,6 +153,39 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
         stretch: u32,
     },
+    /// Run the fault matrix: every proxy fault on Redis, Kafka and Postgres and every process
+    /// fault on each service and the broker, one generated scenario per cell, as a suite.
+    ///
+    /// Exit code: the suite's (0 every cell passed, 1 a threshold failed or an invariant was
+    /// violated, 3 broken or undecided, 2 bad input).
+    Matrix {
+        /// Only this cell (repeatable; `--list` names them).
+        #[arg(long = "cell", value_name = "NAME")]
+        cells: Vec<String>,
+        /// Only N cells of those, drawn with --seed (CI runs a rotating sample).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        sample: Option<u64>,
+        /// The draw of --sample (default: the day, so each day runs another sample).
+        #[arg(long, value_name = "S", requires = "sample")]
+        seed: Option<u64>,
+        /// Bookings per second of every cell (default 75: half the reference stack's capacity
+        /// through the fault proxy on the 2-core box).
+        #[arg(long, value_name = "R", default_value_t = 75.0, value_parser = parse_rate)]
+        rate: f64,
+        /// Matrix folder (default reports/out/<time>-matrix): the cells' scenario files in
+        /// cells/, a run folder per cell, suite.json and suite.md.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Write the table into this Markdown file, between its matrix markers.
+        #[arg(long, value_name = "FILE")]
+        readme: Option<PathBuf>,
+        /// Run nothing: the table of an earlier matrix folder's run folders.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["cells", "sample", "list", "rate"])]
+        from: Option<PathBuf>,
+        /// Run nothing: list the cells (those --cell and --sample select) and what each does.
+        #[arg(long)]
+        list: bool,
+    },
     /// Validate scenario files without running them (exit 2 naming file, line and field).
     Validate {
         #[arg(required = true)]
@@ -200,6 +236,15 @@ pub enum Command {
     },
 }
 
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches("/s").parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a rate: bookings per second above 0, e.g. 75 or 75/s"
+        )),
+    }
+}
+
 fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
     crate::scenario::parse_duration(text)
 }
@@ -245,7 +290,10 @@ impl Command {
         match self {
             Command::Serve { .. } => Logging::Service,
             Command::Selftest { .. } => Logging::ErrorsOnStderr,
-            Command::Run { .. } | Command::Suite { .. } | Command::Capacity { .. } => {
+            Command::Run { .. }
+            | Command::Suite { .. }
+            | Command::Capacity { .. }
+            | Command::Matrix { .. } => {
                 Logging::RunFolder
             }
             Command::Proxy { .. }
@@ -303,6 +351,32 @@ impl Command {
                     out: PathBuf::new(),
                 };
                 capacity::capacity(&scenario, options, out).await
+            }
+            Command::Matrix {
+                cells,
+                sample,
+                seed,
+                rate,
+                out,
+                readme,
+                from,
+                list,
+            } => {
+                let selection = crate::matrix::Selection {
+                    names: cells,
+                    sample: sample.and_then(|n| usize::try_from(n).ok()),
+                    seed: seed.unwrap_or_else(crate::matrix::seed_of_the_day),
+                };
+                let what = match (list, from) {
+                    (true, _) => matrix::What::List { selection },
+                    (false, Some(dir)) => matrix::What::Table { dir },
+                    (false, None) => matrix::What::Run {
+                        selection,
+                        load: crate::matrix::CellLoad { rate },
+                        out,
+                    },
+                };
+                matrix::matrix(what, readme.as_deref()).await
             }
             Command::Validate { scenarios } => run::validate(&scenarios),
             Command::Selftest { out, variant } => selftest::selftest(out, variant).await,

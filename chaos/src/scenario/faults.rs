@@ -201,7 +201,7 @@ pub enum FaultAction {
     Toxic(ToxicKind),
     /// Proxy targets: the proxy disabled (connections closed, new ones refused), enabled at heal.
     Down,
-    /// Services: kill -9 at `at`, started again at heal.
+    /// Services and the broker: kill -9 at `at`, started again at heal.
     Kill,
     /// Services and the broker: SIGSTOP at `at`, SIGCONT at heal.
     Pause,
@@ -361,7 +361,7 @@ impl Validator<'_> {
         let action = match (kind, action_name) {
             (TargetKind::Proxy, "down") => Some(FaultAction::Down),
             (TargetKind::Proxy, t) if ToxicKind::TYPES.contains(&t) => None,
-            (TargetKind::Service, "kill") => Some(FaultAction::Kill),
+            (TargetKind::Service | TargetKind::Broker, "kill") => Some(FaultAction::Kill),
             (TargetKind::Service | TargetKind::Broker, "pause") => Some(FaultAction::Pause),
             (TargetKind::Service | TargetKind::Broker | TargetKind::Stack, "restart") => {
                 Some(FaultAction::Restart)
@@ -373,7 +373,7 @@ impl Validator<'_> {
                         format!("a toxic ({}) or down", ToxicKind::TYPES.join(", ")),
                     ),
                     TargetKind::Service => ("a service process", "kill, pause or restart".into()),
-                    TargetKind::Broker => ("the broker process", "restart or pause".into()),
+                    TargetKind::Broker => ("the broker process", "kill, pause or restart".into()),
                     TargetKind::Stack => ("every service process", "restart".into()),
                 };
                 self.problem(

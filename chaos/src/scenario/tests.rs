@@ -719,13 +719,13 @@ fn an_action_must_fit_its_target_kind() {
     );
     let text = edit(
         "target = \"broker\"\naction = \"restart\"",
-        "for = \"5s\"\ntarget = \"broker\"\naction = \"kill\"",
+        "for = \"5s\"\ntarget = \"broker\"\naction = \"latency\"",
     );
     assert_refused(
         &text,
         line(&text, "target = \"broker\"") + 1,
         "faults[2].action",
-        &["restart or pause"],
+        &["the broker process", "kill, pause or restart"],
     );
 }
 
