@@ -6,5 +6,6 @@ mod auth_limit;
 mod events;
 mod helpers;
 mod paths;
+mod start;
 mod upstreams;
 mod users;
