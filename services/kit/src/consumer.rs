@@ -8,6 +8,9 @@
 //!                                               ├─ Ok(Processed|Duplicate|Ignored) ─> store offset
 //!                                               ├─ Err(Retryable) ─> backoff, retry (max_attempts)
 //!                                               │                    └─ exhausted ─> <topic>.DLT ─> store offset
+//!                                               ├─ Err(Retryable), a dependency unreachable (Postgres/Redis
+//!                                               │   connection refused, reset, timed out) ─> backoff, retry
+//!                                               │   until it is back: never counted, never dead-lettered
 //!                                               ├─ panic ─> caught, counted (outcome="panicked"), as Err(Retryable)
 //!                                               └─ Err(Poison) (unparseable) ────────> <topic>.DLT ─> store offset
 //!   stored offsets are committed every 500 ms and at shutdown (at-least-once; handlers dedupe
@@ -494,7 +497,11 @@ async fn process(shared: &Shared, message: &OwnedMessage) -> bool {
         event_type: head.event_type,
     };
     let mut backoff = shared.options.initial_backoff;
-    for attempt in 1..=shared.options.max_attempts {
+    // Failures that count towards max_attempts: a dependency that could not be reached does not
+    // (see `is_unavailable`).
+    let mut attempt = 1;
+    let mut unavailable_since: Option<std::time::Instant> = None;
+    loop {
         match call_handler(shared, &delivery).await {
             Ok(outcome) => {
                 let label = match outcome {
@@ -503,26 +510,57 @@ async fn process(shared: &Shared, message: &OwnedMessage) -> bool {
                     Outcome::Ignored => "ignored",
                 };
                 shared.metrics.message(logical, label);
+                if let Some(since) = unavailable_since {
+                    tracing::info!(topic = logical, message_id = %delivery.message_id, waited_ms = since.elapsed().as_millis() as u64, "handled once its dependency was back");
+                }
                 return true;
             }
             Err(HandlerError::Poison(e)) => {
                 return dead_letter(shared, message, &format!("{e:#}"), attempt).await;
             }
-            Err(HandlerError::Retryable(e)) if attempt == shared.options.max_attempts => {
+            Err(HandlerError::Retryable(e)) if is_unavailable(&e) => {
+                // Postgres or Redis down, reset or cut: the message is not at fault, so it is
+                // never dead-lettered for it. The partition waits (its order is kept) and the
+                // handler runs again until the dependency answers, or the service stops (the
+                // offset is then not stored, and the message is redelivered).
+                shared.metrics.message(logical, "retried");
+                if unavailable_since.is_none() {
+                    unavailable_since = Some(std::time::Instant::now());
+                    tracing::warn!(topic = logical, message_id = %delivery.message_id, error = %format!("{e:#}"), "a dependency is unavailable; retrying until it is back");
+                }
+            }
+            Err(HandlerError::Retryable(e)) if attempt >= shared.options.max_attempts => {
                 return dead_letter(shared, message, &format!("{e:#}"), attempt).await;
             }
             Err(HandlerError::Retryable(e)) => {
                 shared.metrics.message(logical, "retried");
                 tracing::warn!(topic = logical, message_id = %delivery.message_id, attempt, error = %format!("{e:#}"), "handler failed; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {},
-                    _ = shared.token.cancelled() => return false,
-                }
-                backoff = (backoff * 2).min(shared.options.max_backoff);
+                attempt += 1;
             }
         }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {},
+            _ = shared.token.cancelled() => return false,
+        }
+        backoff = (backoff * 2).min(shared.options.max_backoff);
     }
-    true
+}
+
+/// Whether a handler's error says a dependency could not be reached (Postgres or Redis refused,
+/// reset, timed out or cut a connection) rather than that the message cannot be handled.
+fn is_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
+            return crate::db::is_unavailable(e);
+        }
+        if let Some(e) = cause.downcast_ref::<redis::RedisError>() {
+            return e.is_io_error()
+                || e.is_connection_refusal()
+                || e.is_connection_dropped()
+                || e.is_timeout();
+        }
+        cause.downcast_ref::<std::io::Error>().is_some()
+    })
 }
 
 /// Runs the handler on `delivery`, turning a panic into a retryable error (counted as

@@ -127,3 +127,46 @@ pub fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
     parsed.set_path(&format!("/{database}"));
     Ok(parsed.to_string())
 }
+
+/// Whether `error` says Postgres could not be reached or answered (the connection was refused,
+/// reset, timed out or cut mid-message, the pool had nothing to give, the server is shutting
+/// down or full, a serialisation failure or deadlock to be retried), rather than that the
+/// statement itself is wrong. What a caller does with such an error is wait and try again: it
+/// says nothing about the message or request that ran into it.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57P01-57P03: shutting down or starting; 53300: too many
+            // connections; 40001 / 40P01: serialization failure / deadlock (retry by definition).
+            code.starts_with("08")
+                || matches!(
+                    &*code,
+                    "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
+                )
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::is_unavailable;
+
+    #[test]
+    fn connection_trouble_is_unavailable_and_a_wrong_statement_is_not() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(is_unavailable(&sqlx::Error::Io(reset)));
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(is_unavailable(&sqlx::Error::Protocol(
+            "unexpected message".into()
+        )));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
+    }
+}

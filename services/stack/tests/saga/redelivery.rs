@@ -217,6 +217,106 @@ async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goe
     consuming.await.unwrap().unwrap();
 }
 
+/// A handler whose database cannot be reached is not handling a bad message: it is retried for
+/// as long as the outage lasts (here well past `max_attempts`), never dead-lettered, and the
+/// next message of its key waits for it. (The fault matrix's postgres-reset-peer cell found
+/// seats.confirm and booking.initiated parked after five quick attempts during a 10 s outage,
+/// leaving CONFIRMED bookings with LOCKED seats.)
+#[tokio::test]
+async fn a_message_whose_database_is_unreachable_waits_for_it_instead_of_being_dead_lettered() {
+    let prefix = format!("u{}.", kit::testing::unique_suffix());
+    kit::testing::create_topics(&prefix, &[topic::BOOKING_CONFIRMED]).await;
+    let topics = Topics::new(prefix.clone());
+    let metrics = Metrics::new("unavailable-test");
+    let watch = ConsumerWatch::new(&metrics, Duration::from_secs(20)).unwrap();
+    let handled = Arc::new(Mutex::new(Vec::<String>::new()));
+    let outage_left = Arc::new(std::sync::atomic::AtomicU32::new(6));
+    let handler = kit::consumer::handler({
+        let (handled, outage_left) = (handled.clone(), outage_left.clone());
+        move |delivery: Delivery| {
+            let (handled, outage_left) = (handled.clone(), outage_left.clone());
+            async move {
+                let down = outage_left
+                    .fetch_update(
+                        std::sync::atomic::Ordering::SeqCst,
+                        std::sync::atomic::Ordering::SeqCst,
+                        |left| left.checked_sub(1),
+                    )
+                    .is_ok();
+                if down {
+                    let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+                    return Err(kit::consumer::HandlerError::from(sqlx::Error::Io(reset)));
+                }
+                handled.lock().unwrap().push(delivery.event_type.clone());
+                Ok(Outcome::Processed)
+            }
+        }
+    });
+    let mut options = ConsumerOptions::new(
+        &topics.group("unavailable-test"),
+        &[topic::BOOKING_CONFIRMED],
+    );
+    options.max_attempts = 2;
+    options.initial_backoff = Duration::from_millis(10);
+    options.max_backoff = Duration::from_millis(50);
+    let token = tokio_util::sync::CancellationToken::new();
+    let brokers = kit::testing::brokers();
+    let producer = kit::kafka::producer(&brokers).unwrap();
+    let consuming = tokio::spawn({
+        let (topics, metrics, token) = (topics.clone(), metrics.clone(), token.clone());
+        async move {
+            kit::consumer::run(
+                &brokers, &topics, producer, metrics, watch, options, handler, token,
+            )
+            .await
+        }
+    });
+
+    let publisher = kit::kafka::producer(&kit::testing::brokers()).unwrap();
+    for event_type in ["during-the-outage", "after"] {
+        let body = serde_json::json!({"messageId": Uuid::new_v4(), "eventType": event_type,
+                                      "timestamp": "2027-01-01T00:00:00Z"})
+        .to_string();
+        publisher
+            .send(
+                rdkafka::producer::FutureRecord::to(&topics.name(topic::BOOKING_CONFIRMED))
+                    .key("one-key")
+                    .payload(&body),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .expect("publish");
+    }
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while handled.lock().unwrap().len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the messages were not handled after the outage: {:?}",
+            handled.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        handled.lock().unwrap().as_slice(),
+        ["during-the-outage", "after"],
+        "handled once the database was back, in order"
+    );
+    assert_eq!(
+        metrics.message_count(topic::BOOKING_CONFIRMED, "retried"),
+        6,
+        "each unreachable attempt was retried (3 times max_attempts)"
+    );
+    assert_eq!(
+        metrics.message_count(topic::BOOKING_CONFIRMED, "dead_lettered"),
+        0,
+        "nothing was parked for an outage"
+    );
+    token.cancel();
+    consuming.await.unwrap().unwrap();
+}
+
 /// A message parked because of a fault an operator then fixes is replayed to the right end
 /// state: booking-service cannot read its bookings table while inventory's seats.locked arrives,
 /// so the message is dead-lettered; once the table is back, a replay confirms the booking. A
