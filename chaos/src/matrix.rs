@@ -99,7 +99,10 @@ pub struct Cell {
 /// Every cell, proxies first, in a fixed order.
 pub fn cells() -> Vec<Cell> {
     let mut cells = Vec::new();
-    for target in FaultTarget::ALL.iter().filter(|t| t.kind() == TargetKind::Proxy) {
+    for target in FaultTarget::ALL
+        .iter()
+        .filter(|t| t.kind() == TargetKind::Proxy)
+    {
         for fault in &PROXY_FAULTS {
             cells.push(Cell {
                 name: format!("{}-{}", target.name(), fault.action.replace('_', "-")),
@@ -313,15 +316,25 @@ mod tests {
             assert_eq!(fault.action.name(), cell.action);
             assert_eq!(fault.length.as_secs(), FAULT_FOR_S);
             if cell.target.kind() == TargetKind::Proxy && cell.action != "down" {
-                assert!(matches!(fault.action, FaultAction::Toxic(_)), "{}", cell.name);
+                assert!(
+                    matches!(fault.action, FaultAction::Toxic(_)),
+                    "{}",
+                    cell.name
+                );
             }
             assert!(
-                scenario.thresholds.iter().any(|r| r.starts_with("attempted>=")),
+                scenario
+                    .thresholds
+                    .iter()
+                    .any(|r| r.starts_with("attempted>=")),
                 "{}",
                 cell.name
             );
             assert_eq!(scenario.fault_rules.len(), 1, "{}", cell.name);
-            assert_eq!(scenario.invariants.len(), crate::checker::Invariant::ALL.len());
+            assert_eq!(
+                scenario.invariants.len(),
+                crate::checker::Invariant::ALL.len()
+            );
         }
     }
 

@@ -148,7 +148,6 @@ fn table(dir: &Path, readme: Option<&Path>) -> anyhow::Result<()> {
 fn read_markers(path: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
-    reports::matrix::splice(&text, "")
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    reports::matrix::splice(&text, "").map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(text)
 }

@@ -293,9 +293,7 @@ impl Command {
             Command::Run { .. }
             | Command::Suite { .. }
             | Command::Capacity { .. }
-            | Command::Matrix { .. } => {
-                Logging::RunFolder
-            }
+            | Command::Matrix { .. } => Logging::RunFolder,
             Command::Proxy { .. }
             | Command::Check { .. }
             | Command::Collect { .. }

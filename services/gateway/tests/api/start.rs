@@ -45,14 +45,38 @@ fn start_gateway(vars: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
 fn outside_development_mode_a_published_or_short_secret_stops_the_start_naming_its_variable() {
     let strong = "0123456789abcdef0123456789abcdef-strong";
     let cases = [
-        ("JWT_SECRET", kit::config::DEV_JWT_SECRET, "INTERNAL_SECRET", strong),
-        ("INTERNAL_SECRET", kit::config::DEV_INTERNAL_SECRET, "JWT_SECRET", strong),
-        ("JWT_SECRET", "short-but-not-empty", "INTERNAL_SECRET", strong),
+        (
+            "JWT_SECRET",
+            kit::config::DEV_JWT_SECRET,
+            "INTERNAL_SECRET",
+            strong,
+        ),
+        (
+            "INTERNAL_SECRET",
+            kit::config::DEV_INTERNAL_SECRET,
+            "JWT_SECRET",
+            strong,
+        ),
+        (
+            "JWT_SECRET",
+            "short-but-not-empty",
+            "INTERNAL_SECRET",
+            strong,
+        ),
     ];
     for (bad_name, bad_value, other_name, other_value) in cases {
         let (status, stderr) = start_gateway(&[(bad_name, bad_value), (other_name, other_value)]);
-        assert!(!status.success(), "{bad_name}={bad_value} was accepted: {stderr}");
-        assert!(stderr.contains(bad_name), "the message names {bad_name}: {stderr}");
-        assert!(!stderr.contains(bad_value), "the value is not echoed: {stderr}");
+        assert!(
+            !status.success(),
+            "{bad_name}={bad_value} was accepted: {stderr}"
+        );
+        assert!(
+            stderr.contains(bad_name),
+            "the message names {bad_name}: {stderr}"
+        );
+        assert!(
+            !stderr.contains(bad_value),
+            "the value is not echoed: {stderr}"
+        );
     }
 }
