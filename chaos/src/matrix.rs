@@ -76,6 +76,25 @@ const PROXY_FAULTS: [ProxyFault; 7] = [
     },
 ];
 
+/// Cells that fail on the reference stack today, with what the run found. A full run still runs
+/// them (and its table shows the failure); `--sample` never draws them, so CI's rotating sample
+/// stays a check of what works rather than a lottery on a known bug.
+pub const KNOWN_FAILING: [(&str, &str); 1] = [(
+    "broker-pause",
+    "after the broker is stopped (SIGSTOP) for 10 s, tansu 0.6.0's group coordinator assigns \
+     the rejoining consumers no partition, again and again (each service's consumer rejoins every \
+     6 s and gets nothing): the saga stands still and the bookings expire (matrix run of \
+     2026-12-08: 724 of 2,625 confirmed, seats left LOCKED)",
+)];
+
+/// Why `cell` is known to fail, if it is.
+pub fn known_failure(cell: &str) -> Option<&'static str> {
+    KNOWN_FAILING
+        .iter()
+        .find(|(name, _)| *name == cell)
+        .map(|(_, why)| *why)
+}
+
 /// The process column: what happens to the process, for people.
 const PROCESS_FAULTS: [(&str, &str); 3] = [
     ("kill", "is killed (SIGKILL) and started again 10 s later"),
@@ -208,7 +227,7 @@ impl Cell {
 pub struct Selection {
     /// Only these cells, by name (empty: all).
     pub names: Vec<String>,
-    /// Then at most this many of them, drawn with `seed`.
+    /// Then at most this many of them, drawn with `seed` (never a [`KNOWN_FAILING`] cell).
     pub sample: Option<usize>,
     pub seed: u64,
 }
@@ -238,6 +257,7 @@ impl Selection {
             .filter(|c| self.names.is_empty() || self.names.contains(&c.name))
             .collect();
         if let Some(n) = self.sample {
+            chosen.retain(|c| known_failure(&c.name).is_none());
             let mut order: Vec<usize> = (0..chosen.len()).collect();
             order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(self.seed));
             let mut keep: Vec<usize> = order.into_iter().take(n).collect();
@@ -358,6 +378,28 @@ mod tests {
             (20_431..20_441).any(|seed| pick(seed) != a),
             "ten other days draw the same three cells"
         );
+    }
+
+    #[test]
+    fn a_sample_never_draws_a_known_failing_cell_but_a_full_run_and_a_named_cell_do() {
+        for seed in 0..200 {
+            let sample = Selection {
+                sample: Some(10),
+                seed,
+                ..Selection::default()
+            }
+            .apply(cells())
+            .unwrap();
+            assert!(sample.iter().all(|c| known_failure(&c.name).is_none()));
+        }
+        for (name, _) in KNOWN_FAILING {
+            assert!(cells().iter().any(|c| c.name == name), "{name} is a cell");
+            let named = Selection {
+                names: vec![name.to_string()],
+                ..Selection::default()
+            };
+            assert_eq!(named.apply(cells()).unwrap().len(), 1);
+        }
     }
 
     #[test]

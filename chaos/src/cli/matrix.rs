@@ -27,6 +27,9 @@ pub async fn matrix(what: What, readme: Option<&Path>) -> Exit {
             Ok(cells) => {
                 for cell in cells {
                     println!("{:<30} {}", cell.name, cell.description);
+                    if let Some(why) = matrix::known_failure(&cell.name) {
+                        println!("{:<30} KNOWN TO FAIL: {why}", "");
+                    }
                 }
                 Exit::Pass
             }
