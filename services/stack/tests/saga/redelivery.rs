@@ -133,16 +133,97 @@ async fn poison_messages_end_on_their_dead_letter_topic() {
     );
 }
 
+/// A bare `kit::consumer` of `booking.confirmed` on fresh topics, running `handler` with
+/// `options` adjusted by `tune` (quick backoffs for the tests below), and a publisher of one
+/// key's messages to it.
+struct BareConsumer {
+    topics: Topics,
+    metrics: Metrics,
+    token: tokio_util::sync::CancellationToken,
+    consuming: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl BareConsumer {
+    async fn start(
+        name: &str,
+        handler: kit::consumer::Handler,
+        tune: impl FnOnce(&mut ConsumerOptions),
+    ) -> Self {
+        let prefix = format!("{}{}.", &name[..1], kit::testing::unique_suffix());
+        kit::testing::create_topics(&prefix, &[topic::BOOKING_CONFIRMED]).await;
+        let topics = Topics::new(prefix);
+        let metrics = Metrics::new(name);
+        let watch = ConsumerWatch::new(&metrics, Duration::from_secs(20)).unwrap();
+        let mut options = ConsumerOptions::new(&topics.group(name), &[topic::BOOKING_CONFIRMED]);
+        tune(&mut options);
+        let token = tokio_util::sync::CancellationToken::new();
+        let brokers = kit::testing::brokers();
+        let producer = kit::kafka::producer(&brokers).unwrap();
+        let consuming = tokio::spawn({
+            let (topics, metrics, token) = (topics.clone(), metrics.clone(), token.clone());
+            async move {
+                kit::consumer::run(
+                    &brokers, &topics, producer, metrics, watch, options, handler, token,
+                )
+                .await
+            }
+        });
+        Self {
+            topics,
+            metrics,
+            token,
+            consuming,
+        }
+    }
+
+    /// Publishes one message per (message id, event type), in order, all with the same key (so
+    /// the same partition, handled in this order).
+    async fn publish(&self, messages: &[(Uuid, &str)]) {
+        let publisher = kit::kafka::producer(&kit::testing::brokers()).unwrap();
+        for (message_id, event_type) in messages {
+            let body = serde_json::json!({"messageId": message_id, "eventType": event_type,
+                                          "timestamp": "2027-01-01T00:00:00Z"})
+            .to_string();
+            publisher
+                .send(
+                    rdkafka::producer::FutureRecord::to(
+                        &self.topics.name(topic::BOOKING_CONFIRMED),
+                    )
+                    .key("one-key")
+                    .payload(&body),
+                    Duration::from_secs(10),
+                )
+                .await
+                .map_err(|(e, _)| e)
+                .expect("publish");
+        }
+    }
+
+    async fn stop(self) {
+        self.token.cancel();
+        self.consuming.await.unwrap().unwrap();
+    }
+}
+
+/// Waits (at most 60 s) until `handled` holds `expected`, then asserts it is exactly that.
+async fn wait_until_handled(handled: &Mutex<Vec<String>>, expected: &[&str], what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while handled.lock().unwrap().len() < expected.len() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: {:?}",
+            handled.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(handled.lock().unwrap().as_slice(), expected, "{what}");
+}
+
 /// A handler that panics does not take its partition down: the panic is caught, counted, retried
 /// and dead-lettered, and the next message of the same key (same partition, strictly after it)
 /// is handled.
 #[tokio::test]
 async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goes_on() {
-    let prefix = format!("p{}.", kit::testing::unique_suffix());
-    kit::testing::create_topics(&prefix, &[topic::BOOKING_CONFIRMED]).await;
-    let topics = Topics::new(prefix.clone());
-    let metrics = Metrics::new("panic-test");
-    let watch = ConsumerWatch::new(&metrics, Duration::from_secs(20)).unwrap();
     let handled = Arc::new(Mutex::new(Vec::<String>::new()));
     let handler = kit::consumer::handler({
         let handled = handled.clone();
@@ -157,41 +238,19 @@ async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goe
             }
         }
     });
-    let mut options =
-        ConsumerOptions::new(&topics.group("panic-test"), &[topic::BOOKING_CONFIRMED]);
-    options.max_attempts = 2;
-    options.initial_backoff = Duration::from_millis(10);
-    let token = tokio_util::sync::CancellationToken::new();
-    let brokers = kit::testing::brokers();
-    let producer = kit::kafka::producer(&brokers).unwrap();
-    let consuming = tokio::spawn({
-        let (topics, metrics, token) = (topics.clone(), metrics.clone(), token.clone());
-        async move {
-            kit::consumer::run(
-                &brokers, &topics, producer, metrics, watch, options, handler, token,
-            )
-            .await
-        }
-    });
-
-    let dlt = TopicReader::new(&format!("{prefix}{}.DLT", topic::BOOKING_CONFIRMED));
+    let consumer = BareConsumer::start("panic-test", handler, |options| {
+        options.max_attempts = 2;
+        options.initial_backoff = Duration::from_millis(10);
+    })
+    .await;
+    let dlt = TopicReader::new(&format!(
+        "{}.DLT",
+        consumer.topics.name(topic::BOOKING_CONFIRMED)
+    ));
     let boom = Uuid::new_v4();
-    let publisher = kit::kafka::producer(&kit::testing::brokers()).unwrap();
-    for (message_id, event_type) in [(boom, "boom"), (Uuid::new_v4(), "after")] {
-        let body = serde_json::json!({"messageId": message_id, "eventType": event_type,
-                                      "timestamp": "2027-01-01T00:00:00Z"})
-        .to_string();
-        publisher
-            .send(
-                rdkafka::producer::FutureRecord::to(&topics.name(topic::BOOKING_CONFIRMED))
-                    .key("one-key")
-                    .payload(&body),
-                Duration::from_secs(10),
-            )
-            .await
-            .map_err(|(e, _)| e)
-            .expect("publish");
-    }
+    consumer
+        .publish(&[(boom, "boom"), (Uuid::new_v4(), "after")])
+        .await;
 
     let parked = dlt
         .wait_for(Duration::from_secs(60), |m| {
@@ -199,22 +258,20 @@ async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goe
         })
         .await;
     assert!(parked.is_some(), "the panicking message was dead-lettered");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while handled.lock().unwrap().as_slice() != ["after"] {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the message after the panic was never handled: {:?}",
-            handled.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_handled(
+        &handled,
+        &["after"],
+        "the message after the panic was never handled",
+    )
+    .await;
     assert_eq!(
-        metrics.message_count(topic::BOOKING_CONFIRMED, "panicked"),
+        consumer
+            .metrics
+            .message_count(topic::BOOKING_CONFIRMED, "panicked"),
         2,
         "each of the two attempts panicked and was counted"
     );
-    token.cancel();
-    consuming.await.unwrap().unwrap();
+    consumer.stop().await;
 }
 
 /// A handler whose database cannot be reached is not handling a bad message: it is retried for
@@ -224,26 +281,19 @@ async fn a_panicking_handler_is_retried_then_dead_lettered_and_its_partition_goe
 /// leaving CONFIRMED bookings with LOCKED seats.)
 #[tokio::test]
 async fn a_message_whose_database_is_unreachable_waits_for_it_instead_of_being_dead_lettered() {
-    let prefix = format!("u{}.", kit::testing::unique_suffix());
-    kit::testing::create_topics(&prefix, &[topic::BOOKING_CONFIRMED]).await;
-    let topics = Topics::new(prefix.clone());
-    let metrics = Metrics::new("unavailable-test");
-    let watch = ConsumerWatch::new(&metrics, Duration::from_secs(20)).unwrap();
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
     let handled = Arc::new(Mutex::new(Vec::<String>::new()));
-    let outage_left = Arc::new(std::sync::atomic::AtomicU32::new(6));
+    let outage_left = Arc::new(AtomicU32::new(6));
     let handler = kit::consumer::handler({
         let (handled, outage_left) = (handled.clone(), outage_left.clone());
         move |delivery: Delivery| {
             let (handled, outage_left) = (handled.clone(), outage_left.clone());
             async move {
-                let down = outage_left
-                    .fetch_update(
-                        std::sync::atomic::Ordering::SeqCst,
-                        std::sync::atomic::Ordering::SeqCst,
-                        |left| left.checked_sub(1),
-                    )
-                    .is_ok();
-                if down {
+                if outage_left
+                    .fetch_update(SeqCst, SeqCst, |left| left.checked_sub(1))
+                    .is_ok()
+                {
                     let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
                     return Err(kit::consumer::HandlerError::from(sqlx::Error::Io(reset)));
                 }
@@ -252,69 +302,41 @@ async fn a_message_whose_database_is_unreachable_waits_for_it_instead_of_being_d
             }
         }
     });
-    let mut options = ConsumerOptions::new(
-        &topics.group("unavailable-test"),
-        &[topic::BOOKING_CONFIRMED],
-    );
-    options.max_attempts = 2;
-    options.initial_backoff = Duration::from_millis(10);
-    options.max_backoff = Duration::from_millis(50);
-    let token = tokio_util::sync::CancellationToken::new();
-    let brokers = kit::testing::brokers();
-    let producer = kit::kafka::producer(&brokers).unwrap();
-    let consuming = tokio::spawn({
-        let (topics, metrics, token) = (topics.clone(), metrics.clone(), token.clone());
-        async move {
-            kit::consumer::run(
-                &brokers, &topics, producer, metrics, watch, options, handler, token,
-            )
-            .await
-        }
-    });
+    let consumer = BareConsumer::start("unavailable-test", handler, |options| {
+        options.max_attempts = 2;
+        options.initial_backoff = Duration::from_millis(10);
+        options.max_backoff = Duration::from_millis(50);
+    })
+    .await;
+    consumer
+        .publish(&[
+            (Uuid::new_v4(), "during-the-outage"),
+            (Uuid::new_v4(), "after"),
+        ])
+        .await;
 
-    let publisher = kit::kafka::producer(&kit::testing::brokers()).unwrap();
-    for event_type in ["during-the-outage", "after"] {
-        let body = serde_json::json!({"messageId": Uuid::new_v4(), "eventType": event_type,
-                                      "timestamp": "2027-01-01T00:00:00Z"})
-        .to_string();
-        publisher
-            .send(
-                rdkafka::producer::FutureRecord::to(&topics.name(topic::BOOKING_CONFIRMED))
-                    .key("one-key")
-                    .payload(&body),
-                Duration::from_secs(10),
-            )
-            .await
-            .map_err(|(e, _)| e)
-            .expect("publish");
-    }
-
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while handled.lock().unwrap().len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the messages were not handled after the outage: {:?}",
-            handled.lock().unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_handled(
+        &handled,
+        &["during-the-outage", "after"],
+        "handled once the database was back, in order",
+    )
+    .await;
+    let count = |outcome| {
+        consumer
+            .metrics
+            .message_count(topic::BOOKING_CONFIRMED, outcome)
+    };
     assert_eq!(
-        handled.lock().unwrap().as_slice(),
-        ["during-the-outage", "after"],
-        "handled once the database was back, in order"
-    );
-    assert_eq!(
-        metrics.message_count(topic::BOOKING_CONFIRMED, "retried"),
+        count("retried"),
         6,
         "each unreachable attempt was retried (3 times max_attempts)"
     );
     assert_eq!(
-        metrics.message_count(topic::BOOKING_CONFIRMED, "dead_lettered"),
+        count("dead_lettered"),
         0,
         "nothing was parked for an outage"
     );
-    token.cancel();
-    consuming.await.unwrap().unwrap();
+    consumer.stop().await;
 }
 
 /// A message parked because of a fault an operator then fixes is replayed to the right end
